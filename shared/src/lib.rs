@@ -1,0 +1,9 @@
+//! apptrack-core: the domain, ports and adapters shared by apptrack's functions and CLI.
+//! Domain modules are pure (values in, decisions out); adapters talk to AWS.
+
+pub mod aws;
+pub mod clock;
+pub mod incident;
+pub mod settings;
+pub mod store;
+pub mod tables;

@@ -1,0 +1,146 @@
+//! The incident store port: the operations handlers and the CLI need, and their errors.
+//! Adapters: `dynamo` (DynamoDB, production) and `memory` (unit tests of domain logic).
+
+pub mod dynamo;
+pub mod memory;
+
+use std::future::Future;
+
+use crate::clock::Timestamp;
+use crate::incident::{
+    DedupKey, Incident, IncidentError, IncidentId, Occurrence, Raised, Status, TimelineEntry,
+};
+
+/// Why a store operation failed, and whether trying again can help.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("incident {0} not found")]
+    NotFound(IncidentId),
+    #[error(transparent)]
+    Invalid(#[from] IncidentError),
+    #[error("table {table} does not exist (create it with `apptrack local bootstrap` or deploy the stack)")]
+    TableMissing { table: String },
+    #[error("access denied: {0}")]
+    AccessDenied(String),
+    #[error("no AWS credentials: {0}")]
+    NoCredentials(String),
+    /// Throttling, timeouts, an unreachable endpoint, contention that outlasted our retries.
+    #[error("store temporarily unavailable: {0}")]
+    Unavailable(String),
+    /// The service refused the request as invalid; retrying the same request cannot help.
+    #[error("request rejected: {0}")]
+    Rejected(String),
+    #[error("stored item is malformed: {0}")]
+    Corrupt(String),
+    #[error("invalid page cursor: {0}")]
+    BadCursor(String),
+}
+
+impl StoreError {
+    /// Whether the same call may succeed later (so a Lambda should return a retryable error).
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, StoreError::Unavailable(_))
+    }
+}
+
+/// One page of a listing; `next` continues it when more items exist.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub next: Option<String>,
+}
+
+/// A half-open time range `[from, to)` over an incident's first-seen time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TimeRange {
+    pub from: Timestamp,
+    pub to: Timestamp,
+}
+
+impl TimeRange {
+    pub fn contains(&self, t: Timestamp) -> bool {
+        self.from <= t && t < self.to
+    }
+}
+
+/// A listing request: at most `limit` items, continuing from `cursor`; `now` hides expired
+/// incidents.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PageRequest {
+    pub limit: usize,
+    pub cursor: Option<String>,
+    pub now: Timestamp,
+}
+
+/// Records problems: opens or adds to incidents, and moves them through their lifecycle.
+pub trait RecordIncidents: Send + Sync {
+    /// Opens a new incident for the occurrence's dedup key, or adds to the active one,
+    /// atomically: concurrent raises of one key end with one active incident whose count is
+    /// their sum. An occurrence whose idempotency key was already recorded changes nothing.
+    fn raise(&self, occ: &Occurrence) -> impl Future<Output = Result<Raised, StoreError>> + Send;
+
+    /// Adds an entry to an incident's bounded timeline.
+    fn append_timeline(
+        &self,
+        id: &IncidentId,
+        entry: &TimelineEntry,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Marks an open incident acknowledged.
+    fn acknowledge(
+        &self,
+        id: &IncidentId,
+        entry: &TimelineEntry,
+    ) -> impl Future<Output = Result<Incident, StoreError>> + Send;
+
+    /// Resolves an active incident; it expires `retention` after `entry.at`, and a later
+    /// occurrence of the same problem opens a new incident marked as a regression.
+    fn resolve(
+        &self,
+        id: &IncidentId,
+        entry: &TimelineEntry,
+        retention: std::time::Duration,
+    ) -> impl Future<Output = Result<Incident, StoreError>> + Send;
+}
+
+/// Reads incidents back, by key or index only.
+pub trait ReadIncidents: Send + Sync {
+    /// An incident by id; expired incidents count as not found.
+    fn get(
+        &self,
+        id: &IncidentId,
+        now: Timestamp,
+    ) -> impl Future<Output = Result<Incident, StoreError>> + Send;
+
+    /// The active (open or acknowledged) incident for a problem, if any.
+    fn active_for_key(
+        &self,
+        key: &DedupKey,
+    ) -> impl Future<Output = Result<Option<Incident>, StoreError>> + Send;
+
+    /// Incidents in one status, newest (by first seen) first.
+    fn list_by_status(
+        &self,
+        status: Status,
+        page: &PageRequest,
+    ) -> impl Future<Output = Result<Page<Incident>, StoreError>> + Send;
+
+    /// A service's incidents first seen within `range`, newest first.
+    fn list_by_service(
+        &self,
+        service: &str,
+        range: TimeRange,
+        page: &PageRequest,
+    ) -> impl Future<Output = Result<Page<Incident>, StoreError>> + Send;
+
+    /// An incident's timeline, oldest first.
+    fn timeline(
+        &self,
+        id: &IncidentId,
+        now: Timestamp,
+    ) -> impl Future<Output = Result<Vec<TimelineEntry>, StoreError>> + Send;
+}
+
+/// Everything the CLI and the handlers need from incident storage.
+pub trait IncidentStore: RecordIncidents + ReadIncidents {}
+impl<T: RecordIncidents + ReadIncidents> IncidentStore for T {}
