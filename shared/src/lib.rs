@@ -1,6 +1,7 @@
 //! apptrack-core: the domain, ports and adapters shared by apptrack's functions and CLI.
 //! Domain modules are pure (values in, decisions out); adapters talk to AWS.
 
+pub mod alarm;
 pub mod aws;
 pub mod clock;
 pub mod incident;
