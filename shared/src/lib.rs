@@ -2,9 +2,13 @@
 //! Domain modules are pure (values in, decisions out); adapters talk to AWS.
 
 pub mod alarm;
+pub mod auth;
 pub mod aws;
 pub mod clock;
 pub mod incident;
+pub mod logline;
+pub mod pattern;
 pub mod settings;
 pub mod store;
+pub mod subscription;
 pub mod tables;

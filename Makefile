@@ -1,0 +1,38 @@
+# apptrack: the two commands are `make demo` and `make test`; the rest are their parts.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+export PATH := $(CURDIR)/.local/bin:$(PATH)
+CARGO ?= cargo
+
+.PHONY: help tools build up down demo test test-rust lint bench clean
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+tools: ## Install the pinned local tools into .local/ and node_modules/ (skips when up to date)
+	@scripts/install-tools.sh
+
+build: ## Build the workspace (debug)
+	$(CARGO) build --workspace
+
+up: tools build ## Start DynamoDB Local and ministack on free ports, create the tables, write .local/env
+	@scripts/stack-up.sh
+	@source .local/env && target/debug/apptrack local bootstrap
+
+down: ## Stop the local stack
+	@scripts/stack-down.sh
+
+demo: up ## Run apptrack's jobs against the local stack and show the incidents
+	@scripts/demo.sh
+
+test: tools lint test-rust ## Every test: format, lints, unit, integration (emulators start themselves)
+
+test-rust:
+	$(CARGO) test --workspace --all-targets --no-fail-fast
+
+lint: ## rustfmt and clippy, warnings as errors
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+clean: down ## Stop the stack and remove build output (keeps installed tools)
+	$(CARGO) clean

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# The local demo: apptrack's jobs against the emulators, then the incident history read back
+# with the CLI and with the plain AWS CLI. Run through `make demo` (which starts the stack).
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+source .local/env
+apptrack=target/debug/apptrack
+step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+
+# Each function contributes its own part of the demo (scripts/demo-<function>.sh).
+shopt -s nullglob
+parts=(scripts/demo-*.sh)
+if ((${#parts[@]} == 0)); then
+    step "Recording sample incidents (no function demos yet)"
+    $apptrack local sample-incidents
+fi
+for part in "${parts[@]}"; do
+    step "$(basename "$part" .sh)"
+    bash "$part"
+done
+
+step "apptrack incidents list (open and acknowledged, newest first)"
+$apptrack incidents list
+first=$($apptrack incidents list --json --limit 1 | python3 -c 'import json,sys; a=json.load(sys.stdin); print(a[0]["id"] if a else "")')
+if [[ -n "$first" ]]; then
+    step "apptrack incidents show $first"
+    $apptrack incidents show "$first"
+fi
+
+step "The same through the plain AWS CLI: open incidents, newest first (index by-status)"
+aws dynamodb query --table-name "$INCIDENTS_TABLE" --index-name by-status \
+    --key-condition-expression '#s = :s' \
+    --expression-attribute-values '{":s":{"S":"open"}}' \
+    --no-scan-index-forward \
+    --projection-expression 'id, kind, severity, service, #c, title' \
+    --expression-attribute-names '{"#s":"status","#c":"count"}' \
+    --output table

@@ -1,0 +1,666 @@
+//! Turns one log message into its template: every variable part becomes `<*>`.
+//! Pure per-token rules and no state, so a message's shape alone decides its template.
+//!
+//! The rules are generic (they know nothing about any log format):
+//!
+//! * whole-token variables: URLs (`scheme://…`), file paths (`/…`, `./…`, `~/…`,
+//!   anything with a backslash), e-mail addresses, AWS ARNs, colon-separated hex
+//!   groups (IPv6, MAC addresses, clock times) and quoted values: `'users'`,
+//!   `"42"`, and across spaces `'orders table'` or `key="a value"` (double
+//!   quotes elsewhere are left alone: they often wrap structure, like the
+//!   request line of an access log);
+//! * otherwise the token is cut at structural punctuation (`: = , ; ( ) [ ] { } < >`
+//!   and quotes) and each piece is a variable when it holds a digit (numbers, hex,
+//!   IPs, UUIDs, host names like `db-3`, durations `12ms`, sizes `64MB`, ids
+//!   `blk_-42`), follows `=` (`key=value`), sits between matching quotes, starts
+//!   with `/`, or is a dotted host name with a common suffix (`api.example.com`,
+//!   `db.internal`);
+//! * a run of variables separated only by spaces or `: , ; = . -`-like punctuation
+//!   becomes one `<*>`, so lists of ids (`delete blk_1 blk_2 blk_3`), `host:port`
+//!   and `date time` have one shape whatever their length; brackets and quotes
+//!   stop a run so templates stay balanced.
+//!
+//! What it cannot see: a variable that is a plain word (`User alice not found`)
+//! looks like a constant, so each such value gets its own pattern. Guessing it
+//! would take other messages, which the fingerprint must not depend on.
+//!
+//! Whitespace runs become one space. Why per-token and not clustering: the template
+//! (and the fingerprint hashed from it) must not depend on which other messages
+//! were seen, or in what order, so that separate Lambda invocations agree on it.
+
+use std::ops::Range;
+
+/// What a variable looks like in a template.
+pub const VAR: &str = "<*>";
+
+/// Bytes that split a whitespace token into pieces; they stay in the template.
+const DELIM: u8 = 1;
+/// ASCII whitespace: separates tokens.
+const SPACE: u8 = 2;
+/// ASCII digit: a piece holding one is a variable.
+const DIGIT: u8 = 4;
+/// ASCII letter or digit: breaks a run of collapsible variables.
+const ALNUM: u8 = 8;
+/// Bracket or quote: also breaks such a run, so templates keep them balanced.
+const BRACKET: u8 = 16;
+/// `.`: a piece holding one may be a host name.
+const DOT: u8 = 32;
+/// `/ \\ @ : =`: a token holding one may be a path, URL, e-mail, address,
+/// ARN or `key="quoted value"`; without one those checks are skipped.
+const SPECIAL: u8 = 64;
+/// `: @ \\`: without one, a token cannot be a URL, e-mail, IPv6 address or
+/// Windows path, and the scan for those is skipped.
+const COLONISH: u8 = 128;
+/// Bytes after which a token is no longer a plain word or a plain number.
+const NOT_PLAIN: u8 = DELIM | DOT | SPECIAL;
+
+/// Byte classes, one lookup per byte in the hot loop. Bytes >= 0x80 (parts of
+/// multi-byte UTF-8 characters) count as letters, so cuts only happen at ASCII
+/// bytes and never inside a character.
+const CLASS: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut i = 0;
+    while i < 256 {
+        let b = i as u8;
+        t[i] = if b.is_ascii_digit() {
+            DIGIT | ALNUM
+        } else if b.is_ascii_alphabetic() || b >= 0x80 {
+            ALNUM
+        } else if b == b' ' || b == b'\t' || b == b'\n' || b == b'\r' || b == 0x0b || b == 0x0c {
+            SPACE
+        } else {
+            match b {
+                b'(' | b')' | b'[' | b']' | b'{' | b'}' | b'<' | b'>' | b'"' | b'\'' | b'`' => {
+                    DELIM | BRACKET
+                }
+                b':' => DELIM | SPECIAL | COLONISH,
+                b'=' => DELIM | SPECIAL,
+                b',' | b';' => DELIM,
+                b'/' => SPECIAL,
+                b'\\' | b'@' => SPECIAL | COLONISH,
+                b'.' => DOT,
+                _ => 0,
+            }
+        };
+        i += 1;
+    }
+    t
+};
+
+#[inline]
+fn class(b: u8) -> u8 {
+    CLASS[b as usize]
+}
+
+/// Longest quoted value, in bytes, looked for across spaces: bounds the scan.
+const MAX_QUOTED: usize = 256;
+
+/// Punctuation that may follow a value inside its token.
+#[inline]
+fn is_closing(b: u8) -> bool {
+    matches!(
+        b,
+        b')' | b']' | b'}' | b'>' | b',' | b';' | b':' | b'.' | b'!' | b'?'
+    )
+}
+
+#[inline]
+fn is_quote(b: u8) -> bool {
+    matches!(b, b'"' | b'\'' | b'`')
+}
+
+/// Reusable buffers for masking, so the hot path does not allocate per message.
+#[derive(Debug, Default, Clone)]
+pub(crate) struct Masked {
+    /// The template: constant text with `<*>` for each variable run.
+    pub template: String,
+    /// Byte ranges, in the (capped) message, of the text each `<*>` stands for.
+    pub params: Vec<Range<usize>>,
+    /// Length of `template` right after the last `<*>`, if any.
+    last_var_end: Option<usize>,
+}
+
+/// Limits that bound the work and memory spent on one message.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Limits {
+    pub max_bytes: usize,
+    pub max_tokens: usize,
+}
+
+/// Returns the longest prefix of `s` that is at most `max` bytes and ends on a
+/// character boundary.
+pub(crate) fn cap_bytes(s: &str, max: usize) -> &str {
+    if s.len() <= max {
+        return s;
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
+}
+
+impl Masked {
+    /// Masks `message` into `self`, replacing what was there. Returns the part of
+    /// `message` that the param ranges index into (the message itself, or its
+    /// first `max_bytes`).
+    pub fn fill<'m>(&mut self, message: &'m str, limits: Limits) -> &'m str {
+        self.template.clear();
+        self.params.clear();
+        self.last_var_end = None;
+
+        let over = message.len() > limits.max_bytes;
+        let text = cap_bytes(message, limits.max_bytes);
+        let bytes = text.as_bytes();
+        // Past the byte cap the last token may be cut anywhere; it is dropped and
+        // the cut-off tail becomes one variable, so the shape stays stable.
+        let mut end = bytes.len();
+        if over {
+            while end > 0 && class(bytes[end - 1]) & SPACE == 0 {
+                end -= 1;
+            }
+        }
+
+        let mut tokens = 0usize;
+        let mut i = 0usize;
+        while i < end {
+            while i < end && class(bytes[i]) & SPACE != 0 {
+                i += 1;
+            }
+            if i >= end {
+                break;
+            }
+            if tokens == limits.max_tokens {
+                self.push_sep();
+                self.push_var(i, bytes.len());
+                return text;
+            }
+            let start = i;
+            let mut flags = 0u8;
+            for &b in &bytes[start..end] {
+                let c = class(b);
+                if c & SPACE != 0 {
+                    break;
+                }
+                flags |= c;
+                i += 1;
+            }
+            self.push_sep();
+            i = self.token(text, start, i, end, flags);
+            tokens += 1;
+        }
+        if over {
+            self.push_sep();
+            self.push_var(end, bytes.len());
+        }
+        text
+    }
+
+    #[inline]
+    fn push_sep(&mut self) {
+        if !self.template.is_empty() {
+            self.template.push(' ');
+        }
+    }
+
+    /// Adds a variable for `text[start..end]`, merging it with the previous one
+    /// when only punctuation or spaces lie between them.
+    #[inline]
+    fn push_var(&mut self, start: usize, end: usize) {
+        if let Some(last) = self.last_var_end {
+            let between = &self.template.as_bytes()[last..];
+            if between.iter().all(|&b| class(b) & (ALNUM | BRACKET) == 0) {
+                self.template.truncate(last);
+                if let Some(p) = self.params.last_mut() {
+                    p.end = end;
+                }
+                return;
+            }
+        }
+        self.template.push_str(VAR);
+        self.last_var_end = Some(self.template.len());
+        self.params.push(start..end);
+    }
+
+    /// Masks one whitespace-free token `text[start..tok_end]` whose byte classes
+    /// OR to `flags`. Returns where the next token may start: past `tok_end` when
+    /// a quoted value runs on over spaces (`'orders table'`), up to `end`.
+    fn token(&mut self, text: &str, start: usize, tok_end: usize, end: usize, flags: u8) -> usize {
+        // Most tokens are plain words or plain numbers: no cutting needed.
+        if flags & NOT_PLAIN == 0 {
+            if flags & DIGIT != 0 {
+                self.push_var(start, tok_end);
+            } else {
+                self.template.push_str(&text[start..tok_end]);
+            }
+            return tok_end;
+        }
+        let bytes = text.as_bytes();
+        // Opening brackets before, closing punctuation after: kept as they are,
+        // the core between them is tested as a whole first.
+        let mut cs = start;
+        while cs < tok_end && matches!(bytes[cs], b'(' | b'[' | b'{' | b'<') {
+            cs += 1;
+        }
+        let mut ce = tok_end;
+        while ce > cs && is_closing(bytes[ce - 1]) {
+            ce -= 1;
+        }
+        let core = &bytes[cs..ce];
+        if core.is_empty() {
+            self.pieces(text, start, tok_end);
+            return tok_end;
+        }
+        if is_quote(core[0]) {
+            if core.len() >= 2 && core[core.len() - 1] == core[0] {
+                self.template.push_str(&text[start..cs + 1]);
+                self.push_var(cs + 1, ce - 1);
+                self.template.push_str(&text[ce - 1..tok_end]);
+                return tok_end;
+            }
+            // Single quotes and backticks may wrap a value with spaces; double
+            // quotes are left alone here, as they often wrap structure, such as
+            // an access log's request line `"GET /path HTTP/1.1"`, whose method
+            // is part of the event.
+            if core[0] != b'"'
+                && let Some(next) = self.quoted_span(text, start, cs, end)
+            {
+                return next;
+            }
+        }
+        if flags & SPECIAL != 0 {
+            if whole_token_variable(core, flags & COLONISH != 0) {
+                self.template.push_str(&text[start..cs]);
+                self.push_var(cs, ce);
+                self.template.push_str(&text[ce..tok_end]);
+                return tok_end;
+            }
+            // `key="a value"`: the quoted value is one variable, spaces and all.
+            if let Some(eq) = core.windows(2).position(|w| w[0] == b'=' && is_quote(w[1]))
+                && let Some(next) = self.quoted_span(text, start, cs + eq + 1, end)
+            {
+                return next;
+            }
+        }
+        self.pieces(text, start, tok_end);
+        tok_end
+    }
+
+    /// Masks the quoted value opened by the quote at `q` (text from `start` to
+    /// `q` is the token's prefix). The closing quote must end a token, maybe
+    /// before closing punctuation: a quote followed by letters is an apostrophe
+    /// (`can't`). Returns where the span ends, or `None` if it does not close
+    /// within `MAX_QUOTED` bytes.
+    fn quoted_span(&mut self, text: &str, start: usize, q: usize, end: usize) -> Option<usize> {
+        let b = text.as_bytes();
+        let quote = b[q];
+        let limit = end.min(q + 1 + MAX_QUOTED);
+        let mut p = q + 1;
+        while p < limit {
+            if b[p] == quote {
+                let mut r = p + 1;
+                while r < end && is_closing(b[r]) {
+                    r += 1;
+                }
+                if r == end || class(b[r]) & SPACE != 0 {
+                    self.pieces(text, start, q);
+                    self.template.push(quote as char);
+                    self.push_var(q + 1, p);
+                    self.template.push_str(&text[p..r]);
+                    return Some(r);
+                }
+            }
+            p += 1;
+        }
+        None
+    }
+
+    /// Cuts a token at delimiters and masks each piece on its own.
+    fn pieces(&mut self, text: &str, start: usize, end: usize) {
+        let bytes = text.as_bytes();
+        let mut i = start;
+        while i < end {
+            if class(bytes[i]) & DELIM != 0 {
+                let d = i;
+                while i < end && class(bytes[i]) & DELIM != 0 {
+                    i += 1;
+                }
+                self.template.push_str(&text[d..i]);
+                continue;
+            }
+            let p = i;
+            let mut flags = 0u8;
+            while i < end {
+                let c = class(bytes[i]);
+                if c & DELIM != 0 {
+                    break;
+                }
+                flags |= c;
+                i += 1;
+            }
+            let before = if p > start { bytes[p - 1] } else { b' ' };
+            let after = if i < end { bytes[i] } else { b' ' };
+            let variable = flags & DIGIT != 0
+                || before == b'='
+                || (is_quote(before) && after == before)
+                || (bytes[p] == b'/' && i - p > 1)
+                || (flags & DOT != 0 && is_host_name(&bytes[p..i]));
+            if variable {
+                // Base64 padding belongs to its value: `abc=` and `abcd==` are
+                // one shape.
+                if i < end && bytes[i] == b'=' {
+                    let mut k = i;
+                    while k < end && bytes[k] == b'=' {
+                        k += 1;
+                    }
+                    if k == end || is_closing(bytes[k]) || is_quote(bytes[k]) {
+                        i = k;
+                    }
+                }
+                self.push_var(p, i);
+            } else {
+                self.template.push_str(&text[p..i]);
+            }
+        }
+    }
+}
+
+/// Top-level domains that mark a dotted lower-case word as a host name. A short
+/// generic list: it tells `db.internal` (a host) from `app.tasks` or `n.leader`
+/// (code names, which stay).
+const HOST_SUFFIXES: [&[u8]; 20] = [
+    b"com",
+    b"net",
+    b"org",
+    b"io",
+    b"dev",
+    b"edu",
+    b"gov",
+    b"info",
+    b"biz",
+    b"cloud",
+    b"co",
+    b"uk",
+    b"us",
+    b"de",
+    b"eu",
+    b"internal",
+    b"local",
+    b"localdomain",
+    b"lan",
+    b"svc",
+];
+
+/// `api.example.com`, `db.internal`, `redis.svc`: dotted labels of lower-case
+/// letters, digits and hyphens ending in a known suffix. (Names with digits are
+/// variables anyway.)
+fn is_host_name(piece: &[u8]) -> bool {
+    let Some(dot) = piece.iter().rposition(|&c| c == b'.') else {
+        return false;
+    };
+    let (head, tld) = (&piece[..dot], &piece[dot + 1..]);
+    !head.is_empty()
+        && head[0] != b'.'
+        && head[head.len() - 1] != b'.'
+        && head
+            .iter()
+            .all(|&c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'-' || c == b'.')
+        && HOST_SUFFIXES.contains(&tld)
+}
+
+/// `local@domain.tld` with the characters addresses really use.
+fn is_email(local: &[u8], domain: &[u8]) -> bool {
+    !local.is_empty()
+        && local
+            .iter()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'.' | b'_' | b'%' | b'+' | b'-'))
+        && domain.len() > 2
+        && domain.contains(&b'.')
+        && !domain.starts_with(b".")
+        && !domain.ends_with(b".")
+        && domain
+            .iter()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'.' | b'-'))
+}
+
+/// Shapes that are one variable as a whole, before any cutting at punctuation:
+/// cutting them (at `:` in a URL or an IPv6 address) would lose that they are one
+/// value.
+fn whole_token_variable(core: &[u8], colonish: bool) -> bool {
+    let n = core.len();
+    let first = core[0];
+    // AWS resource names: one value, whatever their inner colons and slashes.
+    if core.starts_with(b"arn:") && n > 4 {
+        return true;
+    }
+    // Paths: absolute, relative, home, Windows or anything with a backslash.
+    if (first == b'/' && n > 1)
+        || core.starts_with(b"./")
+        || core.starts_with(b"../")
+        || core.starts_with(b"~/")
+    {
+        return true;
+    }
+    if !colonish {
+        return false;
+    }
+    if core.contains(&b'\\') {
+        return true;
+    }
+    let mut colons = 0usize;
+    let mut digit = false;
+    let mut hexish = true;
+    let mut at = None;
+    for (k, &b) in core.iter().enumerate() {
+        match b {
+            b':' => {
+                colons += 1;
+                // URL: scheme://…
+                if k > 0
+                    && core[k + 1..].starts_with(b"//")
+                    && core[..k]
+                        .iter()
+                        .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'+' | b'-' | b'.'))
+                {
+                    return true;
+                }
+            }
+            b'@' if at.is_none() => at = Some(k),
+            _ => {}
+        }
+        digit |= b.is_ascii_digit();
+        hexish &= b.is_ascii_hexdigit() || b == b':' || b == b'.';
+    }
+    if let Some(k) = at
+        && is_email(&core[..k], &core[k + 1..])
+    {
+        return true;
+    }
+    // IPv6, MAC addresses, clock times: hex groups joined by colons.
+    colons >= 2 && digit && hexish
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn template(msg: &str) -> String {
+        let mut m = Masked::default();
+        m.fill(
+            msg,
+            Limits {
+                max_bytes: 2048,
+                max_tokens: 256,
+            },
+        );
+        m.template
+    }
+
+    fn params(msg: &str) -> Vec<String> {
+        let mut m = Masked::default();
+        let text = m.fill(
+            msg,
+            Limits {
+                max_bytes: 2048,
+                max_tokens: 256,
+            },
+        );
+        m.params
+            .iter()
+            .map(|r| text[r.clone()].to_string())
+            .collect()
+    }
+
+    #[test]
+    fn numbers_and_units_are_variables() {
+        assert_eq!(
+            template("Connection to db refused after 3000 ms"),
+            "Connection to db refused after <*> ms"
+        );
+        assert_eq!(
+            template("request took 1.5s, limit 500ms"),
+            "request took <*>, limit <*>"
+        );
+        assert_eq!(template("offset -42 size 64MB"), "offset <*> size <*>");
+    }
+
+    #[test]
+    fn network_addresses_are_one_variable() {
+        assert_eq!(
+            template("Connection to 10.0.0.12:5432 refused"),
+            "Connection to <*> refused"
+        );
+        assert_eq!(
+            params("Connection to 10.0.0.12:5432 refused"),
+            ["10.0.0.12:5432"]
+        );
+        assert_eq!(
+            template("bind to [fe80::1]:80 failed"),
+            "bind to [<*>]:<*> failed"
+        );
+        assert_eq!(template("peer ::ffff:10.1.2.3 reset"), "peer <*> reset");
+        assert_eq!(
+            template("GET https://api.example.com:443/v1/users?id=3 failed"),
+            "GET <*> failed"
+        );
+        assert_eq!(
+            template("mail to ops@example.com bounced"),
+            "mail to <*> bounced"
+        );
+    }
+
+    #[test]
+    fn ids_hex_and_uuids_are_variables() {
+        assert_eq!(
+            template("[instance: 96abccce-8d1f-4e07-b6d1-4b2ab87e23b4] Claim successful"),
+            "[instance: <*>] Claim successful"
+        );
+        assert_eq!(
+            template("session 0x14ed93111f20005 expired"),
+            "session <*> expired"
+        );
+        assert_eq!(template("object Foo@1a2b3c leaked"), "object <*> leaked");
+    }
+
+    #[test]
+    fn paths_quotes_and_key_values_are_variables() {
+        assert_eq!(
+            template("open /var/lib/app/data.db: permission denied"),
+            "open <*>: permission denied"
+        );
+        assert_eq!(template("KeyError: 'user_name'"), "KeyError: '<*>'");
+        assert_eq!(
+            template("bad config user=alice mode=\"fast\""),
+            "bad config user=<*> mode=\"<*>\""
+        );
+        assert_eq!(
+            template("image at (/var/lib/x/abc): checking"),
+            "image at (<*>): checking"
+        );
+    }
+
+    #[test]
+    fn words_stay_and_apostrophes_are_not_quotes() {
+        assert_eq!(
+            template("Can't find child in scoreboard"),
+            "Can't find child in scoreboard"
+        );
+        assert_eq!(
+            template("java.io.IOException: Broken pipe"),
+            "java.io.IOException: Broken pipe"
+        );
+        assert_eq!(
+            template("\"GET /v2/servers HTTP/1.1\" status: 200"),
+            "\"GET <*>\" status: <*>"
+        );
+    }
+
+    #[test]
+    fn runs_of_variables_collapse_whatever_their_length() {
+        assert_eq!(
+            template("delete blk_1 blk_-2 blk_3 now"),
+            template("delete blk_9 now")
+        );
+        assert_eq!(
+            template("from 2017-05-16 05:00:00 to 2017-05-16 06:00:00."),
+            "from <*> to <*>."
+        );
+        assert_eq!(template("dropping (2, 1)"), "dropping (<*>)");
+    }
+
+    #[test]
+    fn whitespace_is_normalized() {
+        assert_eq!(template("  a \t b\n\nc  "), "a b c");
+        assert_eq!(template(""), "");
+    }
+
+    #[test]
+    fn long_messages_keep_a_stable_shape() {
+        let limits = Limits {
+            max_bytes: 20,
+            max_tokens: 3,
+        };
+        let mut m = Masked::default();
+        m.fill("one two three four five", limits);
+        assert_eq!(m.template, "one two three <*>");
+        m.fill("alpha beta gammadeltaepsilon", limits);
+        assert_eq!(m.template, "alpha beta <*>");
+        m.fill("é".repeat(30).as_str(), limits);
+        assert_eq!(m.template, "<*>");
+    }
+
+    #[test]
+    fn quoted_values_with_spaces_are_one_variable() {
+        assert_eq!(
+            template("Value 'orders table' at 'tableName' failed"),
+            "Value '<*>' at '<*>' failed"
+        );
+        assert_eq!(
+            template("level=error msg=\"failed to process message\" err=\"bad input\""),
+            "level=<*> msg=\"<*>\" err=\"<*>\""
+        );
+        assert_eq!(template("invalid literal: ''"), "invalid literal: '<*>'");
+        assert_eq!(
+            template("it can't be 'don't stop' ok"),
+            "it can't be '<*>' ok"
+        );
+    }
+
+    #[test]
+    fn host_names_arns_and_padding_are_variables() {
+        assert_eq!(
+            template("getaddrinfo ENOTFOUND payments.svc.cluster.local"),
+            "getaddrinfo ENOTFOUND <*>"
+        );
+        assert_eq!(template("connect to db.internal:5432"), "connect to <*>");
+        assert_eq!(
+            template("java.io.IOException in app.tasks.send_email"),
+            "java.io.IOException in app.tasks.send_email"
+        );
+        assert_eq!(
+            template("denied on arn:aws:dynamodb:us-east-1:123456789012:table/carts now"),
+            "denied on <*> now"
+        );
+        assert_eq!(template("id abc9= x"), template("id ab9c== x"));
+    }
+}
