@@ -8,6 +8,7 @@ pub mod clock;
 pub mod incident;
 pub mod logline;
 pub mod pattern;
+pub mod scaling;
 pub mod settings;
 pub mod store;
 pub mod subscription;

@@ -1,0 +1,309 @@
+//! The alarm-scaler's ports: reading alarm definitions and metrics, reading and setting a
+//! group's capacity, and the ledger that lets one alarm transition act exactly once.
+//!
+//! Adapters: `cloudwatch` (DescribeAlarms, ListTagsForResource, GetMetricData),
+//! `autoscaling` (DescribeAutoScalingGroups, SetDesiredCapacity), `ledger` (DynamoDB,
+//! `STATE_TABLE`) and `memory` (in-memory fakes for unit tests).
+
+pub mod autoscaling;
+pub mod cloudwatch;
+pub mod ledger;
+pub mod memory;
+
+use std::collections::BTreeMap;
+use std::future::Future;
+
+use serde::{Deserialize, Serialize};
+
+use crate::alarm::{AlarmKind, GroupCapacity, MetricRef};
+use crate::clock::Timestamp;
+use crate::store::StoreError;
+
+/// Why a scaling port failed, and whether trying again can help.
+#[derive(Debug, thiserror::Error)]
+pub enum ScalingError {
+    #[error("Auto Scaling group {0:?} not found")]
+    GroupNotFound(String),
+    #[error("access denied: {0}")]
+    AccessDenied(String),
+    /// The service refused the request as invalid; the same request cannot succeed.
+    #[error("request rejected: {0}")]
+    Rejected(String),
+    /// Throttling, timeouts, an unreachable endpoint, a scaling activity in progress.
+    #[error("temporarily unavailable: {0}")]
+    Unavailable(String),
+    #[error("scaling ledger: {0}")]
+    Ledger(#[from] StoreError),
+}
+
+impl ScalingError {
+    /// Whether the same call may succeed later.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            ScalingError::Unavailable(_) => true,
+            ScalingError::Ledger(e) => e.is_retryable(),
+            _ => false,
+        }
+    }
+}
+
+/// What DescribeAlarms and ListTagsForResource say about an alarm.
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+pub struct AlarmDefinition {
+    pub name: String,
+    pub arn: String,
+    /// CloudWatch's `ComparisonOperator` (absent for composite alarms).
+    pub comparison_operator: Option<String>,
+    /// Static threshold (absent for anomaly-band and composite alarms).
+    pub threshold: Option<f64>,
+    pub tags: BTreeMap<String, String>,
+    /// Dimensions of the alarm's metric (single-metric alarms).
+    pub dimensions: BTreeMap<String, String>,
+    pub composite: bool,
+}
+
+/// Reads an alarm's definition and tags.
+pub trait AlarmReader: Send + Sync {
+    /// The alarm named `name`, or `None` when it no longer exists.
+    fn describe_alarm(
+        &self,
+        name: &str,
+    ) -> impl Future<Output = Result<Option<AlarmDefinition>, ScalingError>> + Send;
+}
+
+/// One entry of a GetMetricData request: a metric, or an expression over other entries.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub enum MetricQueryEntry {
+    Metric {
+        id: String,
+        metric: MetricRef,
+        return_data: bool,
+    },
+    Expression {
+        id: String,
+        expression: String,
+        return_data: bool,
+    },
+}
+
+/// What to ask GetMetricData for to see an alarm's values.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MetricQuery {
+    pub entries: Vec<MetricQueryEntry>,
+    /// Period of the alarm's metric in seconds (for the time window).
+    pub period: u32,
+}
+
+impl MetricQuery {
+    /// The query that reproduces what the alarm evaluates: its metric, or its metric-math
+    /// expressions with their inputs. `None` for composite and band alarms (a band's
+    /// values are not the metric's) and for metrics without a statistic.
+    pub fn for_alarm(kind: &AlarmKind) -> Option<Self> {
+        let metric = |i: usize, m: &MetricRef, ret: bool| -> Option<MetricQueryEntry> {
+            m.stat.as_ref()?;
+            Some(MetricQueryEntry::Metric {
+                id: m.id.clone().unwrap_or_else(|| format!("m{i}")),
+                metric: m.clone(),
+                return_data: ret,
+            })
+        };
+        match kind {
+            AlarmKind::SingleMetric(m) => Some(MetricQuery {
+                period: m.period.unwrap_or(60),
+                // GetMetricData ids must start with a lower-case letter; CloudWatch's
+                // generated UUID ids may not, so use a fixed one.
+                entries: vec![metric(
+                    0,
+                    &MetricRef {
+                        id: Some("m0".into()),
+                        ..m.clone()
+                    },
+                    true,
+                )?],
+            }),
+            AlarmKind::MetricMath {
+                expressions,
+                inputs,
+            } => {
+                let mut entries = Vec::new();
+                for (i, x) in expressions.iter().enumerate() {
+                    entries.push(MetricQueryEntry::Expression {
+                        id: x.id.clone().unwrap_or_else(|| format!("e{i}")),
+                        expression: x.expression.clone(),
+                        return_data: x.return_data,
+                    });
+                }
+                for (i, m) in inputs.iter().enumerate() {
+                    entries.push(metric(i, m, false)?);
+                }
+                let period = inputs.iter().filter_map(|m| m.period).max().unwrap_or(60);
+                Some(MetricQuery { entries, period })
+            }
+            AlarmKind::AnomalyBand { .. } | AlarmKind::Composite { .. } => None,
+        }
+    }
+}
+
+/// Reads recent metric values when the event's reasonData does not carry them.
+pub trait MetricReader: Send + Sync {
+    /// The values of the query's returned series between `start` and `end`, oldest first.
+    fn recent_values(
+        &self,
+        query: &MetricQuery,
+        start: Timestamp,
+        end: Timestamp,
+    ) -> impl Future<Output = Result<Vec<f64>, ScalingError>> + Send;
+}
+
+/// Reads and sets an Auto Scaling group's capacity.
+pub trait CapacityController: Send + Sync {
+    /// The group's size range, desired capacity and instances (pending ones counted apart).
+    fn capacity(
+        &self,
+        group: &str,
+    ) -> impl Future<Output = Result<GroupCapacity, ScalingError>> + Send;
+
+    fn set_desired_capacity(
+        &self,
+        group: &str,
+        desired: i32,
+    ) -> impl Future<Output = Result<(), ScalingError>> + Send;
+}
+
+/// The capacity change a claim holder is about to make, written to the ledger before it
+/// calls SetDesiredCapacity so that whoever takes the claim over can tell whether the
+/// change already happened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Intent {
+    pub from: i32,
+    pub to: i32,
+}
+
+/// The answer to a claim on an alarm transition.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Claim {
+    /// This delivery holds the transition and must act (or release it). `prior_intent` is
+    /// the change an earlier, failed holder set out to make.
+    Acquired {
+        token: String,
+        prior_intent: Option<Intent>,
+    },
+    /// Another delivery holds a live claim; it (or its retry) acts.
+    HeldElsewhere,
+    /// The transition was handled; `outcome` says how.
+    Done { outcome: String },
+    /// The transition failed permanently; repeating it would fail the same way.
+    Failed { error: String },
+}
+
+/// How a claim ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Completion {
+    Done(String),
+    Failed(String),
+}
+
+/// Per-transition claims and per-group scale-out times in `STATE_TABLE`.
+///
+/// A claim is a conditional write on the transition key: exactly one delivery gets it.
+/// It carries a lease; a holder that dies leaves a claim that expires, and the next
+/// delivery (Lambda's retry) takes it over together with the holder's recorded intent.
+pub trait ScalingLedger: Send + Sync {
+    fn claim(
+        &self,
+        transition: &str,
+        now: Timestamp,
+    ) -> impl Future<Output = Result<Claim, ScalingError>> + Send;
+
+    /// Records the change about to be made (only while `token` holds the claim).
+    fn record_intent(
+        &self,
+        transition: &str,
+        token: &str,
+        intent: Intent,
+    ) -> impl Future<Output = Result<(), ScalingError>> + Send;
+
+    /// Closes the claim for good.
+    fn complete(
+        &self,
+        transition: &str,
+        token: &str,
+        completion: &Completion,
+        now: Timestamp,
+    ) -> impl Future<Output = Result<(), ScalingError>> + Send;
+
+    /// Gives the claim up so a retry can act; the recorded intent is kept.
+    fn release(
+        &self,
+        transition: &str,
+        token: &str,
+    ) -> impl Future<Output = Result<(), ScalingError>> + Send;
+
+    /// When apptrack last scaled `group` out.
+    fn last_scale_out(
+        &self,
+        group: &str,
+    ) -> impl Future<Output = Result<Option<Timestamp>, ScalingError>> + Send;
+
+    /// Records a scale-out of `group` at `at` (a later time never moves back).
+    fn record_scale_out(
+        &self,
+        group: &str,
+        at: Timestamp,
+    ) -> impl Future<Output = Result<(), ScalingError>> + Send;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::alarm::AlarmEvent;
+
+    fn event(name: &str) -> AlarmEvent {
+        let path = format!("{}/../events/alarm/{name}", env!("CARGO_MANIFEST_DIR"));
+        let bytes = std::fs::read(&path).expect("sample event");
+        AlarmEvent::from_slice(&bytes).expect("decodes")
+    }
+
+    #[test]
+    fn queries_reproduce_what_the_alarm_evaluates() {
+        let q = MetricQuery::for_alarm(&event("cpu-high-alarm.json").kind).expect("a query");
+        assert_eq!(q.period, 60);
+        assert!(
+            matches!(&q.entries[..], [MetricQueryEntry::Metric { id, return_data: true, .. }] if id == "m0")
+        );
+
+        let q = MetricQuery::for_alarm(&event("metric-math-alarm.json").kind).expect("a query");
+        let returned: Vec<_> = q
+            .entries
+            .iter()
+            .filter(|e| {
+                matches!(
+                    e,
+                    MetricQueryEntry::Expression {
+                        return_data: true,
+                        ..
+                    }
+                )
+            })
+            .collect();
+        assert_eq!(returned.len(), 1);
+        assert_eq!(q.entries.len(), 3);
+
+        assert_eq!(
+            MetricQuery::for_alarm(&event("composite-alarm.json").kind),
+            None
+        );
+        assert_eq!(
+            MetricQuery::for_alarm(&event("anomaly-band-alarm.json").kind),
+            None
+        );
+    }
+
+    #[test]
+    fn only_transient_errors_are_retryable() {
+        assert!(ScalingError::Unavailable("throttled".into()).is_retryable());
+        assert!(!ScalingError::GroupNotFound("g".into()).is_retryable());
+        assert!(!ScalingError::AccessDenied("no".into()).is_retryable());
+        assert!(ScalingError::Ledger(StoreError::Unavailable("x".into())).is_retryable());
+    }
+}
