@@ -32,6 +32,6 @@ aws dynamodb query --table-name "$INCIDENTS_TABLE" --index-name by-status \
     --key-condition-expression '#s = :s' \
     --expression-attribute-values '{":s":{"S":"open"}}' \
     --no-scan-index-forward \
-    --projection-expression 'id, kind, severity, service, #c, title' \
-    --expression-attribute-names '{"#s":"status","#c":"count"}' \
-    --output table
+    --expression-attribute-names '{"#s":"status"}' \
+    --query 'Items[].[id.S, severity.S, kind.S, service.S, count.N, title.S]' \
+    --output text
