@@ -861,7 +861,7 @@ where
     E: ProvideErrorMetadata + std::error::Error + 'static,
     R: std::fmt::Debug,
 {
-    let text = DisplayErrorContext(&err).to_string();
+    let text = readable(&DisplayErrorContext(&err).to_string());
     match &err {
         SdkError::ServiceError(se) => match se.err().code() {
             Some("ResourceNotFoundException") => StoreError::TableMissing {
@@ -885,9 +885,32 @@ where
             ) => StoreError::Unavailable(text),
             _ => StoreError::Rejected(text),
         },
-        _ if text.to_ascii_lowercase().contains("credentials") => StoreError::NoCredentials(text),
+        _ if text.contains("no credentials") || text.contains("CredentialsNotLoaded") => {
+            StoreError::NoCredentials(
+                "none found in the AWS configuration chain (environment, profile, web identity, \
+                 container, instance metadata)"
+                    .to_string(),
+            )
+        }
         _ => StoreError::Unavailable(text),
     }
+}
+
+/// The SDK's error chain without the Debug dump it appends in parentheses.
+fn readable(text: &str) -> String {
+    let variants = [
+        " (ServiceError(",
+        " (DispatchFailure(",
+        " (TimeoutError(",
+        " (ResponseError(",
+        " (ConstructionFailure(",
+    ];
+    let cut = variants
+        .iter()
+        .filter_map(|v| text.find(v))
+        .min()
+        .unwrap_or(text.len());
+    text[..cut].to_string()
 }
 
 mod tables {
