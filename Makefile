@@ -34,5 +34,10 @@ lint: ## rustfmt and clippy, warnings as errors
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 
+bench: tools ## Benchmarks (figures and the machine they ran on go to BENCHMARKS.md)
+	@mkdir -p target/bench
+	@scripts/bench-loghub.sh target/bench
+	$(CARGO) run --release -q -p apptrack-bench --bin auth-bench
+
 clean: down ## Stop the stack and remove build output (keeps installed tools)
 	$(CARGO) clean
