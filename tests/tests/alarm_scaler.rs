@@ -1,0 +1,627 @@
+//! The alarm-scaler handler against ministack (CloudWatch, Auto Scaling) and DynamoDB Local:
+//! given a sample event from `events/`, when handled, then this capacity, this incident.
+//! Every test has its own group, alarm and tables, so tests run in parallel.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use alarm_scaler::handler::{Action, HandlerError, Outcome, Scaler, Settings, function_handler};
+use apptrack_core::alarm::{AlarmEvent, GroupCapacity};
+use apptrack_core::clock::{ManualClock, Timestamp};
+use apptrack_core::incident::{DedupKey, IncidentKind, Status};
+use apptrack_core::scaling::autoscaling::AutoScalingGroups;
+use apptrack_core::scaling::cloudwatch::CloudWatchAlarms;
+use apptrack_core::scaling::ledger::DynamoScalingLedger;
+use apptrack_core::scaling::{CapacityController, ScalingError};
+use apptrack_core::store::ReadIncidents;
+use apptrack_core::store::dynamo::DynamoIncidentStore;
+use apptrack_tests::{TestTables, ministack, repo_root};
+use aws_sdk_autoscaling::types::Tag as GroupTag;
+use aws_sdk_cloudwatch::config::{BehaviorVersion, Credentials, Region};
+use aws_sdk_cloudwatch::primitives::DateTime;
+use aws_sdk_cloudwatch::types::{ComparisonOperator, Dimension, MetricDatum, Statistic, Tag};
+use aws_sdk_dynamodb::types::AttributeValue;
+use lambda_runtime::{Context, LambdaEvent};
+use serde_json::{Value, json};
+
+/// The real Auto Scaling adapter, counting the SetDesiredCapacity calls that reach it.
+struct CountingGroups {
+    inner: AutoScalingGroups,
+    sets: AtomicUsize,
+}
+
+impl CapacityController for CountingGroups {
+    async fn capacity(&self, group: &str) -> Result<GroupCapacity, ScalingError> {
+        self.inner.capacity(group).await
+    }
+
+    async fn set_desired_capacity(&self, group: &str, desired: i32) -> Result<(), ScalingError> {
+        self.sets.fetch_add(1, Ordering::SeqCst);
+        self.inner.set_desired_capacity(group, desired).await
+    }
+}
+
+type LiveScaler = Scaler<
+    CloudWatchAlarms,
+    CloudWatchAlarms,
+    CountingGroups,
+    DynamoScalingLedger,
+    DynamoIncidentStore,
+    ManualClock,
+>;
+
+fn credentials() -> Credentials {
+    Credentials::new("test", "test", None, None, "apptrack-tests")
+}
+
+fn cloudwatch_client() -> aws_sdk_cloudwatch::Client {
+    let conf = aws_sdk_cloudwatch::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .endpoint_url(&ministack().endpoint)
+        .credentials_provider(credentials())
+        .http_client(apptrack_core::aws::https_client())
+        .build();
+    aws_sdk_cloudwatch::Client::from_conf(conf)
+}
+
+fn autoscaling_client() -> aws_sdk_autoscaling::Client {
+    let conf = aws_sdk_autoscaling::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(aws_sdk_autoscaling::config::Region::new("us-east-1"))
+        .endpoint_url(&ministack().endpoint)
+        .credentials_provider(credentials())
+        .http_client(apptrack_core::aws::https_client())
+        .build();
+    aws_sdk_autoscaling::Client::from_conf(conf)
+}
+
+/// One test's world: a group at 2 of 1..=10, a CPU alarm on it, fresh tables.
+struct World {
+    tables: TestTables,
+    cw: aws_sdk_cloudwatch::Client,
+    asg: aws_sdk_autoscaling::Client,
+    group: String,
+    alarm: String,
+    scaler: LiveScaler,
+}
+
+impl World {
+    async fn new(settings: &[(&str, &str)]) -> World {
+        let tag = ulid::Ulid::new().to_string().to_lowercase();
+        let group = format!("asg-{tag}");
+        let alarm = format!("{group}-cpu-high");
+        let tables = TestTables::new().await.expect("tables");
+        let cw = cloudwatch_client();
+        let asg = autoscaling_client();
+
+        // A launch configuration stands in for a launch template: the Auto Scaling API
+        // takes either, and it spares the tests the (very large) EC2 SDK.
+        asg.create_launch_configuration()
+            .launch_configuration_name(format!("lc-{tag}"))
+            .image_id("ami-12345678")
+            .instance_type("t3.micro")
+            .send()
+            .await
+            .expect("CreateLaunchConfiguration");
+        asg.create_auto_scaling_group()
+            .auto_scaling_group_name(&group)
+            .launch_configuration_name(format!("lc-{tag}"))
+            .min_size(1)
+            .max_size(10)
+            .desired_capacity(2)
+            .availability_zones("us-east-1a")
+            .tags(
+                GroupTag::builder()
+                    .key("apptrack:managed")
+                    .value("true")
+                    .resource_id(&group)
+                    .resource_type("auto-scaling-group")
+                    .propagate_at_launch(false)
+                    .build(),
+            )
+            .send()
+            .await
+            .expect("CreateAutoScalingGroup");
+        let w = World {
+            scaler: Scaler {
+                alarms: CloudWatchAlarms::new(cw.clone()),
+                metrics: CloudWatchAlarms::new(cw.clone()),
+                groups: CountingGroups {
+                    inner: AutoScalingGroups::new(asg.clone()),
+                    sets: AtomicUsize::new(0),
+                },
+                ledger: DynamoScalingLedger::new(tables.client.clone(), &tables.state),
+                incidents: tables.store(),
+                clock: ManualClock::new(Timestamp::from_millis(0)),
+                settings: settings_for(&tables, settings),
+            },
+            tables,
+            cw,
+            asg,
+            group,
+            alarm,
+        };
+        w.put_alarm(
+            &w.alarm,
+            ComparisonOperator::GreaterThanThreshold,
+            90.0,
+            &[],
+        )
+        .await;
+        w
+    }
+
+    async fn put_alarm(
+        &self,
+        name: &str,
+        op: ComparisonOperator,
+        threshold: f64,
+        tags: &[(&str, &str)],
+    ) {
+        let mut req = self
+            .cw
+            .put_metric_alarm()
+            .alarm_name(name)
+            .namespace("AWS/EC2")
+            .metric_name("CPUUtilization")
+            .dimensions(
+                Dimension::builder()
+                    .name("AutoScalingGroupName")
+                    .value(&self.group)
+                    .build(),
+            )
+            .statistic(Statistic::Average)
+            .period(60)
+            .evaluation_periods(2)
+            .threshold(threshold)
+            .comparison_operator(op)
+            .tags(Tag::builder().key("team").value("web").build());
+        for (k, v) in tags {
+            req = req.tags(Tag::builder().key(*k).value(*v).build());
+        }
+        req.send().await.expect("PutMetricAlarm");
+    }
+
+    /// A sample event with this world's alarm and group names; the clock is set 30 s after
+    /// the transition, as if delivered right away.
+    fn event(&self, file: &str, alarm: &str) -> Value {
+        let path = repo_root().join("events").join(file);
+        let text = std::fs::read_to_string(&path).expect("sample event");
+        let mut v: Value = serde_json::from_str(&text).expect("JSON sample");
+        patch(&mut v, alarm, &self.group);
+        if let Ok(ev) = AlarmEvent::from_value(&v) {
+            self.scaler
+                .clock
+                .set(Timestamp::from_millis(ev.transition_time + 30_000));
+        }
+        v
+    }
+
+    async fn handle(&self, event: Value) -> Result<Outcome, HandlerError> {
+        function_handler(LambdaEvent::new(event, Context::default()), &self.scaler).await
+    }
+
+    async fn desired(&self) -> i32 {
+        let out = self
+            .asg
+            .describe_auto_scaling_groups()
+            .auto_scaling_group_names(&self.group)
+            .send()
+            .await
+            .expect("DescribeAutoScalingGroups");
+        out.auto_scaling_groups()[0]
+            .desired_capacity()
+            .expect("desired")
+    }
+
+    fn sets(&self) -> usize {
+        self.scaler.groups.sets.load(Ordering::SeqCst)
+    }
+
+    /// The ledger record of a transition, straight from the state table.
+    async fn ledger_state(&self, event: &Value) -> Option<String> {
+        let key = AlarmEvent::from_value(event)
+            .expect("decodes")
+            .transition_key();
+        let out = self
+            .tables
+            .client
+            .get_item()
+            .table_name(&self.tables.state)
+            .key("pk", AttributeValue::S(format!("SCALE#{key}")))
+            .key("sk", AttributeValue::S("CLAIM".into()))
+            .consistent_read(true)
+            .send()
+            .await
+            .expect("GetItem");
+        out.item
+            .and_then(|i| i.get("state").and_then(|s| s.as_s().ok()).cloned())
+    }
+}
+
+fn settings_for(tables: &TestTables, extra: &[(&str, &str)]) -> Settings {
+    let mut pairs: Vec<(String, String)> = vec![
+        ("INCIDENTS_TABLE".into(), tables.incidents.clone()),
+        ("STATE_TABLE".into(), tables.state.clone()),
+    ];
+    pairs.extend(
+        extra
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
+    );
+    Settings::from_lookup(|k| pairs.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone()))
+        .expect("settings")
+}
+
+/// Renames the alarm (name and ARN) and points the group dimension at `group`.
+fn patch(v: &mut Value, alarm: &str, group: &str) {
+    let arn = format!("arn:aws:cloudwatch:us-east-1:123456789012:alarm:{alarm}");
+    let key = if v.get("detail").is_some() {
+        "detail"
+    } else {
+        "alarmData"
+    };
+    if v.get("resources").is_some() {
+        v["resources"] = json!([arn]);
+    }
+    if v.get("alarmArn").is_some() {
+        v["alarmArn"] = json!(arn);
+    }
+    let Some(payload) = v.get_mut(key).and_then(Value::as_object_mut) else {
+        return;
+    };
+    payload.insert("alarmName".into(), json!(alarm));
+    if let Some(metrics) = payload
+        .get_mut("configuration")
+        .and_then(|c| c.get_mut("metrics"))
+        .and_then(Value::as_array_mut)
+    {
+        for m in metrics {
+            if let Some(dims) = m
+                .pointer_mut("/metricStat/metric/dimensions")
+                .and_then(Value::as_object_mut)
+                && dims.contains_key("AutoScalingGroupName")
+            {
+                dims.insert("AutoScalingGroupName".into(), json!(group));
+            }
+        }
+    }
+}
+
+fn at(ms: i64) -> Timestamp {
+    Timestamp::from_millis(ms)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cpu_alarm_scales_the_group_and_opens_a_saturation_incident() {
+    let w = World::new(&[]).await;
+    let out = w
+        .handle(w.event("alarm/cpu-high-alarm.json", &w.alarm))
+        .await
+        .expect("handled");
+    // 97.2 % on 2 instances vs target 72 (90 × 0.8): ceil(2 × 1.35) = 3.
+    assert_eq!(out.action, Action::Scaled, "{out:?}");
+    assert_eq!(w.desired().await, 3);
+    assert_eq!(w.sets(), 1);
+
+    let store = &w.scaler.incidents;
+    let id = out.incident_id.expect("incident");
+    let inc = store.get(&id, at(i64::MAX / 4)).await.expect("incident");
+    assert_eq!(inc.kind, IncidentKind::Saturation);
+    assert_eq!(inc.resource, w.group);
+    assert_eq!(inc.status, Status::Open);
+    let tl = store.timeline(&id, at(0)).await.expect("timeline");
+    let scaled = tl
+        .iter()
+        .find(|e| e.action == "scaled")
+        .expect("a scaled entry");
+    assert!(scaled.detail.contains("from 2 to 3"), "{}", scaled.detail);
+    assert!(
+        scaled.detail.contains("threshold 90 × 0.8"),
+        "{}",
+        scaled.detail
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ok_resolves_and_insufficient_data_is_only_noted() {
+    let w = World::new(&[]).await;
+    let opened = w
+        .handle(w.event("alarm/cpu-high-alarm.json", &w.alarm))
+        .await
+        .expect("alarm");
+    let id = opened.incident_id.expect("incident");
+
+    let noted = w
+        .handle(w.event("alarm/cpu-high-insufficient-data.json", &w.alarm))
+        .await
+        .expect("insufficient data");
+    assert_eq!(noted.action, Action::Noted);
+    assert_eq!(w.desired().await, 3, "INSUFFICIENT_DATA never acts");
+
+    let ok = w
+        .handle(w.event("alarm/cpu-high-ok.json", &w.alarm))
+        .await
+        .expect("ok");
+    assert_eq!(ok.action, Action::Resolved);
+    let store = &w.scaler.incidents;
+    let inc = store.get(&id, at(0)).await.expect("incident");
+    assert_eq!(inc.status, Status::Resolved);
+    let actions: Vec<String> = store
+        .timeline(&id, at(0))
+        .await
+        .expect("timeline")
+        .into_iter()
+        .map(|e| e.action)
+        .collect();
+    assert_eq!(actions, ["opened", "scaled", "noted", "resolved"]);
+    assert_eq!(w.sets(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_duplicate_delivery_scales_once() {
+    let w = World::new(&[]).await;
+    let ev = w.event("alarm/cpu-high-alarm.json", &w.alarm);
+    let first = w.handle(ev.clone()).await.expect("first");
+    let second = w.handle(ev.clone()).await.expect("second");
+    let direct = w
+        .handle(w.event("alarm/direct-invocation.json", &w.alarm))
+        .await
+        .expect("direct");
+    assert_eq!(first.action, Action::Scaled);
+    assert_eq!(second.action, Action::Duplicate);
+    assert_eq!(
+        direct.action,
+        Action::Duplicate,
+        "same transition, other delivery path"
+    );
+    assert_eq!(w.sets(), 1);
+    assert_eq!(w.desired().await, 3);
+    assert_eq!(w.ledger_state(&ev).await.as_deref(), Some("done"));
+    let inc = w
+        .scaler
+        .incidents
+        .get(&first.incident_id.expect("incident"), at(0))
+        .await
+        .expect("incident");
+    assert_eq!(inc.count, 1, "redelivery does not count twice");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn ten_concurrent_deliveries_scale_once() {
+    let w = std::sync::Arc::new(World::new(&[]).await);
+    let ev = w.event("alarm/cpu-high-alarm.json", &w.alarm);
+    let mut tasks = Vec::new();
+    for _ in 0..10 {
+        let (w, ev) = (w.clone(), ev.clone());
+        tasks.push(tokio::spawn(async move { w.handle(ev).await }));
+    }
+    let mut scaled = 0;
+    for t in tasks {
+        let out = t.await.expect("task").expect("handled");
+        match out.action {
+            Action::Scaled => scaled += 1,
+            Action::Duplicate | Action::InProgressElsewhere => {}
+            other => panic!("unexpected {other:?}: {out:?}"),
+        }
+    }
+    assert_eq!(scaled, 1);
+    assert_eq!(w.sets(), 1);
+    assert_eq!(w.desired().await, 3);
+    assert_eq!(w.ledger_state(&ev).await.as_deref(), Some("done"));
+    let key =
+        DedupKey::new("alarm-scaler", IncidentKind::Saturation, &w.group, &w.alarm).expect("key");
+    let open = w.scaler.incidents.active_for_key(&key).await.expect("read");
+    assert_eq!(open.expect("open incident").count, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn low_alarm_scales_in_gently_but_not_right_after_a_scale_out() {
+    let w = World::new(&[]).await;
+    let low = format!("{}-cpu-low", w.group);
+    w.put_alarm(&low, ComparisonOperator::LessThanThreshold, 20.0, &[])
+        .await;
+
+    // Scale out first (2 → 3) at the high alarm's time…
+    w.handle(w.event("alarm/cpu-high-alarm.json", &w.alarm))
+        .await
+        .expect("scale out");
+    // …then a low alarm two minutes later falls inside the 300 s window.
+    let mut ev = w.event("alarm/cpu-low-alarm.json", &low);
+    ev["detail"]["state"]["timestamp"] = json!("2026-11-24T02:02:00.000+0000");
+    w.scaler.clock.set(at(1_795_485_720_000 + 1_000));
+    let out = w.handle(ev).await.expect("low inside the window");
+    assert_eq!(out.action, Action::NoChange, "{out:?}");
+    assert!(out.detail.contains("no scale-in until"), "{}", out.detail);
+    assert_eq!(w.desired().await, 3);
+
+    // The sample low alarm (three hours later) scales in by one.
+    let out = w
+        .handle(w.event("alarm/cpu-low-alarm.json", &low))
+        .await
+        .expect("low after the window");
+    assert_eq!(out.action, Action::Scaled, "{out:?}");
+    assert_eq!(w.desired().await, 2);
+    assert_eq!(w.sets(), 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_latency_alarm_without_a_group_is_a_performance_incident_with_context() {
+    let w = World::new(&[]).await;
+    let name = format!("{}-p99", w.group);
+    let out = w
+        .handle(w.event("alarm/latency-p99-alarm.json", &name))
+        .await
+        .expect("handled");
+    assert_eq!(out.action, Action::IncidentRecorded);
+    assert_eq!(w.sets(), 0);
+    let inc = w
+        .scaler
+        .incidents
+        .get(&out.incident_id.expect("incident"), at(0))
+        .await
+        .expect("incident");
+    assert_eq!(inc.kind, IncidentKind::Performance);
+    assert_eq!(inc.resource, name);
+    let ctx = &inc.evidence[0].data;
+    assert_eq!(ctx["metric"], "TargetResponseTime");
+    assert_eq!(ctx["statistic"], "p99");
+    assert!(
+        ctx["threshold"].is_number() && ctx["breach_pct"].is_number(),
+        "{ctx}"
+    );
+    assert!(
+        ctx["console_url"]
+            .as_str()
+            .is_some_and(|u| u.contains(&name))
+    );
+
+    let ok = w
+        .handle(w.event("alarm/cpu-high-ok.json", &name))
+        .await
+        .expect("ok");
+    // The OK sample watches a group, so it is a different problem than the latency one.
+    assert_eq!(ok.action, Action::Nothing);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_alarm_variant_is_handled() {
+    let w = World::new(&[]).await;
+    let cases = [
+        ("alarm/metric-math-alarm.json", "requests", Action::Scaled),
+        ("alarm/first-transition-alarm.json", "first", Action::Scaled),
+        ("alarm/direct-invocation.json", "direct", Action::Scaled),
+        // SetAlarmState (a test from the console or CLI) carries no datapoints, and the
+        // metric has none in CloudWatch either: recorded, not acted on.
+        (
+            "alarm/set-alarm-state-alarm.json",
+            "set-state",
+            Action::NoChange,
+        ),
+        ("alarm/anomaly-band-alarm.json", "anomaly", Action::NoChange),
+        (
+            "alarm/composite-alarm.json",
+            "composite",
+            Action::IncidentRecorded,
+        ),
+        (
+            "alarm/target-tracking-alarm.json",
+            "TargetTracking-x",
+            Action::Ignored,
+        ),
+    ];
+    for (file, suffix, expected) in cases {
+        let name = if suffix.starts_with("TargetTracking") {
+            format!("{suffix}-{}", w.group)
+        } else {
+            format!("{}-{suffix}", w.group)
+        };
+        let out = w.handle(w.event(file, &name)).await;
+        let out = out.unwrap_or_else(|e| panic!("{file}: {e}"));
+        assert_eq!(out.action, expected, "{file}: {out:?}");
+    }
+    // Metric math: 1843.5 req/instance vs 960 (1200 × 0.8) on 2 → 4; the band alarm has
+    // no static threshold and no apptrack:target tag, so it decides nothing.
+    assert!(w.desired().await > 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn missing_reason_data_is_read_back_from_cloudwatch() {
+    let w = World::new(&[]).await;
+    let now = apptrack_core::clock::SystemClock;
+    let now_ms = apptrack_core::clock::Clock::now(&now).as_millis();
+    for (ago, value) in [(120, 96.0), (60, 99.0)] {
+        w.cw.put_metric_data()
+            .namespace("AWS/EC2")
+            .metric_data(
+                MetricDatum::builder()
+                    .metric_name("CPUUtilization")
+                    .dimensions(
+                        Dimension::builder()
+                            .name("AutoScalingGroupName")
+                            .value(&w.group)
+                            .build(),
+                    )
+                    .timestamp(DateTime::from_millis(now_ms - ago * 1000))
+                    .value(value)
+                    .build(),
+            )
+            .send()
+            .await
+            .expect("PutMetricData");
+    }
+    let mut ev = w.event("broken/alarm-bad-reasondata.json", &w.alarm);
+    ev["detail"]["state"]["timestamp"] = json!(Timestamp::from_millis(now_ms).to_rfc3339());
+    let out = w.handle(ev).await.expect("handled");
+    assert_eq!(out.action, Action::Scaled, "{out:?}");
+    assert!(out.detail.contains("CPUUtilization 99.0"), "{}", out.detail);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn target_tag_and_dry_run() {
+    let w = World::new(&[("APPTRACK_DRY_RUN", "true")]).await;
+    // PutMetricAlarm ignores tags when it updates an alarm, so the tagged one is new.
+    let tagged = format!("{}-tagged", w.group);
+    w.put_alarm(
+        &tagged,
+        ComparisonOperator::GreaterThanThreshold,
+        90.0,
+        &[("apptrack:target", "40")],
+    )
+    .await;
+    let out = w
+        .handle(w.event("alarm/cpu-high-alarm.json", &tagged))
+        .await
+        .expect("handled");
+    assert_eq!(out.action, Action::DryRun);
+    // 97.2 vs 40 on 2 → 5, capped at +4 → still 5 ≤ 6.
+    assert!(out.detail.contains("from 2 to 5"), "{}", out.detail);
+    assert!(out.detail.contains("apptrack:target tag"), "{}", out.detail);
+    assert_eq!(w.desired().await, 2);
+    assert_eq!(w.sets(), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_group_that_does_not_exist_is_a_permanent_error_noted_on_the_incident() {
+    let w = World::new(&[]).await;
+    let mut ev = w.event("alarm/cpu-high-alarm.json", &w.alarm);
+    ev["detail"]["configuration"]["metrics"][0]["metricStat"]["metric"]["dimensions"]["AutoScalingGroupName"] =
+        json!(format!("{}-gone", w.group));
+    let err = w.handle(ev.clone()).await.expect_err("no such group");
+    assert!(!err.is_retryable());
+    assert_eq!(err.error_type(), "Permanent.GroupNotFound");
+    let again = w.handle(ev.clone()).await.expect_err("still no group");
+    assert_eq!(again.error_type(), "Permanent.FailedEarlier");
+    assert_eq!(w.ledger_state(&ev).await.as_deref(), Some("failed"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn broken_events_get_clear_errors() {
+    let w = World::new(&[]).await;
+    let root = repo_root().join("events/broken");
+    for (file, says) in [
+        ("alarm-missing-state.json", "missing field detail.state"),
+        (
+            "alarm-wrong-detail-type.json",
+            "not a CloudWatch alarm event",
+        ),
+    ] {
+        let text = std::fs::read_to_string(root.join(file)).expect("sample");
+        let v: Value = serde_json::from_str(&text).expect("JSON");
+        let err = w.handle(v).await.expect_err(file);
+        assert_eq!(err.error_type(), "Permanent.BadEvent", "{file}");
+        assert!(err.to_string().contains(says), "{file}: {err}");
+    }
+    // Not JSON at all never reaches the handler (the runtime rejects it); as a string
+    // value it is still a clear error.
+    let text = std::fs::read_to_string(root.join("alarm-not-json.json")).expect("sample");
+    let err = w
+        .handle(Value::String(text))
+        .await
+        .expect_err("not an object");
+    assert_eq!(
+        err.to_string(),
+        "bad alarm event: event is not a JSON object"
+    );
+    assert_eq!(w.sets(), 0);
+}
