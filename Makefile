@@ -4,7 +4,7 @@ SHELL := /bin/bash
 export PATH := $(CURDIR)/.local/bin:$(PATH)
 CARGO ?= cargo
 
-.PHONY: help tools build up down demo test test-rust lint bench clean
+.PHONY: help tools build up down demo test test-rust lint template-lint bench clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -25,10 +25,15 @@ down: ## Stop the local stack
 demo: up ## Run apptrack's jobs against the local stack and show the incidents
 	@scripts/demo.sh
 
-test: tools lint test-rust ## Every test: format, lints, unit, integration (emulators start themselves)
+test: tools lint template-lint test-rust ## Every test: format, lints, template checks, unit, integration (emulators start themselves)
 
 test-rust:
 	$(CARGO) test --workspace --all-targets --no-fail-fast
+
+template-lint: ## sam validate --lint, cfn-lint and checkov on infra/template.yaml (offline)
+	sam validate --lint --template-file infra/template.yaml
+	cfn-lint infra/template.yaml
+	checkov --file infra/template.yaml --framework cloudformation --compact --quiet --skip-download
 
 lint: ## rustfmt and clippy, warnings as errors
 	$(CARGO) fmt --all -- --check
