@@ -11,8 +11,8 @@ use apptrack_core::incident::{
     TimelineEntry, Title,
 };
 use apptrack_core::settings::StoreSettings;
-use apptrack_core::store::{IncidentStore, PageRequest, TimeRange};
 use apptrack_core::store::RecordIncidents;
+use apptrack_core::store::{IncidentStore, PageRequest, TimeRange};
 use clap::Subcommand;
 
 use crate::output;
@@ -96,7 +96,8 @@ pub async fn run(cmd: IncidentsCmd, store: &impl IncidentStore) -> Result<ExitCo
             }
         }
         IncidentsCmd::Ack { id, note } => {
-            let entry = TimelineEntry::new(now, &actor(), "acknowledged", note.as_deref().unwrap_or(""));
+            let entry =
+                TimelineEntry::new(now, &actor(), "acknowledged", note.as_deref().unwrap_or(""));
             let inc = store.acknowledge(&id, &entry).await?;
             println!("acknowledged {} ({})", inc.id, inc.title);
         }
@@ -107,7 +108,8 @@ pub async fn run(cmd: IncidentsCmd, store: &impl IncidentStore) -> Result<ExitCo
                 _ => std::env::var(k).ok(),
             })
             .context("reading APPTRACK_INCIDENT_RETENTION_DAYS")?;
-            let entry = TimelineEntry::new(now, &actor(), "resolved", note.as_deref().unwrap_or(""));
+            let entry =
+                TimelineEntry::new(now, &actor(), "resolved", note.as_deref().unwrap_or(""));
             let inc = store.resolve(&id, &entry, settings.retention).await?;
             println!("resolved {} ({})", inc.id, inc.title);
         }
@@ -134,7 +136,11 @@ async fn list(
         };
         let mut cursor = None;
         loop {
-            let req = PageRequest { limit: 100, cursor, now };
+            let req = PageRequest {
+                limit: 100,
+                cursor,
+                now,
+            };
             let page = store.list_by_service(service, range, &req).await?;
             out.extend(
                 page.items
@@ -155,7 +161,11 @@ async fn list(
             let mut cursor = None;
             let mut taken = 0;
             'pages: loop {
-                let req = PageRequest { limit: limit.min(100), cursor, now };
+                let req = PageRequest {
+                    limit: limit.min(100),
+                    cursor,
+                    now,
+                };
                 let page = store.list_by_status(s, &req).await?;
                 for inc in page.items {
                     // Sorted newest first: past the cutoff nothing later qualifies.
@@ -198,7 +208,16 @@ fn incident_table(incidents: &[Incident]) -> String {
         })
         .collect();
     output::table(
-        &["ID", "STATUS", "SEVERITY", "KIND", "SERVICE", "COUNT", "LAST SEEN", "TITLE"],
+        &[
+            "ID",
+            "STATUS",
+            "SEVERITY",
+            "KIND",
+            "SERVICE",
+            "COUNT",
+            "LAST SEEN",
+            "TITLE",
+        ],
         &rows,
     )
 }
@@ -238,10 +257,16 @@ fn describe(inc: &Incident, timeline: &[TimelineEntry]) -> String {
     }
     out.push_str("\ntimeline\n");
     for e in timeline {
-        out.push_str(&format!("  {}  {:<14} {:<14} {}\n", e.at, e.actor, e.action, e.detail));
+        out.push_str(&format!(
+            "  {}  {:<14} {:<14} {}\n",
+            e.at, e.actor, e.action, e.detail
+        ));
     }
     if inc.timeline_dropped > 0 {
-        out.push_str(&format!("  ({} earlier entries not kept)\n", inc.timeline_dropped));
+        out.push_str(&format!(
+            "  ({} earlier entries not kept)\n",
+            inc.timeline_dropped
+        ));
     }
     out
 }
@@ -251,19 +276,50 @@ fn describe(inc: &Incident, timeline: &[TimelineEntry]) -> String {
 pub async fn record_samples(store: &impl RecordIncidents) -> Result<ExitCode> {
     let now = SystemClock.now();
     let samples = [
-        (IncidentKind::Performance, Severity::High, "sample", "api", "api-p99-latency",
-         "[sample] p99 latency 2.4 s over 1.5 s threshold on api"),
-        (IncidentKind::DependencyFailure, Severity::High, "sample", "checkout", "api.payments.example",
-         "[sample] checkout: connection refused to api.payments.example:443 (72% of errors)"),
-        (IncidentKind::BruteForce, Severity::Critical, "sample", "auth", "alice@example.com",
-         "[sample] 12 failed logins for alice@example.com from 4 sources in 3 minutes"),
+        (
+            IncidentKind::Performance,
+            Severity::High,
+            "sample",
+            "api",
+            "api-p99-latency",
+            "[sample] p99 latency 2.4 s over 1.5 s threshold on api",
+        ),
+        (
+            IncidentKind::DependencyFailure,
+            Severity::High,
+            "sample",
+            "checkout",
+            "api.payments.example",
+            "[sample] checkout: connection refused to api.payments.example:443 (72% of errors)",
+        ),
+        (
+            IncidentKind::BruteForce,
+            Severity::Critical,
+            "sample",
+            "auth",
+            "alice@example.com",
+            "[sample] 12 failed logins for alice@example.com from 4 sources in 3 minutes",
+        ),
     ];
     for (kind, severity, source, service, resource, title) in samples {
         let key = DedupKey::new(source, kind, resource, "sample")?;
         let occ = Occurrence {
             summary: "Sample data recorded by `apptrack local sample-incidents`.".to_string(),
-            evidence: vec![Evidence::new(now, title, serde_json::json!({ "sample": true }))],
-            ..Occurrence::new(key, kind, severity, source, service, resource, Title::new(title)?, now)
+            evidence: vec![Evidence::new(
+                now,
+                title,
+                serde_json::json!({ "sample": true }),
+            )],
+            ..Occurrence::new(
+                key,
+                kind,
+                severity,
+                source,
+                service,
+                resource,
+                Title::new(title)?,
+                now,
+            )
         };
         let raised = store.raise(&occ).await?;
         if kind == IncidentKind::Performance {
@@ -271,7 +327,12 @@ pub async fn record_samples(store: &impl RecordIncidents) -> Result<ExitCode> {
                 store.raise(&occ).await?;
             }
         }
-        println!("{:<10} {} {}", format!("{:?}", raised.kind).to_lowercase(), raised.id, title);
+        println!(
+            "{:<10} {} {}",
+            format!("{:?}", raised.kind).to_lowercase(),
+            raised.id,
+            title
+        );
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -56,7 +56,11 @@ impl Cli {
             })
         };
         Ok(Tables {
-            incidents: need(&self.incidents_table, "--incidents-table", "INCIDENTS_TABLE")?,
+            incidents: need(
+                &self.incidents_table,
+                "--incidents-table",
+                "INCIDENTS_TABLE",
+            )?,
             state: need(&self.state_table, "--state-table", "STATE_TABLE")?,
         })
     }
@@ -75,7 +79,9 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             incidents::run(cmd, &store).await
         }
         Command::Local(LocalCmd::Bootstrap) => {
-            for (name, created) in bootstrap_tables(&client, &tables.incidents, &tables.state).await? {
+            for (name, created) in
+                bootstrap_tables(&client, &tables.incidents, &tables.state).await?
+            {
                 let what = if created { "created" } else { "exists" };
                 println!("{what:8} {name}");
             }

@@ -39,7 +39,10 @@ mod tests {
     fn aligns_columns() {
         let t = table(
             &["ID", "TITLE"],
-            &[vec!["a".into(), "first".into()], vec!["long-id".into(), "x".into()]],
+            &[
+                vec!["a".into(), "first".into()],
+                vec!["long-id".into(), "x".into()],
+            ],
         );
         assert_eq!(t, "ID       TITLE\na        first\nlong-id  x\n");
     }

@@ -339,7 +339,9 @@ impl Evidence {
         let budget = MAX_EVIDENCE_BYTES.saturating_sub(text.len());
         let data = match serde_json::to_string(&data) {
             Ok(s) if s.len() <= budget => data,
-            Ok(s) => serde_json::json!({ "truncated": truncate_bytes(&s, budget.saturating_sub(32)) }),
+            Ok(s) => {
+                serde_json::json!({ "truncated": truncate_bytes(&s, budget.saturating_sub(32)) })
+            }
             Err(_) => serde_json::Value::Null,
         };
         Evidence { at, text, data }
@@ -569,9 +571,12 @@ mod tests {
 
     #[test]
     fn dedup_key_is_stable_and_distinct() {
-        let a = DedupKey::new("error-analyzer", IncidentKind::NewError, "checkout", "ab12").unwrap();
-        let b = DedupKey::new("error-analyzer", IncidentKind::NewError, "checkout", "ab12").unwrap();
-        let c = DedupKey::new("error-analyzer", IncidentKind::NewError, "checkou", "tab12").unwrap();
+        let a =
+            DedupKey::new("error-analyzer", IncidentKind::NewError, "checkout", "ab12").unwrap();
+        let b =
+            DedupKey::new("error-analyzer", IncidentKind::NewError, "checkout", "ab12").unwrap();
+        let c =
+            DedupKey::new("error-analyzer", IncidentKind::NewError, "checkou", "tab12").unwrap();
         assert_eq!(a, b);
         assert_ne!(a, c);
         assert!(a.as_str().starts_with("new-error-"));
@@ -602,25 +607,50 @@ mod tests {
             IncidentError::TitleTooLong { len: 201 }
         );
         assert_eq!(Title::new("  ").unwrap_err(), IncidentError::EmptyTitle);
-        assert_eq!(Title::truncated(&"é".repeat(500)).as_str().chars().count(), 200);
+        assert_eq!(
+            Title::truncated(&"é".repeat(500)).as_str().chars().count(),
+            200
+        );
         assert_eq!(Title::new("a\nb").unwrap().as_str(), "a b");
     }
 
     #[test]
     fn lifecycle_transitions() {
         let id = IncidentId::new(at(1));
-        assert_eq!(Status::Open.after(Transition::Acknowledge, &id), Ok(Status::Acknowledged));
-        assert_eq!(Status::Acknowledged.after(Transition::Resolve, &id), Ok(Status::Resolved));
-        let err = Status::Resolved.after(Transition::Acknowledge, &id).unwrap_err();
+        assert_eq!(
+            Status::Open.after(Transition::Acknowledge, &id),
+            Ok(Status::Acknowledged)
+        );
+        assert_eq!(
+            Status::Acknowledged.after(Transition::Resolve, &id),
+            Ok(Status::Resolved)
+        );
+        let err = Status::Resolved
+            .after(Transition::Acknowledge, &id)
+            .unwrap_err();
         assert!(err.to_string().contains("cannot acknowledge"), "{err}");
-        assert!(Status::Acknowledged.after(Transition::Acknowledge, &id).is_err());
+        assert!(
+            Status::Acknowledged
+                .after(Transition::Acknowledge, &id)
+                .is_err()
+        );
         assert_eq!("Resolved".parse::<Status>(), Ok(Status::Resolved));
-        assert!("closed".parse::<Status>().unwrap_err().to_string().contains("open acknowledged resolved"));
+        assert!(
+            "closed"
+                .parse::<Status>()
+                .unwrap_err()
+                .to_string()
+                .contains("open acknowledged resolved")
+        );
     }
 
     #[test]
     fn evidence_is_capped() {
-        let e = Evidence::new(at(1), &"a".repeat(5_000), serde_json::json!({"s": "b".repeat(5_000)}));
+        let e = Evidence::new(
+            at(1),
+            &"a".repeat(5_000),
+            serde_json::json!({"s": "b".repeat(5_000)}),
+        );
         let size = e.text.len() + serde_json::to_string(&e.data).unwrap().len();
         assert!(size <= MAX_EVIDENCE_BYTES + 64, "{size}");
     }
@@ -629,11 +659,17 @@ mod tests {
     fn timeline_keeps_first_and_latest() {
         let mut tl = Vec::new();
         for i in 0..(MAX_TIMELINE as i64 + 5) {
-            push_bounded(&mut tl, TimelineEntry::new(at(i), "t", "step", &i.to_string()));
+            push_bounded(
+                &mut tl,
+                TimelineEntry::new(at(i), "t", "step", &i.to_string()),
+            );
         }
         assert_eq!(tl.len(), MAX_TIMELINE);
         assert_eq!(tl[0].detail, "0");
-        assert_eq!(tl[MAX_TIMELINE - 1].detail, (MAX_TIMELINE as i64 + 4).to_string());
+        assert_eq!(
+            tl[MAX_TIMELINE - 1].detail,
+            (MAX_TIMELINE as i64 + 4).to_string()
+        );
     }
 
     proptest! {

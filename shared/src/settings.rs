@@ -79,7 +79,10 @@ pub fn parse_or<T: std::str::FromStr>(
 }
 
 /// Reads a boolean flag (`true/false/1/0/yes/no`), `false` when unset.
-pub fn flag(get: &impl Fn(&str) -> Option<String>, name: &'static str) -> Result<bool, SettingsError> {
+pub fn flag(
+    get: &impl Fn(&str) -> Option<String>,
+    name: &'static str,
+) -> Result<bool, SettingsError> {
     match get(name).map(|v| v.trim().to_ascii_lowercase()) {
         None => Ok(false),
         Some(v) => match v.as_str() {
@@ -100,28 +103,39 @@ mod tests {
     use std::collections::HashMap;
 
     fn lookup(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
-        let m: HashMap<String, String> =
-            pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let m: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         move |k| m.get(k).cloned()
     }
 
     #[test]
     fn reads_tables_and_default_retention() {
-        let s = StoreSettings::from_lookup(lookup(&[("INCIDENTS_TABLE", "i"), ("STATE_TABLE", "s")])).unwrap();
+        let s =
+            StoreSettings::from_lookup(lookup(&[("INCIDENTS_TABLE", "i"), ("STATE_TABLE", "s")]))
+                .unwrap();
         assert_eq!(s.retention, Duration::from_secs(90 * 86_400));
     }
 
     #[test]
     fn names_the_bad_variable() {
         let err = StoreSettings::from_lookup(lookup(&[("STATE_TABLE", "s")])).unwrap_err();
-        assert_eq!(err.to_string(), "environment variable INCIDENTS_TABLE is not set");
+        assert_eq!(
+            err.to_string(),
+            "environment variable INCIDENTS_TABLE is not set"
+        );
         let err = StoreSettings::from_lookup(lookup(&[
             ("INCIDENTS_TABLE", "i"),
             ("STATE_TABLE", "s"),
             ("APPTRACK_INCIDENT_RETENTION_DAYS", "-3"),
         ]))
         .unwrap_err();
-        assert!(err.to_string().contains("APPTRACK_INCIDENT_RETENTION_DAYS=\"-3\""), "{err}");
+        assert!(
+            err.to_string()
+                .contains("APPTRACK_INCIDENT_RETENTION_DAYS=\"-3\""),
+            "{err}"
+        );
         assert!(flag(&lookup(&[("X", "maybe")]), "X").is_err());
         assert!(flag(&lookup(&[("X", "TRUE")]), "X").unwrap());
     }

@@ -120,17 +120,23 @@ pub fn table_spec(template: &str, id: &str) -> Result<TableSpec, TemplateError> 
         .resources
         .get(id)
         .ok_or_else(|| TemplateError::MissingResource(id.to_string()))?;
-    let ty = res.get("Type").and_then(|v| v.as_str()).unwrap_or("(no Type)");
+    let ty = res
+        .get("Type")
+        .and_then(|v| v.as_str())
+        .unwrap_or("(no Type)");
     if ty != "AWS::DynamoDB::Table" {
         return Err(TemplateError::NotATable {
             id: id.to_string(),
             found: ty.to_string(),
         });
     }
-    let props = res.get("Properties").cloned().ok_or_else(|| TemplateError::Invalid {
-        id: id.to_string(),
-        reason: "no Properties".to_string(),
-    })?;
+    let props = res
+        .get("Properties")
+        .cloned()
+        .ok_or_else(|| TemplateError::Invalid {
+            id: id.to_string(),
+            reason: "no Properties".to_string(),
+        })?;
     let mut spec: TableSpec =
         serde_yaml_ng::from_value(props).map_err(|e| TemplateError::Invalid {
             id: id.to_string(),
@@ -155,15 +161,19 @@ fn validate(spec: &TableSpec) -> Result<(), TemplateError> {
             .iter()
             .any(|a| a.attribute_name == name)
     };
-    let keys = spec
-        .key_schema
-        .iter()
-        .chain(spec.global_secondary_indexes.iter().flat_map(|i| &i.key_schema));
+    let keys = spec.key_schema.iter().chain(
+        spec.global_secondary_indexes
+            .iter()
+            .flat_map(|i| &i.key_schema),
+    );
     for k in keys {
         if !defined(&k.attribute_name) {
             return Err(TemplateError::Invalid {
                 id: spec.logical_id.clone(),
-                reason: format!("key attribute {} has no AttributeDefinition", k.attribute_name),
+                reason: format!(
+                    "key attribute {} has no AttributeDefinition",
+                    k.attribute_name
+                ),
             });
         }
     }
@@ -198,11 +208,22 @@ mod tests {
     #[test]
     fn names_what_is_wrong() {
         let err = table_spec("Resources:\n  X:\n    Type: AWS::SQS::Queue\n", "X").unwrap_err();
-        assert_eq!(err.to_string(), "resource X is a AWS::SQS::Queue, not an AWS::DynamoDB::Table");
+        assert_eq!(
+            err.to_string(),
+            "resource X is a AWS::SQS::Queue, not an AWS::DynamoDB::Table"
+        );
         let err = table_spec("Resources: {}\n", "IncidentsTable").unwrap_err();
         assert!(err.to_string().contains("no resource"));
         let bad = "Resources:\n  T:\n    Type: AWS::DynamoDB::Table\n    Properties:\n      AttributeDefinitions: []\n      KeySchema:\n        - {AttributeName: pk, KeyType: HASH}\n";
-        assert!(table_spec(bad, "T").unwrap_err().to_string().contains("pk has no AttributeDefinition"));
-        assert!(matches!(table_spec(": : :", "T"), Err(TemplateError::Yaml(_))));
+        assert!(
+            table_spec(bad, "T")
+                .unwrap_err()
+                .to_string()
+                .contains("pk has no AttributeDefinition")
+        );
+        assert!(matches!(
+            table_spec(": : :", "T"),
+            Err(TemplateError::Yaml(_))
+        ));
     }
 }

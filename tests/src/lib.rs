@@ -45,7 +45,8 @@ fn spawn_watched(command: &str, log: &Path) -> Result<Child> {
          kill $c 2>/dev/null; sleep 0.5; kill -9 $c 2>/dev/null",
         parent = std::process::id()
     );
-    let log_file = std::fs::File::create(log).with_context(|| format!("creating {}", log.display()))?;
+    let log_file =
+        std::fs::File::create(log).with_context(|| format!("creating {}", log.display()))?;
     Command::new("sh")
         .arg("-c")
         .arg(script)
@@ -71,12 +72,17 @@ fn wait_ready(name: &str, port: u16, log: &Path, probe: impl Fn(u16) -> bool) ->
         }
         std::thread::sleep(Duration::from_millis(100));
     }
-    bail!("{name} did not answer on port {port} within 90 s; log:\n{}", log_tail(log))
+    bail!(
+        "{name} did not answer on port {port} within 90 s; log:\n{}",
+        log_tail(log)
+    )
 }
 
 /// Sends one raw HTTP request and returns the status line, if the server answered.
 fn http_status(port: u16, request: &str) -> Option<String> {
-    let mut s = TcpStream::connect_timeout(&([127, 0, 0, 1], port).into(), Duration::from_millis(500)).ok()?;
+    let mut s =
+        TcpStream::connect_timeout(&([127, 0, 0, 1], port).into(), Duration::from_millis(500))
+            .ok()?;
     s.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
     s.write_all(request.as_bytes()).ok()?;
     let mut buf = [0u8; 64];
@@ -102,8 +108,12 @@ fn dynamodb_local_dir() -> Result<PathBuf> {
         .filter(|p| p.join("DynamoDBLocal.jar").exists())
         .collect();
     dirs.sort();
-    dirs.pop()
-        .with_context(|| format!("no DynamoDBLocal.jar under {}: run `make tools`", lib.display()))
+    dirs.pop().with_context(|| {
+        format!(
+            "no DynamoDBLocal.jar under {}: run `make tools`",
+            lib.display()
+        )
+    })
 }
 
 fn start_dynamodb() -> Result<Emulator> {
@@ -153,7 +163,9 @@ fn start_ministack() -> Result<Emulator> {
     );
     let child = spawn_watched(&cmd, &log)?;
     wait_ready("ministack", port, &log, |p| {
-        let req = format!("GET /_ministack/ready HTTP/1.1\r\nHost: 127.0.0.1:{p}\r\nConnection: close\r\n\r\n");
+        let req = format!(
+            "GET /_ministack/ready HTTP/1.1\r\nHost: 127.0.0.1:{p}\r\nConnection: close\r\n\r\n"
+        );
         http_status(p, &req).is_some_and(|l| l.contains(" 200"))
     })?;
     Ok(Emulator {
@@ -166,7 +178,9 @@ fn start_ministack() -> Result<Emulator> {
 /// DynamoDB Local for this test process, started on first use.
 pub fn dynamodb() -> &'static Emulator {
     static EMU: OnceLock<Emulator> = OnceLock::new();
-    EMU.get_or_init(|| start_dynamodb().unwrap_or_else(|e| panic!("starting DynamoDB Local: {e:#}")))
+    EMU.get_or_init(|| {
+        start_dynamodb().unwrap_or_else(|e| panic!("starting DynamoDB Local: {e:#}"))
+    })
 }
 
 /// ministack (CloudWatch, Auto Scaling, EC2, Logs, SQS) for this test process.
@@ -183,7 +197,13 @@ pub fn dynamodb_client() -> aws_sdk_dynamodb::Client {
         .behavior_version(BehaviorVersion::latest())
         .region(Region::new("us-east-1"))
         .endpoint_url(&emu.endpoint)
-        .credentials_provider(Credentials::new("test", "test", None, None, "apptrack-tests"))
+        .credentials_provider(Credentials::new(
+            "test",
+            "test",
+            None,
+            None,
+            "apptrack-tests",
+        ))
         .http_client(apptrack_core::aws::https_client())
         .build();
     aws_sdk_dynamodb::Client::from_conf(conf)

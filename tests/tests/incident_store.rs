@@ -21,7 +21,13 @@ fn at(secs: i64) -> Timestamp {
 }
 
 fn key(resource: &str, fingerprint: &str) -> DedupKey {
-    DedupKey::new("error-analyzer", IncidentKind::NewError, resource, fingerprint).unwrap()
+    DedupKey::new(
+        "error-analyzer",
+        IncidentKind::NewError,
+        resource,
+        fingerprint,
+    )
+    .unwrap()
 }
 
 fn occurrence(k: &DedupKey, service: &str, t: i64) -> Occurrence {
@@ -70,12 +76,19 @@ async fn fifty_concurrent_raises_give_one_incident_counted_fifty_times() {
     }
     assert_eq!(ids.len(), 1, "all raises land on one incident");
     assert_eq!(opened, 1);
-    let open = store.list_by_status(Status::Open, &page(100, None, 10)).await.unwrap();
+    let open = store
+        .list_by_status(Status::Open, &page(100, None, 10))
+        .await
+        .unwrap();
     assert_eq!(open.items.len(), 1);
     let inc = &open.items[0];
     assert_eq!(inc.count, 50);
     assert_eq!(inc.first_seen, at(0));
-    assert_eq!(inc.last_seen, at(6), "last_seen is the latest occurrence, whatever the order");
+    assert_eq!(
+        inc.last_seen,
+        at(6),
+        "last_seen is the latest occurrence, whatever the order"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -100,7 +113,11 @@ async fn redelivered_occurrences_count_once_even_concurrently() {
         duplicates += usize::from(r.kind == RaiseKind::Duplicate);
     }
     assert_eq!(duplicates, 40);
-    let inc = store.active_for_key(&k).await.unwrap().expect("active incident");
+    let inc = store
+        .active_for_key(&k)
+        .await
+        .unwrap()
+        .expect("active incident");
     assert_eq!(inc.count, 10);
 }
 
@@ -112,7 +129,10 @@ async fn lifecycle_acknowledge_resolve_expire_and_regress() {
     assert_eq!(first.kind, RaiseKind::Opened);
 
     let acked = store
-        .acknowledge(&first.id, &TimelineEntry::new(at(10), "cli:ops", "acknowledged", "looking"))
+        .acknowledge(
+            &first.id,
+            &TimelineEntry::new(at(10), "cli:ops", "acknowledged", "looking"),
+        )
         .await
         .unwrap();
     assert_eq!(acked.status, Status::Acknowledged);
@@ -120,10 +140,17 @@ async fn lifecycle_acknowledge_resolve_expire_and_regress() {
 
     // An acknowledged incident still absorbs occurrences.
     let again = store.raise(&occurrence(&k, "search", 20)).await.unwrap();
-    assert_eq!((again.id.clone(), again.kind), (first.id.clone(), RaiseKind::Updated));
+    assert_eq!(
+        (again.id.clone(), again.kind),
+        (first.id.clone(), RaiseKind::Updated)
+    );
 
     let resolved = store
-        .resolve(&first.id, &TimelineEntry::new(at(30), "cli:ops", "resolved", "rolled back"), 7 * DAY)
+        .resolve(
+            &first.id,
+            &TimelineEntry::new(at(30), "cli:ops", "resolved", "rolled back"),
+            7 * DAY,
+        )
         .await
         .unwrap();
     assert_eq!(resolved.status, Status::Resolved);
@@ -149,11 +176,21 @@ async fn lifecycle_acknowledge_resolve_expire_and_regress() {
         Err(StoreError::NotFound(_))
     ));
     let resolved_list = store
-        .list_by_status(Status::Resolved, &PageRequest { limit: 10, cursor: None, now: Timestamp::from_secs(after) })
+        .list_by_status(
+            Status::Resolved,
+            &PageRequest {
+                limit: 10,
+                cursor: None,
+                now: Timestamp::from_secs(after),
+            },
+        )
         .await
         .unwrap();
     assert!(resolved_list.items.is_empty());
-    let still = store.list_by_status(Status::Resolved, &page(10, None, 100)).await.unwrap();
+    let still = store
+        .list_by_status(Status::Resolved, &page(10, None, 100))
+        .await
+        .unwrap();
     assert_eq!(still.items.len(), 1);
 }
 
@@ -172,7 +209,10 @@ async fn listings_page_past_one_page_newest_first() {
     let mut cursor = None;
     let mut pages = 0;
     loop {
-        let p = store.list_by_status(Status::Open, &page(7, cursor, 99_999)).await.unwrap();
+        let p = store
+            .list_by_status(Status::Open, &page(7, cursor, 99_999))
+            .await
+            .unwrap();
         all.extend(p.items);
         pages += 1;
         cursor = p.next;
@@ -185,41 +225,76 @@ async fn listings_page_past_one_page_newest_first() {
     assert!(all.windows(2).all(|w| w[0].first_seen >= w[1].first_seen));
 
     // One service in a time range (half-open), paged five at a time.
-    let range = TimeRange { from: at(2 * 60), to: at(16 * 60) };
+    let range = TimeRange {
+        from: at(2 * 60),
+        to: at(16 * 60),
+    };
     let mut found = Vec::new();
     let mut cursor = None;
     loop {
-        let p = store.list_by_service("api", range, &page(5, cursor, 99_999)).await.unwrap();
+        let p = store
+            .list_by_service("api", range, &page(5, cursor, 99_999))
+            .await
+            .unwrap();
         found.extend(p.items);
         cursor = p.next;
         if cursor.is_none() {
             break;
         }
     }
-    let minutes: Vec<i64> = found.iter().map(|i| (i.first_seen.as_secs() - T0) / 60).collect();
+    let minutes: Vec<i64> = found
+        .iter()
+        .map(|i| (i.first_seen.as_secs() - T0) / 60)
+        .collect();
     assert_eq!(minutes, [14, 12, 10, 8, 6, 4, 2]);
 
     // By id, and the active incident for a dedup key.
     let one = &all[0];
-    assert_eq!(store.get(&one.id, at(0)).await.unwrap().dedup_key, one.dedup_key);
-    assert_eq!(store.active_for_key(&one.dedup_key).await.unwrap().unwrap().id, one.id);
-    assert!(store.active_for_key(&key("api", "never")).await.unwrap().is_none());
+    assert_eq!(
+        store.get(&one.id, at(0)).await.unwrap().dedup_key,
+        one.dedup_key
+    );
+    assert_eq!(
+        store
+            .active_for_key(&one.dedup_key)
+            .await
+            .unwrap()
+            .unwrap()
+            .id,
+        one.id
+    );
+    assert!(
+        store
+            .active_for_key(&key("api", "never"))
+            .await
+            .unwrap()
+            .is_none()
+    );
 }
 
 #[tokio::test]
 async fn timeline_is_bounded_and_keeps_the_latest() {
     let (_t, store) = setup().await;
-    let r = store.raise(&occurrence(&key("db", "f-tl"), "db", 0)).await.unwrap();
+    let r = store
+        .raise(&occurrence(&key("db", "f-tl"), "db", 0))
+        .await
+        .unwrap();
     for i in 0..(MAX_TIMELINE + 5) {
         store
-            .append_timeline(&r.id, &TimelineEntry::new(at(i as i64), "alarm-scaler", "note", &format!("step {i}")))
+            .append_timeline(
+                &r.id,
+                &TimelineEntry::new(at(i as i64), "alarm-scaler", "note", &format!("step {i}")),
+            )
             .await
             .unwrap();
     }
     let tl = store.timeline(&r.id, at(0)).await.unwrap();
     assert_eq!(tl.len(), MAX_TIMELINE);
     assert_eq!(tl[0].action, "opened");
-    assert_eq!(tl[MAX_TIMELINE - 1].detail, format!("step {}", MAX_TIMELINE + 4));
+    assert_eq!(
+        tl[MAX_TIMELINE - 1].detail,
+        format!("step {}", MAX_TIMELINE + 4)
+    );
     assert_eq!(store.get(&r.id, at(0)).await.unwrap().timeline_dropped, 6);
 }
 
@@ -230,7 +305,12 @@ async fn bad_input_gets_clear_errors() {
     let err = store.get(&unknown, at(0)).await.unwrap_err();
     assert_eq!(err.to_string(), format!("incident {unknown} not found"));
     assert!(matches!(
-        store.acknowledge(&unknown, &TimelineEntry::new(at(0), "cli", "acknowledged", "")).await,
+        store
+            .acknowledge(
+                &unknown,
+                &TimelineEntry::new(at(0), "cli", "acknowledged", "")
+            )
+            .await,
         Err(StoreError::NotFound(_))
     ));
 
@@ -239,7 +319,10 @@ async fn bad_input_gets_clear_errors() {
         IncidentError::TitleTooLong { len: 201 }
     );
 
-    let r = store.raise(&occurrence(&key("auth", "f-bad"), "auth", 0)).await.unwrap();
+    let r = store
+        .raise(&occurrence(&key("auth", "f-bad"), "auth", 0))
+        .await
+        .unwrap();
     let done = TimelineEntry::new(at(1), "cli", "resolved", "");
     store.resolve(&r.id, &done, DAY).await.unwrap();
     let err = store

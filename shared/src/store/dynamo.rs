@@ -81,7 +81,10 @@ enum Written {
     /// Another writer got in between; try again.
     Conflict,
     /// The condition of write `index` failed; `old` is the item as it was.
-    Condition { index: usize, old: Option<Item> },
+    Condition {
+        index: usize,
+        old: Option<Item>,
+    },
 }
 
 /// The outcome of one optimistic step of a retry loop.
@@ -166,7 +169,10 @@ impl DynamoIncidentStore {
         })
     }
 
-    async fn read(&self, id: &IncidentId) -> Result<Option<(Incident, Vec<TimelineEntry>)>, StoreError> {
+    async fn read(
+        &self,
+        id: &IncidentId,
+    ) -> Result<Option<(Incident, Vec<TimelineEntry>)>, StoreError> {
         let out = self
             .client
             .get_item()
@@ -228,14 +234,20 @@ impl DynamoIncidentStore {
                     let transient = reasons.iter().any(|r| {
                         matches!(
                             r.code(),
-                            Some("TransactionConflict" | "ThrottlingError" | "ProvisionedThroughputExceeded")
+                            Some(
+                                "TransactionConflict"
+                                    | "ThrottlingError"
+                                    | "ProvisionedThroughputExceeded"
+                            )
                         )
                     });
                     if transient || reasons.is_empty() {
                         Ok(Written::Conflict)
                     } else {
                         let codes: Vec<_> = reasons.iter().filter_map(|r| r.code()).collect();
-                        Err(StoreError::Rejected(format!("transaction cancelled: {codes:?}")))
+                        Err(StoreError::Rejected(format!(
+                            "transaction cancelled: {codes:?}"
+                        )))
                     }
                 }
                 TransactWriteItemsError::TransactionInProgressException(_) => Ok(Written::Conflict),
@@ -295,10 +307,18 @@ impl DynamoIncidentStore {
     }
 
     /// The idempotency record write that makes a delivery count once.
-    fn idempotency_put(&self, key: &str, id: &IncidentId, at: Timestamp) -> Result<TransactWriteItem, StoreError> {
+    fn idempotency_put(
+        &self,
+        key: &str,
+        id: &IncidentId,
+        at: Timestamp,
+    ) -> Result<TransactWriteItem, StoreError> {
         let mut item = key_of(idem_pk(key), IDEM_SK);
         item.insert("incident_id".into(), s(id.as_str()));
-        item.insert("expires_at".into(), n(at.saturating_add(IDEMPOTENCY_TTL).as_secs()));
+        item.insert(
+            "expires_at".into(),
+            n(at.saturating_add(IDEMPOTENCY_TTL).as_secs()),
+        );
         put(&self.state_table, item, "attribute_not_exists(pk)")
     }
 
@@ -317,11 +337,13 @@ impl DynamoIncidentStore {
             .as_ref()
             .and_then(|i| i.get("incident_id"))
             .and_then(|v| v.as_s().ok())
-            .ok_or_else(|| StoreError::Corrupt(format!("idempotency record {key} has no incident_id")))?;
+            .ok_or_else(|| {
+                StoreError::Corrupt(format!("idempotency record {key} has no incident_id"))
+            })?;
         Ok(Raised {
-            id: id
-                .parse()
-                .map_err(|_| StoreError::Corrupt(format!("idempotency record {key}: bad id {id:?}")))?,
+            id: id.parse().map_err(|_| {
+                StoreError::Corrupt(format!("idempotency record {key}: bad id {id:?}"))
+            })?,
             kind: RaiseKind::Duplicate,
         })
     }
@@ -340,7 +362,8 @@ impl DynamoIncidentStore {
             let mut update = "ADD #count :c".to_string();
             let mut cond = "#status IN (:open, :ack)".to_string();
             if move_last_seen {
-                expr.name("#last_seen", "last_seen").value(":at", s(occ.at.to_rfc3339()));
+                expr.name("#last_seen", "last_seen")
+                    .value(":at", s(occ.at.to_rfc3339()));
                 update.push_str(" SET #last_seen = :at");
                 cond.push_str(" AND #last_seen <= :at");
             }
@@ -390,7 +413,8 @@ impl DynamoIncidentStore {
     /// arrives late (only on the out-of-order path, so it costs nothing in the usual case).
     async fn move_first_seen_back(&self, id: &IncidentId, at: Timestamp) -> Result<(), StoreError> {
         let mut expr = Expr::default();
-        expr.name("#fs", "first_seen").value(":at", s(at.to_rfc3339()));
+        expr.name("#fs", "first_seen")
+            .value(":at", s(at.to_rfc3339()));
         let w = expr.update(
             &self.incidents_table,
             key_of(incident_pk(id), INCIDENT_SK),
@@ -555,7 +579,8 @@ impl DynamoIncidentStore {
         mut expr: Expr,
         page: &PageRequest,
     ) -> Result<Page<Incident>, StoreError> {
-        expr.name("#exp", "expires_at").value(":now", n(page.now.as_secs()));
+        expr.name("#exp", "expires_at")
+            .value(":now", n(page.now.as_secs()));
         let start = page.cursor.as_deref().map(decode_cursor).transpose()?;
         let out = self
             .client
@@ -578,7 +603,11 @@ impl DynamoIncidentStore {
             .into_iter()
             .map(|i| decode_incident(i).map(|(inc, _)| inc))
             .collect::<Result<Vec<_>, _>>()?;
-        let next = out.last_evaluated_key.as_ref().map(encode_cursor).transpose()?;
+        let next = out
+            .last_evaluated_key
+            .as_ref()
+            .map(encode_cursor)
+            .transpose()?;
         Ok(Page { items, next })
     }
 }
@@ -655,7 +684,8 @@ impl RecordIncidents for DynamoIncidentStore {
         entry: &TimelineEntry,
         retention: Duration,
     ) -> Result<Incident, StoreError> {
-        self.transition(id, Transition::Resolve, entry, retention).await
+        self.transition(id, Transition::Resolve, entry, retention)
+            .await
     }
 }
 
@@ -682,8 +712,10 @@ impl ReadIncidents for DynamoIncidentStore {
         page: &PageRequest,
     ) -> Result<Page<Incident>, StoreError> {
         let mut expr = Expr::default();
-        expr.name("#status", "status").value(":s", s(status.as_str()));
-        self.query_index(STATUS_INDEX, "#status = :s", expr, page).await
+        expr.name("#status", "status")
+            .value(":s", s(status.as_str()));
+        self.query_index(STATUS_INDEX, "#status = :s", expr, page)
+            .await
     }
 
     async fn list_by_service(
@@ -817,15 +849,17 @@ fn decode_incident(mut item: Item) -> Result<(Incident, Vec<TimelineEntry>), Sto
         .unwrap_or_default();
     let corrupt = |what: String| StoreError::Corrupt(format!("{pk}: {what}"));
     let expires_at = match item.remove("expires_at") {
-        Some(AttributeValue::N(v)) => Some(Timestamp::from_secs(
-            v.parse::<i64>()
-                .map_err(|_| corrupt(format!("expires_at {v:?} is not a number")))?,
-        )),
+        Some(AttributeValue::N(v)) => {
+            Some(Timestamp::from_secs(v.parse::<i64>().map_err(|_| {
+                corrupt(format!("expires_at {v:?} is not a number"))
+            })?))
+        }
         _ => None,
     };
     let timeline: Vec<TimelineEntry> = match item.remove("timeline") {
-        Some(v) => serde_dynamo::from_attribute_value(v)
-            .map_err(|e| corrupt(format!("timeline: {e}")))?,
+        Some(v) => {
+            serde_dynamo::from_attribute_value(v).map_err(|e| corrupt(format!("timeline: {e}")))?
+        }
         None => Vec::new(),
     };
     item.remove("sk");
@@ -943,7 +977,11 @@ mod tables {
     }
 
     /// Creates table `name` as `spec` defines it, with TTL; `Ok(false)` if it already exists.
-    pub async fn create_table(client: &Client, name: &str, spec: &TableSpec) -> Result<bool, StoreError> {
+    pub async fn create_table(
+        client: &Client,
+        name: &str,
+        spec: &TableSpec,
+    ) -> Result<bool, StoreError> {
         let attrs = spec
             .attribute_definitions
             .iter()
@@ -968,7 +1006,9 @@ mod tables {
                     .set_key_schema(Some(key_schema(&i.key_schema)?))
                     .projection(
                         Projection::builder()
-                            .projection_type(ProjectionType::from(i.projection.projection_type.as_str()))
+                            .projection_type(ProjectionType::from(
+                                i.projection.projection_type.as_str(),
+                            ))
                             .set_non_key_attributes(
                                 (!i.projection.non_key_attributes.is_empty())
                                     .then(|| i.projection.non_key_attributes.clone()),
@@ -990,7 +1030,10 @@ mod tables {
             .await;
         match res {
             Ok(_) => {}
-            Err(e) if e.as_service_error().is_some_and(|se| se.is_resource_in_use_exception()) => {
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|se| se.is_resource_in_use_exception()) =>
+            {
                 return Ok(false);
             }
             Err(e) => return Err(sdk_error(e, name)),
@@ -1000,7 +1043,9 @@ mod tables {
             .table_name(name)
             .wait(std::time::Duration::from_secs(120))
             .await
-            .map_err(|e| StoreError::Unavailable(format!("table {name} did not become active: {e}")))?;
+            .map_err(|e| {
+                StoreError::Unavailable(format!("table {name} did not become active: {e}"))
+            })?;
         if let Some(attr) = spec.ttl_attribute() {
             client
                 .update_time_to_live()

@@ -100,7 +100,9 @@ impl RecordIncidents for MemoryIncidentStore {
                 .get(&occ.dedup_key)
                 .or_else(|| st.last.get(&occ.dedup_key))
                 .cloned()
-                .ok_or_else(|| StoreError::Corrupt(format!("idempotency key {k} without incident")))?;
+                .ok_or_else(|| {
+                    StoreError::Corrupt(format!("idempotency key {k} without incident"))
+                })?;
             return Ok(Raised {
                 id,
                 kind: RaiseKind::Duplicate,
@@ -247,11 +249,15 @@ mod tests {
     #[tokio::test]
     async fn raise_then_resolve_then_regress() {
         let store = MemoryIncidentStore::new();
-        let key = DedupKey::new("error-analyzer", IncidentKind::NewError, "checkout", "f1").unwrap();
+        let key =
+            DedupKey::new("error-analyzer", IncidentKind::NewError, "checkout", "f1").unwrap();
         let first = store.raise(&occ(&key, 10)).await.unwrap();
         assert_eq!(first.kind, RaiseKind::Opened);
         let again = store.raise(&occ(&key, 20)).await.unwrap();
-        assert_eq!((again.id.clone(), again.kind), (first.id.clone(), RaiseKind::Updated));
+        assert_eq!(
+            (again.id.clone(), again.kind),
+            (first.id.clone(), RaiseKind::Updated)
+        );
         let now = Timestamp::from_secs(30);
         assert_eq!(store.get(&first.id, now).await.unwrap().count, 2);
 
@@ -270,7 +276,10 @@ mod tests {
 
         // The resolved one expires after its retention.
         let later = Timestamp::from_secs(30 + 3600);
-        assert!(matches!(store.get(&first.id, later).await, Err(StoreError::NotFound(_))));
+        assert!(matches!(
+            store.get(&first.id, later).await,
+            Err(StoreError::NotFound(_))
+        ));
     }
 
     #[tokio::test]

@@ -1,6 +1,8 @@
 //! The incident store port: the operations handlers and the CLI need, and their errors.
 //! Adapters: `dynamo` (DynamoDB, production) and `memory` (unit tests of domain logic).
 
+pub mod auth_memory;
+pub mod auth_state;
 pub mod dynamo;
 pub mod memory;
 
@@ -18,7 +20,9 @@ pub enum StoreError {
     NotFound(IncidentId),
     #[error(transparent)]
     Invalid(#[from] IncidentError),
-    #[error("table {table} does not exist (create it with `apptrack local bootstrap` or deploy the stack)")]
+    #[error(
+        "table {table} does not exist (create it with `apptrack local bootstrap` or deploy the stack)"
+    )]
     TableMissing { table: String },
     #[error("access denied: {0}")]
     AccessDenied(String),
