@@ -1001,9 +1001,10 @@ mod tables {
             .global_secondary_indexes
             .iter()
             .map(|i| {
-                Ok(GlobalSecondaryIndex::builder()
+                let keys = key_schema(&i.key_schema)?;
+                GlobalSecondaryIndex::builder()
                     .index_name(&i.index_name)
-                    .set_key_schema(Some(key_schema(&i.key_schema)?))
+                    .set_key_schema(Some(keys))
                     .projection(
                         Projection::builder()
                             .projection_type(ProjectionType::from(
@@ -1016,7 +1017,7 @@ mod tables {
                             .build(),
                     )
                     .build()
-                    .map_err(|e| StoreError::Rejected(e.to_string()))?)
+                    .map_err(|e| StoreError::Rejected(e.to_string()))
             })
             .collect::<Result<Vec<_>, StoreError>>()?;
         let res = client
