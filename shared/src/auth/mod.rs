@@ -28,6 +28,7 @@ mod lock;
 mod parse;
 mod policy;
 mod sshd;
+mod state;
 mod stuffing;
 mod window;
 
@@ -43,6 +44,9 @@ pub use config::ConfigError;
 pub use lock::{LockDecision, LockPolicy};
 pub use parse::{AuthParser, AuthParserConfig, CustomPattern};
 pub use policy::{AccountState, GuardPolicy, SourceState};
+pub use state::{
+    CounterKey, CounterUpdate, Counters, GuardStore, LockMirror, LockMode, LockRecord, LockWrite,
+};
 pub use stuffing::{StuffingDecision, StuffingPolicy};
 pub use window::{
     BUCKET_MILLIS, CLOCK_SKEW_MINUTES, WindowPolicy, account_bucket_attribute,

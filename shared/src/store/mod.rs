@@ -1,6 +1,8 @@
 //! The incident store port: the operations handlers and the CLI need, and their errors.
 //! Adapters: `dynamo` (DynamoDB, production) and `memory` (unit tests of domain logic).
 
+pub mod auth_memory;
+pub mod auth_state;
 pub mod dynamo;
 pub mod memory;
 

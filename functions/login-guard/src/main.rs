@@ -1,0 +1,41 @@
+//! Wiring only: logging, settings (failing fast), AWS clients built once, the Lambda loop.
+
+use apptrack_core::clock::SystemClock;
+use apptrack_core::store::auth_state::DynamoGuardStore;
+use apptrack_core::store::dynamo::DynamoIncidentStore;
+use lambda_runtime::{Error, LambdaEvent, run, service_fn};
+use login_guard::handler::{Guard, Settings, function_handler};
+use serde_json::Value;
+use tracing_subscriber::EnvFilter;
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    tracing_subscriber::fmt()
+        .json()
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+        )
+        .with_current_span(false)
+        .with_target(false)
+        .without_time()
+        .init();
+
+    let settings = Settings::from_env()?;
+    let sdk = apptrack_core::aws::load_sdk_config().await;
+    let dynamodb = aws_sdk_dynamodb::Client::new(&sdk);
+    let guard = Guard::new(
+        DynamoGuardStore::new(dynamodb.clone(), &settings.store.state_table),
+        DynamoIncidentStore::new(
+            dynamodb,
+            &settings.store.incidents_table,
+            &settings.store.state_table,
+        ),
+        SystemClock,
+        settings,
+    );
+    tracing::info!(mode = %guard.mode(), "login-guard ready");
+    run(service_fn(|event: LambdaEvent<Value>| {
+        function_handler(event, &guard)
+    }))
+    .await
+}
