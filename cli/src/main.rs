@@ -2,6 +2,7 @@
 //! Talks to DynamoDB through the standard AWS configuration chain.
 
 mod incidents;
+mod locks;
 mod output;
 
 use std::process::ExitCode;
@@ -32,6 +33,9 @@ enum Command {
     /// The local emulator stack.
     #[command(subcommand)]
     Local(LocalCmd),
+    /// login-guard's account locks: list, check, unlock.
+    #[command(subcommand)]
+    Locks(locks::LocksCmd),
 }
 
 #[derive(Debug, Subcommand)]
@@ -77,6 +81,12 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Incidents(cmd) => {
             let store = DynamoIncidentStore::new(client, &tables.incidents, &tables.state);
             incidents::run(cmd, &store).await
+        }
+        Command::Locks(cmd) => {
+            let store = DynamoIncidentStore::new(client.clone(), &tables.incidents, &tables.state);
+            let guard =
+                apptrack_core::store::auth_state::DynamoGuardStore::new(client, &tables.state);
+            locks::run(cmd, &guard, &store).await
         }
         Command::Local(LocalCmd::Bootstrap) => {
             for (name, created) in

@@ -1,0 +1,172 @@
+//! `apptrack locks ...`: list, check and lift login-guard's account locks.
+//! Locks share the partition `LOCKS` of the state table, so listing is one `Query`.
+
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use apptrack_core::auth::{GuardStore, LockMode, LockRecord};
+use apptrack_core::clock::{Clock, SystemClock, Timestamp};
+use apptrack_core::incident::{IncidentId, TimelineEntry};
+use apptrack_core::store::RecordIncidents;
+use clap::Subcommand;
+use serde::Serialize;
+
+use crate::output;
+
+#[derive(Debug, Subcommand)]
+pub enum LocksCmd {
+    /// Accounts locked now (add --all for expired and lifted locks still kept for history).
+    List {
+        #[arg(long)]
+        all: bool,
+        /// The locks audit mode (APPTRACK_DRY_RUN=true) would have set.
+        #[arg(long)]
+        audit: bool,
+        /// Print a JSON array instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Exit 0 if ACCOUNT is not locked, 1 if it is (printing until when and why).
+    Check { account: String },
+    /// Lift ACCOUNT's lock; the note is recorded on the lock and on its incident's timeline.
+    Unlock {
+        account: String,
+        #[arg(long)]
+        note: String,
+    },
+}
+
+/// A lock as printed with `--json`.
+#[derive(Debug, Serialize)]
+pub struct LockView<'a> {
+    pub locked: bool,
+    pub until: String,
+    #[serde(flatten)]
+    pub record: &'a LockRecord,
+}
+
+fn actor() -> String {
+    let user = std::env::var("USER").unwrap_or_else(|_| "unknown".to_string());
+    format!("cli:{user}")
+}
+
+fn at(ms: i64) -> String {
+    Timestamp::from_millis(ms).to_rfc3339()
+}
+
+pub async fn run(
+    cmd: LocksCmd,
+    locks: &impl GuardStore,
+    incidents: &impl RecordIncidents,
+) -> Result<ExitCode> {
+    let now = SystemClock.now().as_millis();
+    match cmd {
+        LocksCmd::List { all, audit, json } => {
+            let mode = if audit {
+                LockMode::Audit
+            } else {
+                LockMode::Enforce
+            };
+            let mut found = locks.list_locks(mode).await.context("listing locks")?;
+            found.retain(|l| all || l.is_locked(now));
+            found.sort_by_key(|l| std::cmp::Reverse(l.locked_until));
+            if json {
+                let views: Vec<LockView> = found
+                    .iter()
+                    .map(|l| LockView {
+                        locked: l.is_locked(now),
+                        until: at(l.locked_until),
+                        record: l,
+                    })
+                    .collect();
+                println!("{}", serde_json::to_string_pretty(&views)?);
+            } else if found.is_empty() {
+                println!("no {}locks", if all { "" } else { "current " });
+            } else {
+                let rows: Vec<Vec<String>> = found
+                    .iter()
+                    .map(|l| {
+                        vec![
+                            l.account.clone(),
+                            if l.is_locked(now) {
+                                "locked"
+                            } else {
+                                "expired"
+                            }
+                            .to_string(),
+                            at(l.locked_until),
+                            l.offence_number.to_string(),
+                            l.failures.to_string(),
+                            l.sources.len().to_string(),
+                            l.incident_id.clone().unwrap_or_default(),
+                        ]
+                    })
+                    .collect();
+                print!(
+                    "{}",
+                    output::table(
+                        &[
+                            "ACCOUNT", "STATE", "UNTIL", "OFFENCE", "FAILURES", "SOURCES",
+                            "INCIDENT"
+                        ],
+                        &rows
+                    )
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        LocksCmd::Check { account } => {
+            let lock = locks
+                .get_lock(LockMode::Enforce, &account)
+                .await
+                .context("reading the lock")?;
+            match lock.filter(|l| l.is_locked(now)) {
+                Some(l) => {
+                    println!(
+                        "{account} is locked until {}: {}",
+                        at(l.locked_until),
+                        l.reason
+                    );
+                    if let Some(id) = &l.incident_id {
+                        println!("incident {id}");
+                    }
+                    Ok(ExitCode::from(1))
+                }
+                None => {
+                    println!("{account} is not locked");
+                    Ok(ExitCode::SUCCESS)
+                }
+            }
+        }
+        LocksCmd::Unlock { account, note } => {
+            let by = actor();
+            let Some(before) = locks
+                .unlock(LockMode::Enforce, &account, now, &by, &note)
+                .await
+                .context("unlocking")?
+            else {
+                println!("{account} is not locked; nothing to do");
+                return Ok(ExitCode::from(1));
+            };
+            println!(
+                "{account} unlocked (was locked until {})",
+                at(before.locked_until)
+            );
+            if let Some(id) = &before.incident_id {
+                let id: IncidentId = id.parse().context("lock's incident id")?;
+                let entry = TimelineEntry::new(
+                    Timestamp::from_millis(now),
+                    &by,
+                    "unlocked",
+                    &format!("{account} unlocked by {by}: {note}"),
+                );
+                incidents
+                    .append_timeline(&id, &entry)
+                    .await
+                    .context("recording the unlock on the incident")?;
+                println!("recorded on incident {id}");
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}

@@ -1,0 +1,109 @@
+//! `apptrack locks` against DynamoDB Local: a burst from `events/auth/` locks an account, then
+//! the built binary lists it, checks it (exit 1), unlocks it with a note, and checks again (exit 0).
+
+use std::process::{Command, Output};
+
+use apptrack_core::clock::{ManualClock, Timestamp};
+use apptrack_core::store::ReadIncidents;
+use apptrack_core::store::auth_state::DynamoGuardStore;
+use apptrack_tests::{TestTables, dynamodb, repo_root};
+use login_guard::handler::{Guard, Settings};
+
+fn apptrack(t: &TestTables, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_apptrack"))
+        .args(args)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("AWS_ENDPOINT_URL_DYNAMODB", &dynamodb().endpoint)
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .env("INCIDENTS_TABLE", &t.incidents)
+        .env("STATE_TABLE", &t.state)
+        .env("USER", "tester")
+        .output()
+        .expect("running apptrack")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn list_check_unlock_a_lock_set_by_login_guard() {
+    let t = TestTables::new().await.expect("tables");
+    let tables = [
+        ("INCIDENTS_TABLE", t.incidents.clone()),
+        ("STATE_TABLE", t.state.clone()),
+    ];
+    let settings =
+        Settings::from_lookup(|k| tables.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone()))
+            .expect("settings");
+    // Events from the last minutes, so the 15-minute lock is still running now.
+    let now = Timestamp::from_millis(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis() as i64)
+            .unwrap_or(0),
+    );
+    let file = std::env::temp_dir().join(format!("apptrack-locks-{}.json", std::process::id()));
+    let status = Command::new("python3")
+        .arg(repo_root().join("scripts/gen-auth-events.py"))
+        .args(["--now", "--only", "burst-one-account", "--out"])
+        .arg(&file)
+        .status()
+        .expect("python3");
+    assert!(status.success());
+    let guard = Guard::new(
+        DynamoGuardStore::new(t.client.clone(), &t.state),
+        t.store(),
+        ManualClock::new(now),
+        settings,
+    );
+    let body = std::fs::read(&file).expect("payload");
+    let r = guard.handle(&body).await.expect("handled");
+    assert_eq!(r.locked.len(), 1, "{r:?}");
+    let incident = r.locked[0].incident_id.clone();
+
+    let list = apptrack(&t, &["locks", "list", "--json"]);
+    assert!(list.status.success(), "{list:?}");
+    let v: serde_json::Value = serde_json::from_slice(&list.stdout).expect("json");
+    assert_eq!(v[0]["account"], "alice@example.com");
+    assert_eq!(v[0]["locked"], true);
+
+    let check = apptrack(&t, &["locks", "check", "alice@example.com"]);
+    assert_eq!(check.status.code(), Some(1), "{check:?}");
+    assert!(
+        stdout(&check).contains("is locked until"),
+        "{}",
+        stdout(&check)
+    );
+    let other = apptrack(&t, &["locks", "check", "bob@example.com"]);
+    assert_eq!(other.status.code(), Some(0));
+
+    let unlock = apptrack(
+        &t,
+        &[
+            "locks",
+            "unlock",
+            "alice@example.com",
+            "--note",
+            "verified by phone",
+        ],
+    );
+    assert!(unlock.status.success(), "{unlock:?}");
+    let check = apptrack(&t, &["locks", "check", "alice@example.com"]);
+    assert_eq!(check.status.code(), Some(0), "{check:?}");
+    let again = apptrack(&t, &["locks", "unlock", "alice@example.com", "--note", "x"]);
+    assert_eq!(again.status.code(), Some(1));
+
+    let id = incident.parse().expect("id");
+    let timeline = t.store().timeline(&id, now).await.expect("timeline");
+    assert!(
+        timeline
+            .iter()
+            .any(|e| e.action == "unlocked" && e.detail.contains("verified by phone")),
+        "{timeline:?}"
+    );
+    let _ = std::fs::remove_file(file);
+}
