@@ -188,6 +188,7 @@ pub enum Action {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Outcome {
     pub alarm: String,
+    #[serde(serialize_with = "state_as_cloudwatch_spells_it")]
     pub state: AlarmState,
     pub action: Action,
     pub detail: String,
@@ -197,6 +198,13 @@ pub struct Outcome {
     pub incident_id: Option<IncidentId>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub desired: Option<i32>,
+}
+
+fn state_as_cloudwatch_spells_it<S: serde::Serializer>(
+    state: &AlarmState,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    s.serialize_str(state.as_str())
 }
 
 /// Everything the handler works through: the ports, a clock and the settings.
