@@ -46,16 +46,16 @@ def json_line(event, user, ip, ua="python-requests/2.31.0", **extra):
     return json.dumps(line, separators=(",", ":"))
 
 
-def samples(t0):
+def samples(t0, account="alice@example.com"):
     s = {}
     # One account attacked from many addresses (JSON app logs), with the owner logging in.
     ev = []
     for i in range(8):
         t = t0 + i * 15_000
         ev.append((stable_id("burst", i, t), t,
-                   json_line("login_failed", "alice@example.com", f"198.51.100.{10 + i}")))
+                   json_line("login_failed", account, f"198.51.100.{10 + i}")))
     ev.insert(4, (stable_id("burst-ok", 0, t0 + 50_000), t0 + 50_000,
-                  json_line("login_success", "alice@example.com", "192.0.2.44",
+                  json_line("login_success", account, "192.0.2.44",
                             "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_6) Safari/605.1.15")))
     s["burst-one-account"] = ("/apptrack/demo/auth", ev)
 
@@ -129,9 +129,10 @@ def main():
     ap.add_argument("--now", action="store_true", help="timestamps from the current time")
     ap.add_argument("--only", help="write only this sample")
     ap.add_argument("--out", help="output file (with --only)")
+    ap.add_argument("--account", help="attacked account of burst-one-account (default alice@example.com)")
     args = ap.parse_args()
     t0 = int(time.time() * 1000) - 120_000 if args.now else T0
-    all_samples = samples(t0)
+    all_samples = samples(t0, args.account or "alice@example.com")
     if args.only:
         group, ev = all_samples[args.only]
         write(args.out or f"{args.only}.json", payload(group, ev))
