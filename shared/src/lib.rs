@@ -5,6 +5,7 @@ pub mod alarm;
 pub mod auth;
 pub mod aws;
 pub mod clock;
+pub mod errors;
 pub mod incident;
 pub mod logline;
 pub mod pattern;

@@ -1,0 +1,42 @@
+//! Wiring only: logging, settings (failing fast), AWS clients built once, the Lambda loop.
+
+use apptrack_core::clock::SystemClock;
+use apptrack_core::errors::dynamo::DynamoErrorCounts;
+use apptrack_core::store::dynamo::DynamoIncidentStore;
+use error_analyzer::handler::{Analyzer, Settings, function_handler};
+use lambda_runtime::{Error, LambdaEvent, run, service_fn};
+use serde_json::Value;
+use tracing_subscriber::EnvFilter;
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    tracing_subscriber::fmt()
+        .json()
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+        )
+        .with_current_span(false)
+        .with_target(false)
+        .without_time()
+        .init();
+
+    let settings = Settings::from_env()?;
+    let sdk = apptrack_core::aws::load_sdk_config().await;
+    let dynamodb = aws_sdk_dynamodb::Client::new(&sdk);
+    let analyzer = Analyzer::new(
+        DynamoErrorCounts::new(dynamodb.clone(), &settings.store.state_table)
+            .with_pattern_memory(settings.pattern_memory),
+        DynamoIncidentStore::new(
+            dynamodb,
+            &settings.store.incidents_table,
+            &settings.store.state_table,
+        ),
+        SystemClock,
+        settings,
+    );
+    tracing::info!("error-analyzer ready");
+    run(service_fn(|event: LambdaEvent<Value>| {
+        function_handler(event, &analyzer)
+    }))
+    .await
+}

@@ -1,0 +1,150 @@
+//! In-memory error counts for unit tests: the same chunked, once-only semantics as the
+//! DynamoDB adapter, with a switch to fail part-way like a flaky network.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::{Mutex, MutexGuard};
+
+use super::analysis::{BatchId, Minute};
+use super::counts::{
+    Applied, CountDelta, CountQuery, CountSnapshot, CountWrite, PatternKey, PatternRecord,
+    ReadErrorCounts, RecordErrorCounts, Series,
+};
+use crate::clock::Timestamp;
+use crate::store::StoreError;
+
+#[derive(Debug, Default)]
+struct State {
+    counters: HashMap<Series, BTreeMap<Minute, u64>>,
+    patterns: HashMap<PatternKey, PatternRecord>,
+    chunks: HashSet<(BatchId, usize)>,
+    done: HashSet<BatchId>,
+    /// Chunks that may still be written before every call fails (`None`: never fail).
+    chunks_before_failure: Option<usize>,
+    writes: usize,
+}
+
+/// Error counts in a map. Thread-safe; cheap to share by reference.
+#[derive(Debug, Default)]
+pub struct MemoryErrorCounts {
+    state: Mutex<State>,
+}
+
+impl MemoryErrorCounts {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Lets `n` more chunks through, then fails every write with a retryable error until
+    /// [`MemoryErrorCounts::heal`].
+    pub fn fail_after_chunks(&self, n: usize) {
+        self.lock().chunks_before_failure = Some(n);
+    }
+
+    pub fn heal(&self) {
+        self.lock().chunks_before_failure = None;
+    }
+
+    /// Every counter, for assertions.
+    pub fn counters(&self) -> HashMap<Series, BTreeMap<Minute, u64>> {
+        self.lock().counters.clone()
+    }
+
+    pub fn patterns(&self) -> HashMap<PatternKey, PatternRecord> {
+        self.lock().patterns.clone()
+    }
+
+    /// Item writes so far (counters and pattern records), to check "one write per key per batch".
+    pub fn writes(&self) -> usize {
+        self.lock().writes
+    }
+}
+
+fn check_failure(st: &mut State) -> Result<(), StoreError> {
+    match st.chunks_before_failure.as_mut() {
+        Some(0) => Err(StoreError::Unavailable("injected failure".into())),
+        Some(n) => {
+            *n -= 1;
+            Ok(())
+        }
+        None => Ok(()),
+    }
+}
+
+impl RecordErrorCounts for MemoryErrorCounts {
+    async fn apply(&self, delta: &CountDelta, _now: Timestamp) -> Result<Applied, StoreError> {
+        let mut st = self.lock();
+        let mut applied = Applied::default();
+        for chunk in delta.chunks() {
+            if st.chunks.contains(&(delta.batch.clone(), chunk.index)) {
+                applied.skipped += 1;
+                continue;
+            }
+            check_failure(&mut st)?;
+            for w in chunk.writes {
+                st.writes += 1;
+                match w {
+                    CountWrite::Increment { series, minute, by } => {
+                        *st.counters
+                            .entry(series.clone())
+                            .or_default()
+                            .entry(*minute)
+                            .or_default() += by;
+                    }
+                    CountWrite::Sighting {
+                        key,
+                        template,
+                        count,
+                        first_seen,
+                        last_seen,
+                    } => {
+                        let r = st.patterns.entry(key.clone()).or_insert(PatternRecord {
+                            template: template.clone(),
+                            first_seen: *first_seen,
+                            last_seen: *last_seen,
+                            total: 0,
+                        });
+                        r.total += count;
+                        r.last_seen = *last_seen;
+                    }
+                }
+            }
+            st.chunks.insert((delta.batch.clone(), chunk.index));
+            applied.written += 1;
+        }
+        Ok(applied)
+    }
+
+    async fn mark_done(&self, batch: &BatchId, _now: Timestamp) -> Result<(), StoreError> {
+        let mut st = self.lock();
+        check_failure(&mut st)?;
+        st.done.insert(batch.clone());
+        Ok(())
+    }
+}
+
+impl ReadErrorCounts for MemoryErrorCounts {
+    async fn is_done(&self, batch: &BatchId) -> Result<bool, StoreError> {
+        Ok(self.lock().done.contains(batch))
+    }
+
+    async fn snapshot(&self, query: &CountQuery) -> Result<CountSnapshot, StoreError> {
+        let st = self.lock();
+        let mut snap = CountSnapshot::default();
+        for k in &query.patterns {
+            if let Some(r) = st.patterns.get(k) {
+                snap.patterns.insert(k.clone(), r.clone());
+            }
+        }
+        for (series, from, to) in &query.series {
+            if let Some(m) = st.counters.get(series) {
+                let out = snap.series.entry(series.clone()).or_default();
+                out.extend(m.range(*from..=*to).map(|(k, v)| (*k, *v)));
+            }
+        }
+        Ok(snap)
+    }
+}
