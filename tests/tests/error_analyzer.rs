@@ -1,0 +1,358 @@
+//! error-analyzer's handler against DynamoDB Local: given a subscription payload from
+//! `events/logs/`, when handled, then these counters and these incidents; redelivery,
+//! partial failure and concurrency never count twice.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use apptrack_core::clock::{Clock, ManualClock, Timestamp};
+use apptrack_core::errors::analyze;
+use apptrack_core::errors::counts::{CountDelta, RecordErrorCounts};
+use apptrack_core::errors::dynamo::DynamoErrorCounts;
+use apptrack_core::incident::{Incident, IncidentKind, Status};
+use apptrack_core::pattern::PatternMiner;
+use apptrack_core::store::dynamo::DynamoIncidentStore;
+use apptrack_core::store::{PageRequest, ReadIncidents};
+use apptrack_core::subscription::{
+    DecodeLimits, LogEvent, LogsBatch, MessageType, decode_event, encode_batch,
+};
+use apptrack_tests::{TestTables, repo_root};
+use aws_sdk_dynamodb::types::AttributeValue;
+use error_analyzer::handler::{Analyzer, RESOLVE_QUIET, Settings};
+use serde_json::Value;
+
+type TestAnalyzer = Analyzer<DynamoErrorCounts, DynamoIncidentStore, ManualClock>;
+
+fn settings(t: &TestTables) -> Settings {
+    let (i, s) = (t.incidents.clone(), t.state.clone());
+    Settings::from_lookup(move |k| match k {
+        "INCIDENTS_TABLE" => Some(i.clone()),
+        "STATE_TABLE" => Some(s.clone()),
+        _ => None,
+    })
+    .expect("valid settings")
+}
+
+/// The real time (DynamoDB Local applies TTLs from when items are written); decisions use
+/// the events' own times, fixed in `events/logs/`.
+fn analyzer(t: &TestTables) -> TestAnalyzer {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0);
+    Analyzer::new(
+        DynamoErrorCounts::new(t.client.clone(), &t.state),
+        t.store(),
+        ManualClock::new(Timestamp::from_millis(now)),
+        settings(t),
+    )
+}
+
+fn event(name: &str) -> Value {
+    let path = repo_root().join("events").join(name);
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    serde_json::from_str(&text).unwrap()
+}
+
+type Items = BTreeMap<String, Value>;
+
+/// An attribute value as JSON with sorted maps, so equal items compare equal.
+fn canon(v: &AttributeValue) -> Value {
+    match v {
+        AttributeValue::S(s) => Value::String(s.clone()),
+        AttributeValue::N(n) => serde_json::json!({ "N": n }),
+        AttributeValue::Bool(b) => Value::Bool(*b),
+        AttributeValue::Null(_) => Value::Null,
+        AttributeValue::L(l) => Value::Array(l.iter().map(canon).collect()),
+        AttributeValue::M(m) => {
+            Value::Object(m.iter().map(|(k, v)| (k.clone(), canon(v))).collect())
+        }
+        other => Value::String(format!("{other:?}")),
+    }
+}
+
+/// Every item of a table, keyed by pk/sk, rendered for comparison (fine in a test table
+/// of a few hundred items; product code never scans).
+async fn dump(t: &TestTables, table: &str) -> Items {
+    let mut out = BTreeMap::new();
+    let mut start = None;
+    loop {
+        let res = t
+            .client
+            .scan()
+            .table_name(table)
+            .consistent_read(true)
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .unwrap();
+        for item in res.items.unwrap_or_default() {
+            let k = |n: &str| {
+                item.get(n)
+                    .and_then(|v| v.as_s().ok())
+                    .cloned()
+                    .unwrap_or_default()
+            };
+            let rendered: serde_json::Map<String, Value> =
+                item.iter().map(|(k, v)| (k.clone(), canon(v))).collect();
+            out.insert(format!("{}|{}", k("pk"), k("sk")), Value::Object(rendered));
+        }
+        start = res.last_evaluated_key;
+        if start.is_none() {
+            return out;
+        }
+    }
+}
+
+async fn open_incidents(a: &TestAnalyzer) -> Vec<Incident> {
+    let page = PageRequest {
+        limit: 100,
+        cursor: None,
+        now: Timestamp::from_secs(0),
+    };
+    let mut v = a
+        .incidents
+        .list_by_status(Status::Open, &page)
+        .await
+        .unwrap()
+        .items;
+    v.sort_by(|x, y| x.id.cmp(&y.id));
+    v
+}
+
+async fn counter(t: &TestTables, pk: &str) -> u64 {
+    let res = t
+        .client
+        .query()
+        .table_name(&t.state)
+        .key_condition_expression("pk = :pk")
+        .expression_attribute_values(":pk", AttributeValue::S(pk.into()))
+        .send()
+        .await
+        .unwrap();
+    res.items()
+        .iter()
+        .filter_map(|i| i.get("count")?.as_n().ok()?.parse::<u64>().ok())
+        .sum()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_burst_against_a_failing_dependency_is_exactly_one_incident_naming_it() {
+    let t = TestTables::new().await.unwrap();
+    let a = analyzer(&t);
+    let out = a
+        .handle(&event("logs/dependency-failure-burst.json"))
+        .await
+        .unwrap();
+    assert_eq!(out.status, "processed");
+    let open = open_incidents(&a).await;
+    let deps: Vec<_> = open
+        .iter()
+        .filter(|i| i.kind == IncidentKind::DependencyFailure)
+        .collect();
+    assert_eq!(deps.len(), 1, "{open:#?}");
+    assert_eq!(
+        open.len(),
+        1,
+        "the burst's patterns are inside the dependency's incident"
+    );
+    let inc = deps[0];
+    assert_eq!(inc.resource, "api.payments.example");
+    assert!(inc.title.as_str().contains("api.payments.example"));
+    assert_eq!(inc.count, 28);
+    assert_eq!(inc.evidence[0].data["share"], 0.966, "28 of 29 errors");
+    assert_eq!(
+        counter(&t, "ERRCOUNT#checkout#D#api.payments.example").await,
+        28
+    );
+    assert_eq!(counter(&t, "ERRCOUNT#checkout#ALL").await, 29);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_exception_after_quiet_logs_is_a_new_error_that_resolves_when_quiet() {
+    let t = TestTables::new().await.unwrap();
+    let a = analyzer(&t);
+    a.handle(&event("logs/quiet-logs.json")).await.unwrap();
+    assert!(
+        dump(&t, &t.state).await.is_empty(),
+        "info lines write no state"
+    );
+    let out = a.handle(&event("logs/new-exception.json")).await.unwrap();
+    assert_eq!(out.incidents.len(), 1);
+    let open = open_incidents(&a).await;
+    assert_eq!(open.len(), 1);
+    assert_eq!(open[0].kind, IncidentKind::NewError);
+    assert_eq!(open[0].service, "orders");
+    assert!(open[0].title.as_str().contains("KeyError"));
+
+    // The schedule's sweep, an hour later: past the 30-minute quiet time whenever this runs.
+    a.clock.advance(Duration::from_secs(3600));
+    let sweep = a
+        .handle(&serde_json::json!({ "apptrack": RESOLVE_QUIET }))
+        .await
+        .unwrap();
+    assert_eq!(sweep.resolved, [open[0].id.to_string()]);
+    assert!(open_incidents(&a).await.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_duplicate_delivery_changes_no_count_and_no_incident() {
+    let t = TestTables::new().await.unwrap();
+    let a = analyzer(&t);
+    let e = event("logs/dependency-failure-burst.json");
+    a.handle(&e).await.unwrap();
+    a.handle(&event("logs/new-exception.json")).await.unwrap();
+    let (state, incidents) = (dump(&t, &t.state).await, dump(&t, &t.incidents).await);
+    a.clock.advance(Duration::from_secs(5));
+    for name in [
+        "logs/dependency-failure-burst.json",
+        "logs/new-exception.json",
+    ] {
+        let again = a.handle(&event(name)).await.unwrap();
+        assert_eq!(again.status, "duplicate", "{name}");
+    }
+    assert_eq!(dump(&t, &t.state).await, state);
+    assert_eq!(dump(&t, &t.incidents).await, incidents);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_control_message_writes_nothing() {
+    let t = TestTables::new().await.unwrap();
+    let a = analyzer(&t);
+    let out = a.handle(&event("logs/control-message.json")).await.unwrap();
+    assert_eq!(out.status, "control-skipped");
+    assert!(dump(&t, &t.state).await.is_empty());
+    assert!(dump(&t, &t.incidents).await.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn broken_payloads_fail_clearly_and_write_nothing() {
+    let t = TestTables::new().await.unwrap();
+    let a = analyzer(&t);
+    for (file, ty) in [
+        ("broken/logs-invalid-base64.json", "Permanent.InvalidBase64"),
+        ("broken/logs-bad-gzip.json", "Permanent.InvalidGzip"),
+        ("broken/logs-not-json.json", "Permanent.InvalidBatchJson"),
+        ("broken/logs-missing-data.json", "Permanent.MissingField"),
+        ("broken/logs-gzip-bomb.json", "Permanent.TooLarge"),
+    ] {
+        let err = a.handle(&event(file)).await.unwrap_err();
+        assert_eq!(err.error_type(), ty, "{file}: {err}");
+        assert!(!err.is_retryable());
+    }
+    assert!(dump(&t, &t.state).await.is_empty());
+    assert!(dump(&t, &t.incidents).await.is_empty());
+}
+
+fn many_patterns(stream: &str, n: usize) -> LogsBatch {
+    let words = [
+        "alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel", "india",
+        "juliet", "kilo", "lima",
+    ];
+    LogsBatch {
+        message_type: MessageType::Data,
+        owner: "123456789012".into(),
+        log_group: "/aws/lambda/many".into(),
+        log_stream: stream.into(),
+        subscription_filters: vec![],
+        log_events: (0..n)
+            .map(|i| LogEvent {
+                id: format!("{stream}-{i:050}"),
+                timestamp: 1_795_489_200_000 + i as i64,
+                message: format!(
+                    "ERROR {} {} {} subsystem failed",
+                    words[i % 12],
+                    words[(i / 12) % 12],
+                    words[(i / 144) % 12]
+                ),
+            })
+            .collect(),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_retry_after_a_crash_between_chunks_counts_each_chunk_once() {
+    let batch = many_patterns("crash", 150);
+    let payload: Value = serde_json::from_str(&encode_batch(&batch)).unwrap();
+
+    let reference = TestTables::new().await.unwrap();
+    let out = analyzer(&reference).handle(&payload).await.unwrap();
+    assert!(out.chunks_written >= 3, "{out:?}");
+
+    // The first delivery wrote chunk 0 and died.
+    let t = TestTables::new().await.unwrap();
+    let a = analyzer(&t);
+    let full = analyze(&batch, &PatternMiner::default()).delta();
+    let first = full.chunks().next().unwrap();
+    let partial = CountDelta {
+        batch: full.batch.clone(),
+        writes: first.writes.to_vec(),
+    };
+    a.counts.apply(&partial, a.clock.now()).await.unwrap();
+
+    let retry = a.handle(&payload).await.unwrap();
+    assert_eq!(
+        (retry.chunks_skipped, retry.chunks_written),
+        (1, out.chunks_written - 1)
+    );
+    let counts = |items: Items| -> Items {
+        items
+            .into_iter()
+            .filter(|(k, _)| !k.starts_with("ERRBATCH#"))
+            .map(|(k, mut v)| {
+                // Written at different moments in the two tables.
+                v.as_object_mut().map(|o| o.remove("expires_at"));
+                (k, v)
+            })
+            .collect()
+    };
+    assert_eq!(
+        counts(dump(&t, &t.state).await),
+        counts(dump(&reference, &reference.state).await)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_batches_of_one_pattern_add_up() {
+    let t = TestTables::new().await.unwrap();
+    let a = Arc::new(analyzer(&t));
+    let mut tasks = Vec::new();
+    for b in 0..6 {
+        let batch = LogsBatch {
+            message_type: MessageType::Data,
+            owner: "1".into(),
+            log_group: "/aws/lambda/busy".into(),
+            log_stream: format!("stream-{b}"),
+            subscription_filters: vec![],
+            log_events: (0..10)
+                .map(|i| LogEvent {
+                    id: format!("{b}-{i}"),
+                    timestamp: 1_795_489_200_000 + i,
+                    message: format!("ERROR timeout calling inventory for sku {b}{i}"),
+                })
+                .collect(),
+        };
+        let a = a.clone();
+        tasks.push(tokio::spawn(async move { a.handle_batch(&batch).await }));
+    }
+    for task in tasks {
+        task.await.unwrap().expect("each batch is counted");
+    }
+    assert_eq!(counter(&t, "ERRCOUNT#busy#ALL").await, 60);
+    let open = open_incidents(&a).await;
+    assert_eq!(open.len(), 1, "one pattern, one new-error incident");
+    assert_eq!(open[0].count, 60);
+}
+
+#[test]
+fn every_sample_payload_decodes() {
+    for entry in std::fs::read_dir(repo_root().join("events/logs")).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "json") {
+            let bytes = std::fs::read(&path).unwrap();
+            decode_event(&bytes, &DecodeLimits::default())
+                .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        }
+    }
+}
