@@ -7,7 +7,6 @@
 //!   `outcome`, `expires_at` (epoch seconds, TTL);
 //! - group: `pk = SCALEOUT#<group>`, `sk = LAST`, `at_ms` of the last scale-out, `expires_at`.
 
-use std::collections::HashMap;
 use std::time::Duration;
 
 use aws_sdk_dynamodb::Client;
@@ -17,8 +16,7 @@ use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, ReturnValuesOnConditi
 use super::{Claim, Completion, Intent, ScalingError, ScalingLedger};
 use crate::clock::Timestamp;
 use crate::store::dynamo::sdk_error;
-
-type Item = HashMap<String, AttributeValue>;
+use crate::store::item::{Item, key, n, number, s, text};
 
 /// Ledger records outlive any redelivery: Lambda retries for at most 6 hours, EventBridge for 24.
 const RECORD_TTL: Duration = Duration::from_secs(14 * 86_400);
@@ -34,36 +32,12 @@ pub struct DynamoScalingLedger {
     lease: Duration,
 }
 
-fn s(v: impl Into<String>) -> AttributeValue {
-    AttributeValue::S(v.into())
-}
-
-fn n(v: impl std::fmt::Display) -> AttributeValue {
-    AttributeValue::N(v.to_string())
-}
-
-fn key(pk: String, sk: &str) -> Item {
-    HashMap::from([("pk".to_owned(), s(pk)), ("sk".to_owned(), s(sk))])
-}
-
 fn transition_key(transition: &str) -> Item {
     key(format!("SCALE#{transition}"), "CLAIM")
 }
 
 fn group_key(group: &str) -> Item {
     key(format!("SCALEOUT#{group}"), "LAST")
-}
-
-fn text<'a>(item: &'a Item, name: &str) -> Option<&'a str> {
-    item.get(name)
-        .and_then(|v| v.as_s().ok())
-        .map(String::as_str)
-}
-
-fn number(item: &Item, name: &str) -> Option<i64> {
-    item.get(name)
-        .and_then(|v| v.as_n().ok())
-        .and_then(|v| v.parse().ok())
 }
 
 fn intent_of(item: &Item) -> Option<Intent> {

@@ -42,13 +42,12 @@ use aws_sdk_dynamodb::types::{
 
 use super::StoreError;
 use super::dynamo::sdk_error;
+use super::item::{Item, key as key_of, n, number, s};
 use crate::auth::{
     CounterKey, CounterUpdate, Counters, EpochMillis, GuardStore, LockMirror, LockMode, LockRecord,
     LockWrite,
 };
 use crate::clock::Timestamp;
-
-type Item = HashMap<String, AttributeValue>;
 
 /// Minutes just before a prune horizon that every update removes blindly (removing an
 /// attribute that does not exist is allowed): keys active every few minutes never need a
@@ -65,24 +64,12 @@ pub struct DynamoGuardStore {
     table: String,
 }
 
-fn s(v: impl Into<String>) -> AttributeValue {
-    AttributeValue::S(v.into())
-}
-
-fn n(v: impl std::fmt::Display) -> AttributeValue {
-    AttributeValue::N(v.to_string())
-}
-
 fn ss(v: impl IntoIterator<Item = String>) -> AttributeValue {
     AttributeValue::Ss(v.into_iter().collect())
 }
 
 fn list_s(v: &[String]) -> AttributeValue {
     AttributeValue::L(v.iter().map(|x| s(x.as_str())).collect())
-}
-
-fn key(pk: String, sk: &str) -> Item {
-    HashMap::from([("pk".to_owned(), s(pk)), ("sk".to_owned(), s(sk))])
 }
 
 /// The partition key of a counter item.
@@ -114,12 +101,6 @@ fn epoch_secs(ms: EpochMillis) -> i64 {
 
 fn text(item: &Item, name: &str) -> Option<String> {
     item.get(name).and_then(|v| v.as_s().ok()).cloned()
-}
-
-fn number(item: &Item, name: &str) -> Option<i64> {
-    item.get(name)
-        .and_then(|v| v.as_n().ok())
-        .and_then(|v| v.parse().ok())
 }
 
 fn strings(item: &Item, name: &str) -> Vec<String> {
@@ -265,7 +246,7 @@ impl DynamoGuardStore {
             self.client
                 .update_item()
                 .table_name(&self.table)
-                .set_key(Some(key(counter_pk(k), WINDOW_SK)))
+                .set_key(Some(key_of(counter_pk(k), WINDOW_SK)))
                 .update_expression(format!("REMOVE {}", names.join(", ")))
                 .condition_expression("attribute_exists(pk)")
                 .set_expression_attribute_names(Some(std::mem::take(&mut e.names)))
@@ -370,7 +351,7 @@ impl GuardStore for DynamoGuardStore {
             .client
             .update_item()
             .table_name(&self.table)
-            .set_key(Some(key(counter_pk(&u.key), WINDOW_SK)))
+            .set_key(Some(key_of(counter_pk(&u.key), WINDOW_SK)))
             .update_expression(update)
             .condition_expression(condition)
             .set_expression_attribute_names(Some(e.names))
@@ -417,7 +398,7 @@ impl GuardStore for DynamoGuardStore {
             .client
             .get_item()
             .table_name(&self.table)
-            .set_key(Some(key(counter_pk(k), WINDOW_SK)))
+            .set_key(Some(key_of(counter_pk(k), WINDOW_SK)))
             .consistent_read(true)
             .send()
             .await
@@ -437,7 +418,7 @@ impl GuardStore for DynamoGuardStore {
             .client
             .get_item()
             .table_name(&self.table)
-            .set_key(Some(key(locks_pk(mode).to_owned(), account)))
+            .set_key(Some(key_of(locks_pk(mode).to_owned(), account)))
             .consistent_read(true)
             .send()
             .await
@@ -495,7 +476,7 @@ impl GuardStore for DynamoGuardStore {
         };
         let lock_update = Update::builder()
             .table_name(&self.table)
-            .set_key(Some(key(locks_pk(lock.mode).to_owned(), &lock.account)))
+            .set_key(Some(key_of(locks_pk(lock.mode).to_owned(), &lock.account)))
             .update_expression(format!(
                 "SET {} REMOVE {}",
                 sets.join(", "),
@@ -542,7 +523,7 @@ impl GuardStore for DynamoGuardStore {
         };
         let counter_update = Update::builder()
             .table_name(&self.table)
-            .set_key(Some(key(
+            .set_key(Some(key_of(
                 counter_pk(&CounterKey::Account(lock.account.clone())),
                 WINDOW_SK,
             )))
@@ -609,12 +590,12 @@ impl GuardStore for DynamoGuardStore {
     ) -> Result<(), StoreError> {
         let targets = [
             (
-                key(locks_pk(mode).to_owned(), account),
+                key_of(locks_pk(mode).to_owned(), account),
                 "incident_id",
                 "locked_at",
             ),
             (
-                key(
+                key_of(
                     counter_pk(&CounterKey::Account(account.to_owned())),
                     WINDOW_SK,
                 ),
@@ -684,7 +665,7 @@ impl GuardStore for DynamoGuardStore {
             .client
             .update_item()
             .table_name(&self.table)
-            .set_key(Some(key(locks_pk(mode).to_owned(), account)))
+            .set_key(Some(key_of(locks_pk(mode).to_owned(), account)))
             .update_expression(
                 "SET locked_until = :at, locked_until_s = :ats, #until = :iso, unlocked_at = :at, \
                  unlocked_by = :by, unlock_note = :note ADD lrev :one",
@@ -713,7 +694,7 @@ impl GuardStore for DynamoGuardStore {
                 .client
                 .update_item()
                 .table_name(&self.table)
-                .set_key(Some(key(
+                .set_key(Some(key_of(
                     counter_pk(&CounterKey::Account(account.to_owned())),
                     WINDOW_SK,
                 )))

@@ -19,6 +19,7 @@ use aws_sdk_dynamodb::types::{
     AttributeValue, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
 };
 
+use super::item::{Item, key as key_of, n, s};
 use super::{Page, PageRequest, ReadIncidents, RecordIncidents, StoreError, TimeRange};
 use crate::clock::Timestamp;
 use crate::incident::{
@@ -27,8 +28,6 @@ use crate::incident::{
 };
 
 pub use tables::{bootstrap_tables, create_table};
-
-type Item = HashMap<String, AttributeValue>;
 
 const INCIDENT_SK: &str = "INCIDENT";
 const DEDUP_SK: &str = "DEDUP";
@@ -51,14 +50,6 @@ pub struct DynamoIncidentStore {
     state_table: String,
 }
 
-fn s(v: impl Into<String>) -> AttributeValue {
-    AttributeValue::S(v.into())
-}
-
-fn n(v: impl std::fmt::Display) -> AttributeValue {
-    AttributeValue::N(v.to_string())
-}
-
 fn incident_pk(id: &IncidentId) -> String {
     format!("INCIDENT#{id}")
 }
@@ -69,10 +60,6 @@ fn dedup_pk(key: &DedupKey) -> String {
 
 fn idem_pk(key: &str) -> String {
     format!("IDEM#{key}")
-}
-
-fn key(pk: String, sk: &str) -> Item {
-    HashMap::from([("pk".to_string(), s(pk)), ("sk".to_string(), s(sk))])
 }
 
 /// How a conditional write ended, when it did not simply fail.
@@ -796,10 +783,6 @@ fn put(table: &str, item: Item, condition: &str) -> Result<TransactWriteItem, St
         .build()
         .map_err(|e| StoreError::Rejected(e.to_string()))?;
     Ok(TransactWriteItem::builder().put(p).build())
-}
-
-fn key_of(pk: String, sk: &str) -> Item {
-    key(pk, sk)
 }
 
 /// The expression parts that add `entry` to a timeline of `len` entries: appended while

@@ -4,6 +4,7 @@
 pub mod auth_memory;
 pub mod auth_state;
 pub mod dynamo;
+pub mod item;
 pub mod memory;
 
 use std::future::Future;
