@@ -1,0 +1,99 @@
+#!/usr/bin/env bash
+# error-analyzer demo, through `cargo lambda invoke` against `cargo lambda watch`:
+# 1. a burst of errors against a failing third-party API (events/logs/source/dependency-failure-burst.log)
+#    yields one dependency-failure incident naming it;
+# 2. quiet logs, then a new exception (quiet-logs.log, new-exception.log) yield a new-error;
+# 3. the same payload replayed changes nothing (counts and incident shown before and after).
+#
+# The payloads are the logs of events/logs/*.json, re-encoded with logs-to-event under a log
+# stream unique to this run: each run is a new delivery (a second run against the same stack
+# adds to the incidents the first opened, as the same problems still open should).
+# Expects the local stack up and .local/env sourced (`make demo` does both). Honours CARGO_TARGET_DIR.
+# Leaves nothing running: cargo lambda watch is stopped on exit.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+: "${AWS_ENDPOINT_URL_DYNAMODB:?source .local/env first (make up writes it)}"
+: "${INCIDENTS_TABLE:?source .local/env first}" "${STATE_TABLE:?source .local/env first}"
+
+target_dir="${CARGO_TARGET_DIR:-target}"
+apptrack="$target_dir/debug/apptrack"
+encode="$target_dir/debug/logs-to-event"
+say() { printf '\033[1m-- %s\033[0m\n' "$*"; }
+tmp="$(mktemp -d)"
+run="$(date +%s)"
+
+say "building error-analyzer, logs-to-event and the apptrack CLI"
+cargo build -q -p error-analyzer -p apptrack-cli
+cargo build -q -p apptrack-bench --bin logs-to-event
+
+src=events/logs/source
+"$encode" "$src/dependency-failure-burst.log" --log-group /aws/lambda/checkout --log-stream "demo-$run-burst" \
+    --start 2026-11-24T03:00:00Z --interval-ms 400 --out "$tmp/burst.json" 2>/dev/null
+"$encode" "$src/quiet-logs.log" --log-group /aws/lambda/orders --log-stream "demo-$run-quiet" \
+    --start 2026-11-24T03:10:00Z --interval-ms 500 --out "$tmp/quiet.json" 2>/dev/null
+"$encode" "$src/new-exception.log" --log-group /aws/lambda/orders --log-stream "demo-$run-new" \
+    --start 2026-11-24T03:20:00Z --interval-ms 1000 --out "$tmp/new.json" 2>/dev/null
+
+port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+say "cargo lambda watch on 127.0.0.1:$port (log: $tmp/watch.log)"
+env_args=()
+for v in AWS_ENDPOINT_URL_DYNAMODB AWS_REGION AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY \
+    INCIDENTS_TABLE STATE_TABLE; do
+    env_args+=(--env-var "$v=${!v}")
+done
+# Its own session, so stopping it stops the cargo and function processes it started.
+setsid cargo lambda watch --package error-analyzer --ignore-changes \
+    --invoke-address 127.0.0.1 --invoke-port "$port" "${env_args[@]}" \
+    --env-var RUST_LOG=info >"$tmp/watch.log" 2>&1 &
+watch_pid=$!
+stop() {
+    kill -- "-$watch_pid" 2>/dev/null || true
+    wait "$watch_pid" 2>/dev/null || true
+    rm -rf "$tmp"
+}
+trap stop EXIT
+for _ in $(seq 1 300); do
+    if python3 -c "import socket; socket.create_connection(('127.0.0.1', $port), 0.5)" 2>/dev/null; then
+        break
+    fi
+    kill -0 "$watch_pid" 2>/dev/null || { cat "$tmp/watch.log"; exit 1; }
+    sleep 0.2
+done
+
+invoke() {
+    cargo lambda invoke error-analyzer --invoke-address 127.0.0.1 --invoke-port "$port" \
+        --data-file "$1" --output-format json || { tail -20 "$tmp/watch.log"; exit 1; }
+}
+summary() { # one line per invocation, one per incident raised
+    python3 -c '
+import json, sys
+o = json.load(sys.stdin)
+keys = ("status", "lines", "error_lines", "unparsed_lines", "patterns", "chunks_written", "chunks_skipped")
+print("  " + " ".join("%s=%s" % (k, o[k]) for k in keys))
+for i in o["incidents"]:
+    print("  %-9s %-18s %s  %s" % (i["raise"], i["kind"], i["id"], i["title"]))'
+}
+counter() { # the per-minute counts of one series, summed
+    aws dynamodb query --table-name "$STATE_TABLE" --key-condition-expression 'pk = :pk' \
+        --expression-attribute-values "{\":pk\":{\"S\":\"$1\"}}" \
+        --query 'sum(Items[].count.N.to_number(@))' --output text
+}
+
+say "1. a burst of errors against api.payments.example (Node, Python and pino lines, plus info lines)"
+invoke "$tmp/burst.json" | tee "$tmp/burst.out" | summary
+incident="$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["incidents"][0]["id"])' "$tmp/burst.out")"
+say "apptrack incidents show $incident"
+"$apptrack" incidents show "$incident"
+
+say "2. quiet logs (info only), then a new exception"
+invoke "$tmp/quiet.json" | summary
+invoke "$tmp/new.json" | summary
+
+say "3. the burst replayed: counts and incident before and after"
+dep="ERRCOUNT#checkout#D#api.payments.example"
+before="$(counter "$dep") errors counted; incident count $("$apptrack" incidents show "$incident" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["count"])')"
+invoke "$tmp/burst.json" | summary
+after="$(counter "$dep") errors counted; incident count $("$apptrack" incidents show "$incident" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["count"])')"
+echo "  before replay: $before"
+echo "  after replay:  $after"
+[[ "$before" == "$after" ]] || { echo "replay changed the counts"; exit 1; }
