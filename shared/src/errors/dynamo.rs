@@ -30,8 +30,7 @@ use super::counts::{
 use crate::clock::Timestamp;
 use crate::store::StoreError;
 use crate::store::dynamo::sdk_error;
-
-type Item = HashMap<String, AttributeValue>;
+use crate::store::item::{Item, key as key_of, n, s};
 
 /// Counters outlive the longest window read from them (a day of baseline) with margin.
 pub const COUNTER_TTL: Duration = Duration::from_secs(3 * 86_400);
@@ -50,18 +49,6 @@ pub struct DynamoErrorCounts {
     client: Client,
     table: String,
     pattern_memory: Duration,
-}
-
-fn s(v: impl Into<String>) -> AttributeValue {
-    AttributeValue::S(v.into())
-}
-
-fn n(v: impl std::fmt::Display) -> AttributeValue {
-    AttributeValue::N(v.to_string())
-}
-
-fn key(pk: String, sk: impl Into<String>) -> Item {
-    HashMap::from([("pk".to_owned(), s(pk)), ("sk".to_owned(), s(sk))])
 }
 
 fn esc(part: &str) -> String {
@@ -150,7 +137,7 @@ impl DynamoErrorCounts {
         chunk: &Chunk<'_>,
         now: Timestamp,
     ) -> Result<Vec<TransactWriteItem>, StoreError> {
-        let mut record = key(batch_pk(batch), format!("CHUNK#{}", chunk.index));
+        let mut record = key_of(batch_pk(batch), format!("CHUNK#{}", chunk.index));
         record.insert("writes".into(), n(chunk.writes.len()));
         record.insert(
             "expires_at".into(),
@@ -168,7 +155,7 @@ impl DynamoErrorCounts {
         for w in chunk.writes {
             items.push(match w {
                 CountWrite::Increment { series, minute, by } => self.update(
-                    key(series_pk(series), minute_sk(*minute)),
+                    key_of(series_pk(series), minute_sk(*minute)),
                     "ADD #c :n SET #exp = :exp",
                     &[("#c", "count"), ("#exp", "expires_at")],
                     vec![(":n", n(by)), (":exp", counter_exp.clone())],
@@ -180,7 +167,7 @@ impl DynamoErrorCounts {
                     first_seen,
                     last_seen,
                 } => self.update(
-                    key(pattern_pk(k), "PATTERN"),
+                    key_of(pattern_pk(k), "PATTERN"),
                     "ADD #total :n SET #tpl = if_not_exists(#tpl, :tpl), \
                      #svc = if_not_exists(#svc, :svc), #fs = if_not_exists(#fs, :fs), \
                      #ls = :ls, #exp = :exp",
@@ -281,7 +268,10 @@ impl DynamoErrorCounts {
     ) -> Result<HashMap<PatternKey, PatternRecord>, StoreError> {
         let mut out = HashMap::new();
         let by_pk: HashMap<String, &PatternKey> = keys.iter().map(|k| (pattern_pk(k), k)).collect();
-        let all: Vec<Item> = by_pk.keys().map(|pk| key(pk.clone(), "PATTERN")).collect();
+        let all: Vec<Item> = by_pk
+            .keys()
+            .map(|pk| key_of(pk.clone(), "PATTERN"))
+            .collect();
         for group in all.chunks(100) {
             let mut pending = group.to_vec();
             for attempt in 0..MAX_ATTEMPTS {
@@ -404,7 +394,7 @@ impl RecordErrorCounts for DynamoErrorCounts {
     }
 
     async fn mark_done(&self, batch: &BatchId, now: Timestamp) -> Result<(), StoreError> {
-        let mut item = key(batch_pk(batch), "DONE");
+        let mut item = key_of(batch_pk(batch), "DONE");
         item.insert("at".into(), s(now.to_rfc3339()));
         item.insert(
             "expires_at".into(),
@@ -427,7 +417,7 @@ impl ReadErrorCounts for DynamoErrorCounts {
             .client
             .get_item()
             .table_name(&self.table)
-            .set_key(Some(key(batch_pk(batch), "DONE")))
+            .set_key(Some(key_of(batch_pk(batch), "DONE")))
             .consistent_read(true)
             .send()
             .await

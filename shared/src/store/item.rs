@@ -19,7 +19,7 @@ pub fn n(v: impl std::fmt::Display) -> AttributeValue {
 }
 
 /// The key `{pk, sk}`.
-pub fn key(pk: String, sk: &str) -> Item {
+pub fn key(pk: impl Into<String>, sk: impl Into<String>) -> Item {
     HashMap::from([("pk".to_string(), s(pk)), ("sk".to_string(), s(sk))])
 }
 
@@ -43,7 +43,7 @@ mod tests {
 
     #[test]
     fn reads_what_it_builds() {
-        let mut item = key("A#1".into(), "B");
+        let mut item = key("A#1", "B");
         item.insert("count".into(), n(7));
         assert_eq!(text(&item, "pk"), Some("A#1"));
         assert_eq!(number(&item, "count"), Some(7));
