@@ -14,3 +14,4 @@ pub mod settings;
 pub mod store;
 pub mod subscription;
 pub mod tables;
+pub mod telemetry;

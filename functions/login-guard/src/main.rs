@@ -6,19 +6,10 @@ use apptrack_core::store::dynamo::DynamoIncidentStore;
 use lambda_runtime::{Error, LambdaEvent, run, service_fn};
 use login_guard::handler::{Guard, Settings, function_handler};
 use serde_json::Value;
-use tracing_subscriber::EnvFilter;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    tracing_subscriber::fmt()
-        .json()
-        .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
-        )
-        .with_current_span(false)
-        .with_target(false)
-        .without_time()
-        .init();
+    apptrack_core::telemetry::init_json_logs();
 
     let settings = Settings::from_env()?;
     let sdk = apptrack_core::aws::load_sdk_config().await;
