@@ -25,36 +25,9 @@ python3 scripts/gen-auth-events.py --now --only burst-one-account \
 say "building login-guard and the apptrack CLI"
 cargo build -q -p login-guard -p apptrack-cli
 
-port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
-say "cargo lambda watch on 127.0.0.1:$port (log: $tmp/watch.log)"
-env_args=()
-for v in AWS_ENDPOINT_URL_DYNAMODB AWS_REGION AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY \
-    INCIDENTS_TABLE STATE_TABLE; do
-    env_args+=(--env-var "$v=${!v}")
-done
-# Its own session, so stopping it stops the cargo and function processes it started.
-setsid cargo lambda watch --package login-guard --ignore-changes \
-    --invoke-address 127.0.0.1 --invoke-port "$port" "${env_args[@]}" \
-    --env-var RUST_LOG=info >"$tmp/watch.log" 2>&1 &
-watch_pid=$!
-stop() {
-    kill -- "-$watch_pid" 2>/dev/null || true
-    wait "$watch_pid" 2>/dev/null || true
-    rm -rf "$tmp"
-}
-trap stop EXIT
-for _ in $(seq 1 300); do
-    if python3 -c "import socket; socket.create_connection(('127.0.0.1', $port), 0.5)" 2>/dev/null; then
-        break
-    fi
-    kill -0 "$watch_pid" 2>/dev/null || { cat "$tmp/watch.log"; exit 1; }
-    sleep 0.2
-done
-
-invoke() {
-    cargo lambda invoke login-guard --invoke-address 127.0.0.1 --invoke-port "$port" \
-        --data-file "$1" --output-format json || { tail -20 "$tmp/watch.log"; exit 1; }
-}
+source scripts/lambda-watch.sh
+watch_start login-guard "$tmp"
+invoke() { watch_invoke "$1"; }
 
 say "8 failed logins against $account from 8 addresses (and one success from the owner)"
 invoke "$tmp/burst.json" | tee "$tmp/first.json"

@@ -8,7 +8,7 @@ use anyhow::{Context, Result};
 use apptrack_core::clock::{Clock, SystemClock, Timestamp};
 use apptrack_core::incident::{
     DedupKey, Evidence, Incident, IncidentId, IncidentKind, Occurrence, Severity, Status,
-    TimelineEntry, Title,
+    TimelineEntry, Title, truncate_chars,
 };
 use apptrack_core::settings::StoreSettings;
 use apptrack_core::store::RecordIncidents;
@@ -251,7 +251,9 @@ fn describe(inc: &Incident, timeline: &[TimelineEntry]) -> String {
         for e in &inc.evidence {
             out.push_str(&format!("  {}  {}\n", e.at, e.text));
             if !e.data.is_null() {
-                out.push_str(&format!("      {}\n", e.data));
+                // The full data is in `--json`; a terminal gets its start.
+                let data = truncate_chars(&e.data.to_string(), 240);
+                out.push_str(&format!("      {data}\n"));
             }
         }
     }
