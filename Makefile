@@ -42,7 +42,9 @@ lint: ## rustfmt and clippy, warnings as errors
 bench: tools ## Benchmarks (figures and the machine they ran on go to BENCHMARKS.md)
 	@mkdir -p target/bench
 	@scripts/bench-loghub.sh target/bench
+	$(CARGO) run --release -q -p apptrack-bench --bin analyzer-bench -- --json target/bench/analyzer.json
 	$(CARGO) run --release -q -p apptrack-bench --bin auth-bench
+	@scripts/bench-functions.sh target/bench
 
 clean: down ## Stop the stack and remove build output (keeps installed tools)
 	$(CARGO) clean

@@ -25,6 +25,9 @@ struct Args {
     /// Event file sent as every invocation's payload.
     #[arg(long)]
     event: PathBuf,
+    /// Event for the memory run (a 1 MB log batch, say); default: `--event`.
+    #[arg(long)]
+    memory_event: Option<PathBuf>,
     /// Cold starts to measure (median reported).
     #[arg(long, default_value_t = 20)]
     runs: usize,
@@ -271,7 +274,13 @@ fn main() -> Result<()> {
         firsts.push(r.first_response);
         errors += r.errors;
     }
-    let mem = run_once(&args, &event, args.invocations.max(1))?;
+    let memory_event = match &args.memory_event {
+        Some(p) => {
+            std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?
+        }
+        None => event.clone(),
+    };
+    let mem = run_once(&args, &memory_event, args.invocations.max(1))?;
     let size = std::fs::metadata(&args.bootstrap)?.len();
     let (init, first) = (median(inits), median(firsts));
     println!(
@@ -292,6 +301,7 @@ fn main() -> Result<()> {
         let v = serde_json::json!({
             "bootstrap": args.bootstrap,
             "event": args.event,
+            "memory_event": args.memory_event.as_ref().unwrap_or(&args.event),
             "runs": args.runs.max(1),
             "init_median_ms": init.as_secs_f64() * 1e3,
             "first_response_median_ms": first.as_secs_f64() * 1e3,
