@@ -20,15 +20,26 @@ fn sample(name: &str) -> AlarmEvent {
 
 const ALL: &[&str] = &[
     "anomaly-band-alarm.json",
+    "anomaly-band-insufficient-data.json",
+    "anomaly-band-ok.json",
     "composite-alarm.json",
+    "composite-insufficient-data.json",
+    "composite-ok.json",
     "cpu-high-alarm.json",
     "cpu-high-insufficient-data.json",
     "cpu-high-ok.json",
     "cpu-low-alarm.json",
     "direct-invocation.json",
+    "direct-invocation-insufficient-data.json",
+    "direct-invocation-ok.json",
     "first-transition-alarm.json",
+    "first-transition-ok.json",
     "latency-p99-alarm.json",
+    "latency-p99-insufficient-data.json",
+    "latency-p99-ok.json",
     "metric-math-alarm.json",
+    "metric-math-insufficient-data.json",
+    "metric-math-ok.json",
     "set-alarm-state-alarm.json",
     "target-tracking-alarm.json",
 ];
@@ -128,6 +139,44 @@ fn the_alarm_action_payload_is_the_same_transition() {
             "{CPU_HIGH_ARN}#ALARM#{}",
             parse_epoch_ms("2026-11-24T02:00:12.421+0000").expect("ts")
         )
+    );
+}
+
+#[test]
+fn every_variant_decodes_in_every_state() {
+    // (ALARM file, stem of its OK and INSUFFICIENT_DATA siblings)
+    let variants = [
+        ("metric-math-alarm.json", "metric-math"),
+        ("anomaly-band-alarm.json", "anomaly-band"),
+        ("composite-alarm.json", "composite"),
+        ("latency-p99-alarm.json", "latency-p99"),
+        ("direct-invocation.json", "direct-invocation"),
+    ];
+    let kind_of = |ev: &AlarmEvent| std::mem::discriminant(&ev.kind);
+    for (alarm_file, stem) in variants {
+        let alarm = sample(alarm_file);
+        assert_eq!(alarm.state, AlarmState::Alarm, "{alarm_file}");
+        let ok = sample(&format!("{stem}-ok.json"));
+        let nodata = sample(&format!("{stem}-insufficient-data.json"));
+        assert_eq!(
+            (ok.state, ok.previous_state),
+            (AlarmState::Ok, Some(AlarmState::Alarm)),
+            "{stem}"
+        );
+        assert_eq!(nodata.state, AlarmState::InsufficientData, "{stem}");
+        assert_eq!(kind_of(&ok), kind_of(&alarm), "{stem}-ok keeps its kind");
+        assert_eq!(
+            kind_of(&nodata),
+            kind_of(&alarm),
+            "{stem}-insufficient-data keeps its kind"
+        );
+        assert_ne!(ok.transition_key(), alarm.transition_key(), "{stem}");
+        assert_eq!(ok.alarm_arn, alarm.alarm_arn, "{stem}");
+    }
+    let first_ok = sample("first-transition-ok.json");
+    assert_eq!(
+        (first_ok.state, first_ok.previous_state),
+        (AlarmState::Ok, Some(AlarmState::InsufficientData))
     );
 }
 
