@@ -6,6 +6,7 @@ pub mod auth;
 pub mod aws;
 pub mod clock;
 pub mod errors;
+pub mod failure;
 pub mod incident;
 pub mod logline;
 pub mod pattern;

@@ -141,12 +141,7 @@ impl HandlerError {
             },
             HandlerError::Store { .. } => "IncidentStore",
         };
-        let class = if self.is_retryable() {
-            "Retryable"
-        } else {
-            "Permanent"
-        };
-        format!("{class}.{kind}")
+        apptrack_core::failure::error_type(self.is_retryable(), kind)
     }
 }
 

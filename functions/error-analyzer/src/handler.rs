@@ -126,12 +126,7 @@ impl HandlerError {
                 _ => "Store",
             },
         };
-        let class = if self.is_retryable() {
-            "Retryable"
-        } else {
-            "Permanent"
-        };
-        format!("{class}.{kind}")
+        apptrack_core::failure::error_type(self.is_retryable(), kind)
     }
 }
 

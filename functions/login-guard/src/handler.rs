@@ -107,12 +107,7 @@ impl HandlerError {
             HandlerError::Identity(_) => "BadIdentity",
             HandlerError::Contended(_) => "Contended",
         };
-        let class = if self.is_retryable() {
-            "Retryable"
-        } else {
-            "Permanent"
-        };
-        format!("{class}.{kind}")
+        apptrack_core::failure::error_type(self.is_retryable(), kind)
     }
 }
 
