@@ -370,6 +370,10 @@ pub fn analyze(batch: &LogsBatch, miner: &PatternMiner) -> BatchAnalysis {
     let mut pattern_index: HashMap<(String, String), usize> = HashMap::new();
     let mut dep_index: HashMap<(String, String), usize> = HashMap::new();
     for event in &batch.log_events {
+        // Most lines are not errors; a well-formed JSON line that cannot be one needs no tree.
+        if logline::json_line_cannot_be_error(&event.message) {
+            continue;
+        }
         let line = logline::parse_line(&event.message);
         if matches!(line.format, Format::Unrecognized) && !line.is_error() {
             out.unparsed += 1;

@@ -4,10 +4,12 @@
 mod dependency;
 mod json;
 mod platform;
+mod quick;
 mod sanitize;
 mod text;
 mod trace;
 
+pub use quick::json_line_cannot_be_error;
 pub use sanitize::sanitize_sample;
 
 /// Only this much of a message is examined: a multi-megabyte event (a dumped payload)
