@@ -20,7 +20,7 @@ use std::time::Duration;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, Put, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, Put, TransactWriteItem};
 
 use super::analysis::{BatchId, Minute};
 use super::counts::{
@@ -30,7 +30,7 @@ use super::counts::{
 use crate::clock::Timestamp;
 use crate::store::StoreError;
 use crate::store::dynamo::sdk_error;
-use crate::store::item::{Item, key as key_of, n, s};
+use crate::store::item::{Expr, Item, key as key_of, n, s};
 
 /// Counters outlive the longest window read from them (a day of baseline) with margin.
 pub const COUNTER_TTL: Duration = Duration::from_secs(3 * 86_400);
@@ -113,22 +113,14 @@ impl DynamoErrorCounts {
         names: &[(&str, &str)],
         values: Vec<(&str, AttributeValue)>,
     ) -> Result<TransactWriteItem, StoreError> {
-        let u = Update::builder()
-            .table_name(&self.table)
-            .set_key(Some(key))
-            .update_expression(expr)
-            .set_expression_attribute_names(Some(
-                names
-                    .iter()
-                    .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-                    .collect(),
-            ))
-            .set_expression_attribute_values(Some(
-                values.into_iter().map(|(k, v)| (k.to_owned(), v)).collect(),
-            ))
-            .build()
-            .map_err(|e| StoreError::Rejected(e.to_string()))?;
-        Ok(TransactWriteItem::builder().update(u).build())
+        let mut e = Expr::default();
+        for (placeholder, attr) in names {
+            e.name_as(placeholder, attr);
+        }
+        for (placeholder, v) in values {
+            e.value_as(placeholder, v);
+        }
+        e.update(&self.table, key, expr, None)
     }
 
     fn chunk_items(

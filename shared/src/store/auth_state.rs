@@ -30,19 +30,17 @@
 //! table has no index). One partition serves 3,000 strongly consistent reads/s; an
 //! application doing more lock checks than that should cache them for a few seconds.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
-use aws_sdk_dynamodb::types::{
-    AttributeValue, ReturnValue, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
-};
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, ReturnValuesOnConditionCheckFailure};
 
 use super::StoreError;
 use super::dynamo::sdk_error;
-use super::item::{Item, key as key_of, n, number, s};
+use super::item::{Expr, Item, key as key_of, n, number, s};
 use crate::auth::{
     CounterKey, CounterUpdate, Counters, EpochMillis, GuardStore, LockMirror, LockMode, LockRecord,
     LockWrite,
@@ -197,27 +195,6 @@ fn decode_lock(item: &Item) -> Result<LockRecord, StoreError> {
             .and_then(|r| u64::try_from(r).ok())
             .unwrap_or(0),
     })
-}
-
-/// Placeholders and values of one expression.
-#[derive(Default)]
-struct Expr {
-    names: HashMap<String, String>,
-    values: HashMap<String, AttributeValue>,
-}
-
-impl Expr {
-    fn name(&mut self, attr: &str) -> String {
-        let p = format!("#n{}", self.names.len());
-        self.names.insert(p.clone(), attr.to_owned());
-        p
-    }
-
-    fn value(&mut self, v: AttributeValue) -> String {
-        let p = format!(":v{}", self.values.len());
-        self.values.insert(p.clone(), v);
-        p
-    }
 }
 
 impl DynamoGuardStore {
@@ -474,19 +451,12 @@ impl GuardStore for DynamoGuardStore {
             Some(r) => format!("{} = {}", e.name("lrev"), e.value(n(r))),
             None => "attribute_not_exists(pk)".to_owned(),
         };
-        let lock_update = Update::builder()
-            .table_name(&self.table)
-            .set_key(Some(key_of(locks_pk(lock.mode).to_owned(), &lock.account)))
-            .update_expression(format!(
-                "SET {} REMOVE {}",
-                sets.join(", "),
-                removes.join(", ")
-            ))
-            .condition_expression(condition)
-            .set_expression_attribute_names(Some(e.names))
-            .set_expression_attribute_values(Some(e.values))
-            .build()
-            .map_err(|err| StoreError::Rejected(err.to_string()))?;
+        let lock_update = e.update(
+            &self.table,
+            key_of(locks_pk(lock.mode).to_owned(), &lock.account),
+            &format!("SET {} REMOVE {}", sets.join(", "), removes.join(", ")),
+            Some(&condition),
+        )?;
 
         // Its mirror on the counter item, conditioned on the revision decided from.
         let mut e = Expr::default();
@@ -521,28 +491,21 @@ impl GuardStore for DynamoGuardStore {
             let v = e.value(n(counter_rev));
             format!("{rev} = {v}")
         };
-        let counter_update = Update::builder()
-            .table_name(&self.table)
-            .set_key(Some(key_of(
+        let counter_update = e.update(
+            &self.table,
+            key_of(
                 counter_pk(&CounterKey::Account(lock.account.clone())),
                 WINDOW_SK,
-            )))
-            .update_expression(format!(
-                "SET {} REMOVE {}",
-                sets.join(", "),
-                removes.join(", ")
-            ))
-            .condition_expression(condition)
-            .set_expression_attribute_names(Some(e.names))
-            .set_expression_attribute_values(Some(e.values))
-            .build()
-            .map_err(|err| StoreError::Rejected(err.to_string()))?;
+            ),
+            &format!("SET {} REMOVE {}", sets.join(", "), removes.join(", ")),
+            Some(&condition),
+        )?;
 
         let res = self
             .client
             .transact_write_items()
-            .transact_items(TransactWriteItem::builder().update(lock_update).build())
-            .transact_items(TransactWriteItem::builder().update(counter_update).build())
+            .transact_items(lock_update)
+            .transact_items(counter_update)
             .send()
             .await;
         match res {

@@ -19,7 +19,7 @@ use aws_sdk_dynamodb::types::{
     AttributeValue, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
 };
 
-use super::item::{Item, key as key_of, n, s};
+use super::item::{Expr, Item, key as key_of, n, s};
 use super::{Page, PageRequest, ReadIncidents, RecordIncidents, StoreError, TimeRange};
 use crate::clock::Timestamp;
 use crate::incident::{
@@ -341,16 +341,16 @@ impl DynamoIncidentStore {
         // out-of-order delivery) still counts, without moving it back.
         for move_last_seen in [true, false] {
             let mut expr = Expr::default();
-            expr.name("#count", "count")
-                .name("#status", "status")
-                .value(":c", n(occ.count.max(1)))
-                .value(":open", s(Status::Open.as_str()))
-                .value(":ack", s(Status::Acknowledged.as_str()));
+            expr.name_as("#count", "count")
+                .name_as("#status", "status")
+                .value_as(":c", n(occ.count.max(1)))
+                .value_as(":open", s(Status::Open.as_str()))
+                .value_as(":ack", s(Status::Acknowledged.as_str()));
             let mut update = "ADD #count :c".to_string();
             let mut cond = "#status IN (:open, :ack)".to_string();
             if move_last_seen {
-                expr.name("#last_seen", "last_seen")
-                    .value(":at", s(occ.at.to_rfc3339()));
+                expr.name_as("#last_seen", "last_seen")
+                    .value_as(":at", s(occ.at.to_rfc3339()));
                 update.push_str(" SET #last_seen = :at");
                 cond.push_str(" AND #last_seen <= :at");
             }
@@ -400,8 +400,8 @@ impl DynamoIncidentStore {
     /// arrives late (only on the out-of-order path, so it costs nothing in the usual case).
     async fn move_first_seen_back(&self, id: &IncidentId, at: Timestamp) -> Result<(), StoreError> {
         let mut expr = Expr::default();
-        expr.name("#fs", "first_seen")
-            .value(":at", s(at.to_rfc3339()));
+        expr.name_as("#fs", "first_seen")
+            .value_as(":at", s(at.to_rfc3339()));
         let w = expr.update(
             &self.incidents_table,
             key_of(incident_pk(id), INCIDENT_SK),
@@ -421,9 +421,9 @@ impl DynamoIncidentStore {
         let room = MAX_EVIDENCE.saturating_sub(occ.evidence.len().min(MAX_EVIDENCE));
         let ev: Vec<_> = occ.evidence.iter().take(MAX_EVIDENCE).collect();
         let mut expr = Expr::default();
-        expr.name("#ev", "evidence")
-            .value(":ev", to_av(&ev)?)
-            .value(":room", n(room));
+        expr.name_as("#ev", "evidence")
+            .value_as(":ev", to_av(&ev)?)
+            .value_as(":room", n(room));
         let w = expr.update(
             &self.incidents_table,
             key_of(incident_pk(id), INCIDENT_SK),
@@ -447,10 +447,10 @@ impl DynamoIncidentStore {
         let item = incident_item(&inc, &[inc.opening_entry()])?;
 
         let mut expr = Expr::default();
-        expr.name("#active", "active_id")
-            .name("#last", "last_id")
-            .name("#exp", "expires_at")
-            .value(":id", s(id.as_str()));
+        expr.name_as("#active", "active_id")
+            .name_as("#last", "last_id")
+            .name_as("#exp", "expires_at")
+            .value_as(":id", s(id.as_str()));
         let mut writes = vec![
             expr.update(
                 &self.incidents_table,
@@ -494,33 +494,33 @@ impl DynamoIncidentStore {
             let (mut inc, timeline) = self.read_live(id, entry.at).await?;
             let next = inc.status.after(action, id)?;
             let mut expr = Expr::default();
-            expr.name("#status", "status")
-                .value(":current", s(inc.status.as_str()))
-                .value(":next", s(next.as_str()))
-                .value(":at", s(entry.at.to_rfc3339()));
+            expr.name_as("#status", "status")
+                .value_as(":current", s(inc.status.as_str()))
+                .value_as(":next", s(next.as_str()))
+                .value_as(":at", s(entry.at.to_rfc3339()));
             let mut sets = vec!["#status = :next".to_string()];
             let mut writes = Vec::new();
             match action {
                 Transition::Acknowledge => {
-                    expr.name("#ack", "acknowledged_at");
+                    expr.name_as("#ack", "acknowledged_at");
                     sets.push("#ack = :at".into());
                     inc.acknowledged_at = Some(entry.at);
                 }
                 Transition::Resolve => {
                     let exp = entry.at.saturating_add(retention);
-                    expr.name("#res", "resolved_at")
-                        .name("#exp", "expires_at")
-                        .value(":exp", n(exp.as_secs()));
+                    expr.name_as("#res", "resolved_at")
+                        .name_as("#exp", "expires_at")
+                        .value_as(":exp", n(exp.as_secs()));
                     sets.push("#res = :at".into());
                     sets.push("#exp = :exp".into());
                     inc.resolved_at = Some(entry.at);
                     inc.expires_at = Some(Timestamp::from_secs(exp.as_secs()));
                     // The pointer lets the next occurrence open a new (regression) incident.
                     let mut pe = Expr::default();
-                    pe.name("#active", "active_id")
-                        .name("#exp", "expires_at")
-                        .value(":id", s(id.as_str()))
-                        .value(":exp", n(exp.as_secs()));
+                    pe.name_as("#active", "active_id")
+                        .name_as("#exp", "expires_at")
+                        .value_as(":id", s(id.as_str()))
+                        .value_as(":exp", n(exp.as_secs()));
                     writes.push(pe.update(
                         &self.incidents_table,
                         key_of(dedup_pk(&inc.dedup_key), DEDUP_SK),
@@ -566,8 +566,8 @@ impl DynamoIncidentStore {
         mut expr: Expr,
         page: &PageRequest,
     ) -> Result<Page<Incident>, StoreError> {
-        expr.name("#exp", "expires_at")
-            .value(":now", n(page.now.as_secs()));
+        expr.name_as("#exp", "expires_at")
+            .value_as(":now", n(page.now.as_secs()));
         let start = page.cursor.as_deref().map(decode_cursor).transpose()?;
         let out = self
             .client
@@ -699,8 +699,8 @@ impl ReadIncidents for DynamoIncidentStore {
         page: &PageRequest,
     ) -> Result<Page<Incident>, StoreError> {
         let mut expr = Expr::default();
-        expr.name("#status", "status")
-            .value(":s", s(status.as_str()));
+        expr.name_as("#status", "status")
+            .value_as(":s", s(status.as_str()));
         self.query_index(STATUS_INDEX, "#status = :s", expr, page)
             .await
     }
@@ -713,11 +713,11 @@ impl ReadIncidents for DynamoIncidentStore {
     ) -> Result<Page<Incident>, StoreError> {
         let mut expr = Expr::default();
         let to = Timestamp::from_millis(range.to.as_millis().saturating_sub(1));
-        expr.name("#svc", "service")
-            .name("#fs", "first_seen")
-            .value(":svc", s(service))
-            .value(":from", s(range.from.to_rfc3339()))
-            .value(":to", s(to.to_rfc3339()));
+        expr.name_as("#svc", "service")
+            .name_as("#fs", "first_seen")
+            .value_as(":svc", s(service))
+            .value_as(":from", s(range.from.to_rfc3339()))
+            .value_as(":to", s(to.to_rfc3339()));
         self.query_index(
             SERVICE_INDEX,
             "#svc = :svc AND #fs BETWEEN :from AND :to",
@@ -733,45 +733,6 @@ impl ReadIncidents for DynamoIncidentStore {
         now: Timestamp,
     ) -> Result<Vec<TimelineEntry>, StoreError> {
         self.read_live(id, now).await.map(|(_, tl)| tl)
-    }
-}
-
-/// Expression attribute names and values, collected while an expression is written.
-#[derive(Default)]
-struct Expr {
-    names: HashMap<String, String>,
-    values: HashMap<String, AttributeValue>,
-}
-
-impl Expr {
-    fn name(&mut self, placeholder: &str, attr: &str) -> &mut Self {
-        self.names.insert(placeholder.into(), attr.into());
-        self
-    }
-
-    fn value(&mut self, placeholder: &str, v: AttributeValue) -> &mut Self {
-        self.values.insert(placeholder.into(), v);
-        self
-    }
-
-    fn update(
-        &self,
-        table: &str,
-        key: Item,
-        update: &str,
-        condition: Option<&str>,
-    ) -> Result<TransactWriteItem, StoreError> {
-        let u = Update::builder()
-            .table_name(table)
-            .set_key(Some(key))
-            .update_expression(update)
-            .set_condition_expression(condition.map(str::to_string))
-            .set_expression_attribute_names((!self.names.is_empty()).then(|| self.names.clone()))
-            .set_expression_attribute_values((!self.values.is_empty()).then(|| self.values.clone()))
-            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
-            .build()
-            .map_err(|e| StoreError::Rejected(e.to_string()))?;
-        Ok(TransactWriteItem::builder().update(u).build())
     }
 }
 
@@ -792,14 +753,14 @@ fn timeline_append(
     len: usize,
     entry: &TimelineEntry,
 ) -> Result<(String, String), StoreError> {
-    expr.name("#tl", "timeline").value(":tl_len", n(len));
+    expr.name_as("#tl", "timeline").value_as(":tl_len", n(len));
     if len < MAX_TIMELINE {
-        expr.value(":tl_entry", to_av(&[entry])?);
+        expr.value_as(":tl_entry", to_av(&[entry])?);
         Ok(("#tl = list_append(#tl, :tl_entry)".into(), String::new()))
     } else {
-        expr.name("#dropped", "timeline_dropped")
-            .value(":one", n(1))
-            .value(":tl_last", to_av(entry)?);
+        expr.name_as("#dropped", "timeline_dropped")
+            .value_as(":one", n(1))
+            .value_as(":tl_last", to_av(entry)?);
         Ok((
             format!("#tl[{}] = :tl_last", MAX_TIMELINE - 1),
             " ADD #dropped :one".into(),

@@ -3,7 +3,11 @@
 
 use std::collections::HashMap;
 
-use aws_sdk_dynamodb::types::AttributeValue;
+use aws_sdk_dynamodb::types::{
+    AttributeValue, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
+};
+
+use super::StoreError;
 
 /// A DynamoDB item.
 pub type Item = HashMap<String, AttributeValue>;
@@ -37,6 +41,64 @@ pub fn number(item: &Item, name: &str) -> Option<i64> {
         .and_then(|v| v.parse().ok())
 }
 
+/// Expression attribute names and values, collected while an expression is written: either
+/// with placeholders the caller chooses (`name_as`, `value_as`) or numbered ones (`name`,
+/// `value`, which return the placeholder to splice in). One style per expression.
+#[derive(Debug, Default)]
+pub struct Expr {
+    pub names: HashMap<String, String>,
+    pub values: HashMap<String, AttributeValue>,
+}
+
+impl Expr {
+    pub fn name_as(&mut self, placeholder: &str, attr: &str) -> &mut Self {
+        self.names.insert(placeholder.into(), attr.into());
+        self
+    }
+
+    pub fn value_as(&mut self, placeholder: &str, v: AttributeValue) -> &mut Self {
+        self.values.insert(placeholder.into(), v);
+        self
+    }
+
+    /// A numbered placeholder (`#n0`, `#n1`, ...) for `attr`.
+    pub fn name(&mut self, attr: &str) -> String {
+        let p = format!("#n{}", self.names.len());
+        self.names.insert(p.clone(), attr.to_owned());
+        p
+    }
+
+    /// A numbered placeholder (`:v0`, `:v1`, ...) for `v`.
+    pub fn value(&mut self, v: AttributeValue) -> String {
+        let p = format!(":v{}", self.values.len());
+        self.values.insert(p.clone(), v);
+        p
+    }
+
+    /// The update of `key` in `table` as a transaction item (also usable on its own); a failed
+    /// condition reports the item as it was.
+    pub fn update(
+        &self,
+        table: &str,
+        key: Item,
+        update: &str,
+        condition: Option<&str>,
+    ) -> Result<TransactWriteItem, StoreError> {
+        let u = Update::builder()
+            .table_name(table)
+            .set_key(Some(key))
+            .update_expression(update)
+            .set_condition_expression(condition.map(str::to_string))
+            // DynamoDB rejects empty maps: leave them out.
+            .set_expression_attribute_names((!self.names.is_empty()).then(|| self.names.clone()))
+            .set_expression_attribute_values((!self.values.is_empty()).then(|| self.values.clone()))
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .build()
+            .map_err(|e| StoreError::Rejected(e.to_string()))?;
+        Ok(TransactWriteItem::builder().update(u).build())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -49,5 +111,19 @@ mod tests {
         assert_eq!(number(&item, "count"), Some(7));
         assert_eq!(number(&item, "pk"), None);
         assert_eq!(text(&item, "missing"), None);
+    }
+
+    #[test]
+    fn numbered_placeholders_are_distinct() {
+        let mut e = Expr::default();
+        let (a, b) = (e.name("count"), e.name("rev"));
+        let v = e.value(n(1));
+        assert_eq!((a.as_str(), b.as_str(), v.as_str()), ("#n0", "#n1", ":v0"));
+        let w = e
+            .update("t", key("p", "s"), &format!("SET {a} = {v}"), None)
+            .unwrap();
+        let u = w.update.unwrap();
+        assert_eq!(u.expression_attribute_names.unwrap().len(), 2);
+        assert!(u.condition_expression.is_none());
     }
 }
