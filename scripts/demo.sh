@@ -8,13 +8,7 @@ apptrack=target/debug/apptrack
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
 # Each function contributes its own part of the demo (scripts/demo-<function>.sh).
-shopt -s nullglob
-parts=(scripts/demo-*.sh)
-if ((${#parts[@]} == 0)); then
-    step "Recording sample incidents (no function demos yet)"
-    $apptrack local sample-incidents
-fi
-for part in "${parts[@]}"; do
+for part in scripts/demo-*.sh; do
     step "$(basename "$part" .sh)"
     bash "$part"
 done

@@ -6,12 +6,8 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 use apptrack_core::clock::{Clock, SystemClock, Timestamp};
-use apptrack_core::incident::{
-    DedupKey, Evidence, Incident, IncidentId, IncidentKind, Occurrence, Severity, Status,
-    TimelineEntry, Title, truncate_chars,
-};
+use apptrack_core::incident::{Incident, IncidentId, Status, TimelineEntry, truncate_chars};
 use apptrack_core::settings::StoreSettings;
-use apptrack_core::store::RecordIncidents;
 use apptrack_core::store::{IncidentStore, PageRequest, TimeRange};
 use clap::Subcommand;
 
@@ -271,70 +267,4 @@ fn describe(inc: &Incident, timeline: &[TimelineEntry]) -> String {
         ));
     }
     out
-}
-
-/// Records three sample incidents, one per kind of source, each marked as a sample, and
-/// reports twice more on the first so its count shows deduplication at work.
-pub async fn record_samples(store: &impl RecordIncidents) -> Result<ExitCode> {
-    let now = SystemClock.now();
-    let samples = [
-        (
-            IncidentKind::Performance,
-            Severity::High,
-            "sample",
-            "api",
-            "api-p99-latency",
-            "[sample] p99 latency 2.4 s over 1.5 s threshold on api",
-        ),
-        (
-            IncidentKind::DependencyFailure,
-            Severity::High,
-            "sample",
-            "checkout",
-            "api.payments.example",
-            "[sample] checkout: connection refused to api.payments.example:443 (72% of errors)",
-        ),
-        (
-            IncidentKind::BruteForce,
-            Severity::Critical,
-            "sample",
-            "auth",
-            "alice@example.com",
-            "[sample] 12 failed logins for alice@example.com from 4 sources in 3 minutes",
-        ),
-    ];
-    for (kind, severity, source, service, resource, title) in samples {
-        let key = DedupKey::new(source, kind, resource, "sample")?;
-        let occ = Occurrence {
-            summary: "Sample data recorded by `apptrack local sample-incidents`.".to_string(),
-            evidence: vec![Evidence::new(
-                now,
-                title,
-                serde_json::json!({ "sample": true }),
-            )],
-            ..Occurrence::new(
-                key,
-                kind,
-                severity,
-                source,
-                service,
-                resource,
-                Title::new(title)?,
-                now,
-            )
-        };
-        let raised = store.raise(&occ).await?;
-        if kind == IncidentKind::Performance {
-            for _ in 0..2 {
-                store.raise(&occ).await?;
-            }
-        }
-        println!(
-            "{:<10} {} {}",
-            format!("{:?}", raised.kind).to_lowercase(),
-            raised.id,
-            title
-        );
-    }
-    Ok(ExitCode::SUCCESS)
 }

@@ -42,8 +42,6 @@ enum Command {
 enum LocalCmd {
     /// Create the template's two tables in the configured DynamoDB endpoint.
     Bootstrap,
-    /// Record a few labelled sample incidents (for trying the CLI and the queries).
-    SampleIncidents,
 }
 
 /// The two table names, or an error naming the missing setting.
@@ -96,10 +94,6 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                 println!("{what:8} {name}");
             }
             Ok(ExitCode::SUCCESS)
-        }
-        Command::Local(LocalCmd::SampleIncidents) => {
-            let store = DynamoIncidentStore::new(client, &tables.incidents, &tables.state);
-            incidents::record_samples(&store).await
         }
     }
 }
