@@ -14,6 +14,9 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 use apptrack_core::store::dynamo::{DynamoIncidentStore, bootstrap_tables};
 use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
+use memchr::memmem;
+
+pub mod runtime;
 
 /// The repository root (for `node_modules/`, `.local/`, `events/`).
 pub fn repo_root() -> PathBuf {
@@ -31,33 +34,38 @@ pub struct Emulator {
     _watchdog: Child,
 }
 
-fn free_port() -> Result<u16> {
+pub(crate) fn free_port() -> Result<u16> {
     let l = TcpListener::bind("127.0.0.1:0").context("binding a free port")?;
     Ok(l.local_addr()?.port())
 }
 
-/// Runs `command` (a shell command line) under a watchdog that kills it when this process
-/// exits or when the command itself stops.
-fn spawn_watched(command: &str, log: &Path) -> Result<Child> {
+/// A command that runs `program` under a watchdog: a shell that kills it when this process
+/// exits (however it exits) or when the program itself stops. Add the program's arguments,
+/// environment and working directory to the returned command.
+pub(crate) fn watched(program: impl AsRef<std::ffi::OsStr>) -> Command {
     let script = format!(
-        "{command} & c=$!; trap 'kill $c 2>/dev/null' EXIT TERM INT; \
+        "\"$@\" & c=$!; trap 'kill $c 2>/dev/null' EXIT TERM INT; \
          while kill -0 {parent} 2>/dev/null && kill -0 $c 2>/dev/null; do sleep 0.3; done; \
          kill $c 2>/dev/null; sleep 0.5; kill -9 $c 2>/dev/null",
         parent = std::process::id()
     );
+    let mut cmd = Command::new("sh");
+    cmd.arg("-c").arg(script).arg("sh").arg(program);
+    cmd
+}
+
+/// Spawns a [`watched`] command with its output going to `log`.
+pub(crate) fn spawn_watched(mut cmd: Command, log: &Path) -> Result<Child> {
     let log_file =
         std::fs::File::create(log).with_context(|| format!("creating {}", log.display()))?;
-    Command::new("sh")
-        .arg("-c")
-        .arg(script)
-        .stdin(Stdio::null())
+    cmd.stdin(Stdio::null())
         .stdout(log_file.try_clone()?)
         .stderr(log_file)
         .spawn()
-        .context("spawning sh")
+        .context("spawning a watched process")
 }
 
-fn log_tail(log: &Path) -> String {
+pub(crate) fn log_tail(log: &Path) -> String {
     let text = std::fs::read_to_string(log).unwrap_or_default();
     let lines: Vec<&str> = text.lines().collect();
     lines[lines.len().saturating_sub(15)..].join("\n")
@@ -78,8 +86,61 @@ fn wait_ready(name: &str, port: u16, log: &Path, probe: impl Fn(u16) -> bool) ->
     )
 }
 
+/// Posts `body` to `path` on 127.0.0.1:`port` (HTTP/1.1, one connection) and returns the
+/// status code and the response body.
+pub(crate) fn http_post(
+    port: u16,
+    path: &str,
+    body: &[u8],
+    timeout: Duration,
+) -> Result<(u16, Vec<u8>)> {
+    let mut s = TcpStream::connect(("127.0.0.1", port))
+        .with_context(|| format!("connecting to 127.0.0.1:{port}"))?;
+    s.set_read_timeout(Some(timeout))?;
+    let head = format!(
+        "POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: application/json\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
+    s.write_all(head.as_bytes())?;
+    s.write_all(body)?;
+    let mut response = Vec::new();
+    s.read_to_end(&mut response)
+        .with_context(|| format!("reading the answer to POST {path}"))?;
+    let split = memmem::find(&response, b"\r\n\r\n").context("the answer has no HTTP head")?;
+    let head = String::from_utf8_lossy(&response[..split]);
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .with_context(|| format!("no status code in {head}"))?;
+    let mut body = response[split + 4..].to_vec();
+    if head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked")
+    {
+        body = dechunk(&body).context("a malformed chunked body")?;
+    }
+    Ok((status, body))
+}
+
+fn dechunk(mut data: &[u8]) -> Option<Vec<u8>> {
+    let mut out = Vec::new();
+    loop {
+        let line_end = memmem::find(data, b"\r\n")?;
+        let size_text = std::str::from_utf8(&data[..line_end]).ok()?;
+        let size = usize::from_str_radix(size_text.split(';').next()?.trim(), 16).ok()?;
+        data = &data[line_end + 2..];
+        if size == 0 {
+            return Some(out);
+        }
+        out.extend_from_slice(data.get(..size)?);
+        data = data.get(size + 2..)?;
+    }
+}
+
 /// Sends one raw HTTP request and returns the status line, if the server answered.
-fn http_status(port: u16, request: &str) -> Option<String> {
+pub(crate) fn http_status(port: u16, request: &str) -> Option<String> {
     let mut s =
         TcpStream::connect_timeout(&([127, 0, 0, 1], port).into(), Duration::from_millis(500))
             .ok()?;
@@ -91,7 +152,7 @@ fn http_status(port: u16, request: &str) -> Option<String> {
     head.lines().next().map(str::to_string)
 }
 
-fn logs_dir() -> PathBuf {
+pub(crate) fn logs_dir() -> PathBuf {
     let dir = repo_root().join("target").join("emulator-logs");
     let _ = std::fs::create_dir_all(&dir);
     dir
@@ -120,12 +181,16 @@ fn start_dynamodb() -> Result<Emulator> {
     let dir = dynamodb_local_dir()?;
     let port = free_port()?;
     let log = logs_dir().join(format!("dynamodb-{}-{port}.log", std::process::id()));
-    let cmd = format!(
-        "java -Djava.library.path='{d}/DynamoDBLocal_lib' -jar '{d}/DynamoDBLocal.jar' \
-         -inMemory -sharedDb -disableTelemetry -port {port}",
-        d = dir.display()
-    );
-    let child = spawn_watched(&cmd, &log)?;
+    let mut cmd = watched("java");
+    cmd.arg(format!(
+        "-Djava.library.path={}",
+        dir.join("DynamoDBLocal_lib").display()
+    ))
+    .arg("-jar")
+    .arg(dir.join("DynamoDBLocal.jar"))
+    .args(["-inMemory", "-sharedDb", "-disableTelemetry", "-port"])
+    .arg(port.to_string());
+    let child = spawn_watched(cmd, &log)?;
     wait_ready("DynamoDB Local", port, &log, |p| {
         let body = "{}";
         let req = format!(
@@ -155,13 +220,14 @@ fn start_ministack() -> Result<Emulator> {
     let tmp = logs_dir().join(format!("ministack-tmp-{}-{port}", std::process::id()));
     std::fs::create_dir_all(&tmp)?;
     let log = logs_dir().join(format!("ministack-{}-{port}.log", std::process::id()));
-    let cmd = format!(
-        "env GATEWAY_PORT={port} BIND_HOST=127.0.0.1 IOT_MTLS_ENABLED=0 SFTP_ENABLED=0 \
-         SERVICES=monitoring,autoscaling,ec2,logs,sqs TMPDIR='{tmp}' '{bin}'",
-        tmp = tmp.display(),
-        bin = bin.display()
-    );
-    let child = spawn_watched(&cmd, &log)?;
+    let mut cmd = watched(&bin);
+    cmd.env("GATEWAY_PORT", port.to_string())
+        .env("BIND_HOST", "127.0.0.1")
+        .env("IOT_MTLS_ENABLED", "0")
+        .env("SFTP_ENABLED", "0")
+        .env("SERVICES", "monitoring,autoscaling,ec2,logs,sqs")
+        .env("TMPDIR", &tmp);
+    let child = spawn_watched(cmd, &log)?;
     wait_ready("ministack", port, &log, |p| {
         let req = format!(
             "GET /_ministack/ready HTTP/1.1\r\nHost: 127.0.0.1:{p}\r\nConnection: close\r\n\r\n"
