@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 use serde_json::Value;
 
-use crate::{free_port, http_status, log_tail, logs_dir, repo_root, spawn_watched};
+use crate::{free_port, http_status, log_tail, logs_dir, repo_root, spawn_watched, watched};
 
 /// The `cargo-lambda` executable: `APPTRACK_CARGO_LAMBDA_BIN`, else the pinned one `make
 /// tools` installs, else whatever `PATH` has.
@@ -116,7 +116,7 @@ impl Deployed {
         let function_log = logs_dir().join(format!("function-{name}-{tag}.log"));
 
         // cargo-lambda reads the workspace (cargo metadata) to know the function names.
-        let mut watch = Command::new(cargo_lambda_bin());
+        let mut watch = watched(cargo_lambda_bin());
         watch
             .args(["lambda", "watch", "--only-lambda-apis", "--invoke-address"])
             .args(["127.0.0.1", "--invoke-port", &port.to_string()])
@@ -124,7 +124,7 @@ impl Deployed {
         let emulator = spawn_watched(watch, &emulator_log)?;
         wait_for_emulator(port, &emulator_log)?;
 
-        let mut function = Command::new(bootstrap);
+        let mut function = watched(bootstrap);
         function
             .env_clear()
             .envs(std::env::var_os("PATH").map(|p| ("PATH", p)))
@@ -226,6 +226,18 @@ impl Deployed {
     /// The emulator's log so far.
     pub fn emulator_log(&self) -> String {
         log_tail(&self.emulator_log)
+    }
+}
+
+impl Drop for Deployed {
+    /// Stops the function and the emulator now rather than when the test process ends (the
+    /// watchdog shell stops its program on TERM), so a long test run does not pile them up.
+    fn drop(&mut self) {
+        for child in [&self._function, &self._emulator] {
+            let _ = Command::new("kill")
+                .args(["-TERM", &child.id().to_string()])
+                .status();
+        }
     }
 }
 
