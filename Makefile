@@ -4,7 +4,7 @@ SHELL := /bin/bash
 export PATH := $(CURDIR)/.local/bin:$(PATH)
 CARGO ?= cargo
 
-.PHONY: help tools build up down demo test test-rust lint template-lint bench clean
+.PHONY: help tools build up down demo test test-rust lint template-lint sam-build bench clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -25,7 +25,7 @@ down: ## Stop the local stack
 demo: up ## Run apptrack's jobs against the local stack and show the incidents
 	@scripts/demo.sh
 
-test: tools lint template-lint test-rust ## Every test: format, lints, template checks, unit, integration (emulators start themselves)
+test: tools lint template-lint test-rust sam-build ## Every test: format, lints, template checks, unit, integration, end to end (emulators start themselves), sam build
 
 test-rust:
 	$(CARGO) test --workspace --all-targets --no-fail-fast
@@ -34,6 +34,9 @@ template-lint: ## sam validate --lint, cfn-lint and checkov on infra/template.ya
 	sam validate --lint --template-file infra/template.yaml
 	cfn-lint infra/template.yaml
 	checkov --file infra/template.yaml --framework cloudformation --compact --quiet --skip-download
+
+sam-build: ## sam build of infra/template.yaml: the three functions for arm64 with cargo-lambda, offline
+	@scripts/sam-build.sh
 
 lint: ## rustfmt and clippy, warnings as errors
 	$(CARGO) fmt --all -- --check
