@@ -58,3 +58,10 @@ say "apptrack locks unlock $account --note ..."
 incident="$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["locked"][0]["incident_id"])' "$tmp/first.json")"
 say "apptrack incidents show $incident"
 "$apptrack" incidents show "$incident"
+
+second="bob+$(date +%s)@example.com"
+python3 scripts/gen-auth-events.py --now --only burst-one-account \
+    --account "$second" --out "$tmp/burst-2.json"
+say "a second burst, against $second: it stays locked (the demo's closing lock list shows it)"
+invoke "$tmp/burst-2.json" >/dev/null
+"$apptrack" locks check "$second" || true

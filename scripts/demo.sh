@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# The local demo: apptrack's jobs against the emulators, then the incident history read back
-# with the CLI and with the plain AWS CLI. Run through `make demo` (which starts the stack).
+# The local demo: apptrack's jobs run for real (each function's bootstrap under `cargo lambda
+# watch`, invoked with `cargo lambda invoke`) against the emulators; then the incident history
+# read back with the plain AWS CLI, and last the incidents and locks with apptrack's CLI.
+# Run through `make demo` (which starts the stack).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 source .local/env
@@ -13,15 +15,7 @@ for part in scripts/demo-*.sh; do
     bash "$part"
 done
 
-step "apptrack incidents list (open and acknowledged, newest first)"
-$apptrack incidents list
-first=$($apptrack incidents list --json --limit 1 | python3 -c 'import json,sys; a=json.load(sys.stdin); print(a[0]["id"] if a else "")')
-if [[ -n "$first" ]]; then
-    step "apptrack incidents show $first"
-    $apptrack incidents show "$first"
-fi
-
-step "The same through the plain AWS CLI: open incidents, newest first (index by-status)"
+step "The plain AWS CLI: open incidents, newest first (index by-status)"
 aws dynamodb query --table-name "$INCIDENTS_TABLE" --index-name by-status \
     --key-condition-expression '#s = :s' \
     --expression-attribute-values '{":s":{"S":"open"}}' \
@@ -29,3 +23,15 @@ aws dynamodb query --table-name "$INCIDENTS_TABLE" --index-name by-status \
     --expression-attribute-names '{"#s":"status"}' \
     --query 'Items[].[id.S, severity.S, kind.S, service.S, count.N, title.S]' \
     --output text
+
+first=$($apptrack incidents list --json --limit 1 | python3 -c 'import json,sys; a=json.load(sys.stdin); print(a[0]["id"] if a else "")')
+if [[ -n "$first" ]]; then
+    step "apptrack incidents show $first (the newest)"
+    $apptrack incidents show "$first"
+fi
+
+step "apptrack incidents list (open and acknowledged, newest first)"
+$apptrack incidents list
+
+step "apptrack locks list (accounts and sources locked now)"
+$apptrack locks list
