@@ -7,6 +7,10 @@
 //! words, escapes nothing (`\u`) and has no numeric level ≥ 50 cannot be one; the property test
 //! below checks this against `parse_line` itself.
 
+use std::sync::LazyLock;
+
+use aho_corasick::AhoCorasick;
+
 /// Substrings (matched without regard to ASCII case) whose presence sends a line to the full
 /// parser.
 const NEEDLES: &[&[u8]] = &[
@@ -44,6 +48,18 @@ const LEVEL_KEYS: &[&[u8]] = &[
     b"\"severitytext\"",
 ];
 
+/// Every needle, matched without regard to ASCII case in one pass.
+static NEEDLE_SET: LazyLock<AhoCorasick> = LazyLock::new(|| case_insensitive(NEEDLES));
+/// Every level key, found (all occurrences) in one pass.
+static LEVEL_KEY_SET: LazyLock<AhoCorasick> = LazyLock::new(|| case_insensitive(LEVEL_KEYS));
+
+fn case_insensitive(words: &[&[u8]]) -> AhoCorasick {
+    AhoCorasick::builder()
+        .ascii_case_insensitive(true)
+        .build(words)
+        .expect("a few short byte strings")
+}
+
 /// True when `message` is a JSON object line that cannot parse as an error line, so full
 /// parsing can be skipped; false means "parse it".
 pub fn json_line_cannot_be_error(message: &str) -> bool {
@@ -51,18 +67,13 @@ pub fn json_line_cannot_be_error(message: &str) -> bool {
     if !(text.starts_with('{') && text.ends_with('}')) {
         return false;
     }
-    // One lowercased copy, then a SIMD substring search per needle.
-    let lower = text.to_ascii_lowercase();
-    let bytes = lower.as_bytes();
-    if NEEDLES
-        .iter()
-        .any(|n| memchr::memmem::find(bytes, n).is_some())
-    {
+    let bytes = text.as_bytes();
+    if NEEDLE_SET.is_match(bytes) {
         return false;
     }
-    if LEVEL_KEYS
-        .iter()
-        .any(|k| numeric_level_at_least(bytes, k, 50.0))
+    if LEVEL_KEY_SET
+        .find_overlapping_iter(bytes)
+        .any(|key| number_at_least(bytes, key.end(), 50.0))
     {
         return false;
     }
@@ -71,39 +82,34 @@ pub fn json_line_cannot_be_error(message: &str) -> bool {
     serde_json::from_str::<serde::de::IgnoredAny>(text).is_ok()
 }
 
-/// Whether some occurrence of `key` in the lowercased `hay` is followed by `:` and a number
-/// ≥ `min` (or a number that does not parse, to stay on the safe side).
-fn numeric_level_at_least(hay: &[u8], key: &[u8], min: f64) -> bool {
-    let mut start = 0;
-    while let Some(pos) = memchr::memmem::find(&hay[start..], key) {
-        let mut i = start + pos + key.len();
-        start += pos + 1;
+/// Whether `hay[at..]` is `:` and a number ≥ `min` (or a number that does not parse, to stay
+/// on the safe side), with optional whitespace around the colon.
+fn number_at_least(hay: &[u8], at: usize, min: f64) -> bool {
+    let skip_space = |mut i: usize| {
         while i < hay.len() && hay[i].is_ascii_whitespace() {
             i += 1;
         }
-        if hay.get(i) != Some(&b':') {
-            continue;
-        }
-        i += 1;
-        while i < hay.len() && hay[i].is_ascii_whitespace() {
-            i += 1;
-        }
-        let end = hay[i..]
-            .iter()
-            .position(|b| !(b.is_ascii_digit() || matches!(b, b'-' | b'+' | b'.' | b'e')))
-            .map_or(hay.len(), |p| i + p);
-        if end == i {
-            continue; // not a number
-        }
-        match std::str::from_utf8(&hay[i..end])
-            .ok()
-            .and_then(|s| s.parse::<f64>().ok())
-        {
-            Some(n) if n < min => {}
-            _ => return true,
-        }
+        i
+    };
+    let i = skip_space(at);
+    if hay.get(i) != Some(&b':') {
+        return false;
     }
-    false
+    let i = skip_space(i + 1);
+    let end = hay[i..]
+        .iter()
+        .position(|b| !(b.is_ascii_digit() || matches!(b, b'-' | b'+' | b'.' | b'e' | b'E')))
+        .map_or(hay.len(), |p| i + p);
+    if end == i {
+        return false; // not a number
+    }
+    match std::str::from_utf8(&hay[i..end])
+        .ok()
+        .and_then(|s| s.parse::<f64>().ok())
+    {
+        Some(n) => n >= min,
+        None => true,
+    }
 }
 
 #[cfg(test)]
@@ -127,6 +133,8 @@ mod tests {
             r#"{"level":"info","trace":["at a","at b"]}"#,
             r#"{"level":"\u0065rror","msg":"x"}"#,
             r#"{"level":1e2,"msg":"x"}"#,
+            r#"{"LEVEL" : 1E2,"msg":"x"}"#,
+            r#"{"Severity":55,"msg":"x"}"#,
             r#"{"msg":"not json"#,
             "plain text line",
         ] {
