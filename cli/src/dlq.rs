@@ -6,6 +6,7 @@ mod queue;
 mod record;
 mod replay;
 
+use std::num::NonZeroUsize;
 use std::process::ExitCode;
 
 use anyhow::Result;
@@ -27,8 +28,8 @@ pub enum DlqCmd {
         #[command(flatten)]
         queue: QueueArgs,
         /// At most this many messages.
-        #[arg(long, default_value_t = 100)]
-        max: usize,
+        #[arg(long, default_value = "100")]
+        max: NonZeroUsize,
         /// Print a JSON array (records with their events) instead of a table.
         #[arg(long)]
         json: bool,
@@ -54,7 +55,7 @@ pub enum DlqCmd {
         function: Option<String>,
         /// Stop after this many messages (default: until the queue is empty).
         #[arg(long)]
-        max: Option<usize>,
+        max: Option<NonZeroUsize>,
         /// Show what would be replayed; invoke nothing, delete nothing.
         #[arg(long)]
         dry_run: bool,
@@ -82,7 +83,7 @@ pub async fn run(cmd: DlqCmd, conf: &aws_config::SdkConfig) -> Result<ExitCode> 
     match cmd {
         DlqCmd::List { queue, max, json } => {
             let url = queue::queue_url(&sqs, queue.queue_url, queue.queue).await?;
-            list(&sqs, &url, max, json).await
+            list(&sqs, &url, max.get(), json).await
         }
         DlqCmd::Redrive {
             queue,
@@ -98,7 +99,8 @@ pub async fn run(cmd: DlqCmd, conf: &aws_config::SdkConfig) -> Result<ExitCode> 
                 function: function.as_deref(),
                 dry_run,
             };
-            run.run(&sqs, &url, max.unwrap_or(usize::MAX), json).await
+            let max = max.map_or(usize::MAX, NonZeroUsize::get);
+            run.run(&sqs, &url, max, json).await
         }
     }
 }

@@ -71,7 +71,7 @@ impl Tables {
 
 async fn sdk_config() -> Result<aws_config::SdkConfig> {
     let conf = apptrack_core::aws::load_sdk_config().await;
-    if conf.region().is_none() {
+    if conf.region().is_none_or(|r| r.as_ref().trim().is_empty()) {
         anyhow::bail!("no AWS region: set AWS_REGION or a region in your AWS profile");
     }
     Ok(conf)

@@ -263,6 +263,14 @@ async fn list_and_dry_run_show_the_queue_and_change_nothing() -> Result<()> {
     )?;
     assert_eq!(json_out(&one)?["summary"]["received"], 1, "{one:?}");
 
+    let missing = apptrack(NO_LAMBDA, &["dlq", "list", "--queue", "no-such-queue"])?;
+    assert_eq!(missing.status.code(), Some(1), "{missing:?}");
+    let stderr = String::from_utf8_lossy(&missing.stderr);
+    assert!(
+        stderr.starts_with("apptrack: error: looking up the URL of queue no-such-queue: "),
+        "{stderr}"
+    );
+
     let mut expected = vec![record, junk];
     expected.sort();
     assert_eq!(visible_bodies(&sqs, &url).await?, expected);
@@ -378,7 +386,7 @@ async fn redrive_replays_records_deletes_what_succeeded_and_keeps_the_rest() -> 
     // The same record again (a duplicate delivery). Without --function the record's own
     // function is invoked, which the emulator does not know by its ARN: the call fails, named,
     // and the message stays.
-    let again = queue_with(&sqs, "dlq-redrive-again", &[burst.clone()]).await?;
+    let again = queue_with(&sqs, "dlq-redrive-again", std::slice::from_ref(&burst)).await?;
     let run = apptrack(
         &lambda,
         &["dlq", "redrive", "--queue-url", &again, "--json"],

@@ -1,9 +1,9 @@
 //! Replaying one event: a synchronous (`RequestResponse`) Lambda invocation whose answer says
 //! whether the function succeeded this time.
 
+use aws_sdk_lambda::config::http::HttpResponse;
 use aws_sdk_lambda::config::interceptors::InterceptorContext;
 use aws_sdk_lambda::config::retry::{ClassifyRetry, RetryAction};
-use aws_sdk_lambda::error::SdkError;
 use aws_sdk_lambda::primitives::Blob;
 use aws_sdk_lambda::types::InvocationType;
 use serde_json::Value;
@@ -40,12 +40,7 @@ struct NoRetryOnFunctionError;
 
 impl ClassifyRetry for NoRetryOnFunctionError {
     fn classify_retry(&self, ctx: &InterceptorContext) -> RetryAction {
-        let function_error = ctx
-            .response()
-            .filter(|r| r.status().is_server_error())
-            .and_then(|r| r.body().bytes())
-            .and_then(function_error_in);
-        match function_error {
+        match ctx.response().and_then(function_error_answer) {
             Some(_) => RetryAction::RetryForbidden,
             None => RetryAction::NoActionIndicated,
         }
@@ -79,18 +74,22 @@ pub async fn replay(
                 Err(ReplayError::Function(error_from_payload(kind, body)))
             }
         },
-        // A local Invoke API (`cargo lambda watch`) answers it with 500 and the error as the
-        // body; anything else is the call's own failure.
-        Err(err) => {
-            let body = err.raw_response().and_then(|r| r.body().bytes());
-            match body.and_then(function_error_in) {
-                Some(e) if matches!(err, SdkError::ServiceError(_)) => {
-                    Err(ReplayError::Function(e))
-                }
-                _ => Err(ReplayError::Invoke(describe(&err))),
-            }
-        }
+        // A local Invoke API answers it with 500 instead; anything else is the call's own
+        // failure.
+        Err(err) => match err.raw_response().and_then(function_error_answer) {
+            Some(e) => Err(ReplayError::Function(e)),
+            None => Err(ReplayError::Invoke(describe(&err))),
+        },
     }
+}
+
+/// The function error in a server-error answer, the way a local Invoke API (`cargo lambda
+/// watch`) reports one: HTTP 500 with `{"errorType", "errorMessage"}` as the body.
+fn function_error_answer(response: &HttpResponse) -> Option<FunctionError> {
+    if !response.status().is_server_error() {
+        return None;
+    }
+    response.body().bytes().and_then(function_error_in)
 }
 
 /// The function error in a body of the shape `{"errorType", "errorMessage", ...}`.
