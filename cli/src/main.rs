@@ -1,6 +1,8 @@
-//! `apptrack`: read and manage apptrack's incidents, and set up the local stack's tables.
-//! Talks to DynamoDB through the standard AWS configuration chain.
+//! `apptrack`: read and manage apptrack's incidents and locks, redrive what the functions
+//! gave up on, and set up the local stack's tables. Talks to AWS through the standard AWS
+//! configuration chain.
 
+mod dlq;
 mod incidents;
 mod locks;
 mod output;
@@ -30,6 +32,9 @@ enum Command {
     /// List, show, acknowledge and resolve incidents.
     #[command(subcommand)]
     Incidents(incidents::IncidentsCmd),
+    /// The functions' on-failure queues: list and redrive the events they gave up on.
+    #[command(subcommand)]
+    Dlq(dlq::DlqCmd),
     /// The local emulator stack.
     #[command(subcommand)]
     Local(LocalCmd),
@@ -50,43 +55,59 @@ pub struct Tables {
     pub state: String,
 }
 
-impl Cli {
-    fn tables(&self) -> Result<Tables> {
-        let need = |v: &Option<String>, flag: &str, var: &str| {
-            v.clone().filter(|s| !s.trim().is_empty()).ok_or_else(|| {
+impl Tables {
+    fn from_args(incidents: Option<String>, state: Option<String>) -> Result<Tables> {
+        let need = |v: Option<String>, flag: &str, var: &str| {
+            v.filter(|s| !s.trim().is_empty()).ok_or_else(|| {
                 anyhow::anyhow!("no table name: pass {flag} or set {var} (source .local/env for the local stack)")
             })
         };
         Ok(Tables {
-            incidents: need(
-                &self.incidents_table,
-                "--incidents-table",
-                "INCIDENTS_TABLE",
-            )?,
-            state: need(&self.state_table, "--state-table", "STATE_TABLE")?,
+            incidents: need(incidents, "--incidents-table", "INCIDENTS_TABLE")?,
+            state: need(state, "--state-table", "STATE_TABLE")?,
         })
     }
 }
 
-async fn run(cli: Cli) -> Result<ExitCode> {
-    let tables = cli.tables()?;
+async fn sdk_config() -> Result<aws_config::SdkConfig> {
     let conf = apptrack_core::aws::load_sdk_config().await;
-    if conf.region().is_none() {
+    if conf.region().is_none_or(|r| r.as_ref().trim().is_empty()) {
         anyhow::bail!("no AWS region: set AWS_REGION or a region in your AWS profile");
     }
-    let client = aws_sdk_dynamodb::Client::new(&conf);
-    match cli.command {
+    Ok(conf)
+}
+
+/// The DynamoDB client and the table names the table commands need.
+async fn dynamodb(
+    incidents: Option<String>,
+    state: Option<String>,
+) -> Result<(aws_sdk_dynamodb::Client, Tables)> {
+    let tables = Tables::from_args(incidents, state)?;
+    Ok((aws_sdk_dynamodb::Client::new(&sdk_config().await?), tables))
+}
+
+async fn run(cli: Cli) -> Result<ExitCode> {
+    let Cli {
+        incidents_table,
+        state_table,
+        command,
+    } = cli;
+    match command {
         Command::Incidents(cmd) => {
+            let (client, tables) = dynamodb(incidents_table, state_table).await?;
             let store = DynamoIncidentStore::new(client, &tables.incidents, &tables.state);
             incidents::run(cmd, &store).await
         }
         Command::Locks(cmd) => {
+            let (client, tables) = dynamodb(incidents_table, state_table).await?;
             let store = DynamoIncidentStore::new(client.clone(), &tables.incidents, &tables.state);
             let guard =
                 apptrack_core::store::auth_state::DynamoGuardStore::new(client, &tables.state);
             locks::run(cmd, &guard, &store).await
         }
+        Command::Dlq(cmd) => dlq::run(cmd, &sdk_config().await?).await,
         Command::Local(LocalCmd::Bootstrap) => {
+            let (client, tables) = dynamodb(incidents_table, state_table).await?;
             for (name, created) in
                 bootstrap_tables(&client, &tables.incidents, &tables.state).await?
             {
