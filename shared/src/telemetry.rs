@@ -45,7 +45,10 @@ mod tests {
 
     #[test]
     fn rust_log_wins_then_lambdas_level_then_info() {
-        assert_eq!(filter_directive(s("debug,hyper=warn"), s("ERROR")), "debug,hyper=warn");
+        assert_eq!(
+            filter_directive(s("debug,hyper=warn"), s("ERROR")),
+            "debug,hyper=warn"
+        );
         assert_eq!(filter_directive(s("  "), s("WARN")), "warn");
         assert_eq!(filter_directive(None, s("FATAL")), "error");
         assert_eq!(filter_directive(None, s("loud")), "info");
