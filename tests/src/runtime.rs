@@ -10,14 +10,18 @@
 //! Each deployment has its own emulator: cargo-lambda routes invocations by binary name, so
 //! two tests sharing one emulator would share the function's queue.
 
+use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use serde_json::Value;
 
-use crate::{free_port, http_status, log_tail, logs_dir, repo_root, spawn_watched, watched};
+use crate::{
+    TestTables, free_port, http_status, log_tail, logs_dir, repo_root, spawn_watched, watched,
+};
 
 /// The `cargo-lambda` executable: `APPTRACK_CARGO_LAMBDA_BIN`, else the pinned one `make
 /// tools` installs, else whatever `PATH` has.
@@ -53,6 +57,47 @@ pub fn workspace_binary(name: &str) -> Result<PathBuf> {
         );
     }
     Ok(bin)
+}
+
+/// What a deployed function needs to use DynamoDB Local and the test's `tables`: the SDK's
+/// standard endpoint, region and credential variables, and `INCIDENTS_TABLE` / `STATE_TABLE`.
+pub fn dynamodb_env(tables: &TestTables) -> Vec<(&'static str, String)> {
+    vec![
+        (
+            "AWS_ENDPOINT_URL_DYNAMODB",
+            crate::dynamodb().endpoint.clone(),
+        ),
+        ("AWS_REGION", "us-east-1".to_owned()),
+        ("AWS_ACCESS_KEY_ID", "test".to_owned()),
+        ("AWS_SECRET_ACCESS_KEY", "test".to_owned()),
+        ("INCIDENTS_TABLE", tables.incidents.clone()),
+        ("STATE_TABLE", tables.state.clone()),
+    ]
+}
+
+/// [`dynamodb_env`] plus every other AWS service (CloudWatch, Auto Scaling) at ministack,
+/// through `AWS_ENDPOINT_URL` (the DynamoDB-specific variable takes precedence).
+pub fn local_stack_env(tables: &TestTables) -> Vec<(&'static str, String)> {
+    let mut env = dynamodb_env(tables);
+    env.push(("AWS_ENDPOINT_URL", crate::ministack().endpoint.clone()));
+    env
+}
+
+/// Writes `bytes` to a new event file named `name` (in a fresh folder under the system's
+/// temporary folder, so tests never overwrite each other's) and returns its absolute path,
+/// for [`Deployed::invoke_file`]: how a test sends a sample event it had to change (re-timed
+/// to the present, say) still through `cargo lambda invoke --data-file`.
+pub fn write_event(name: &str, bytes: &[u8]) -> Result<PathBuf> {
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    let dir = std::env::temp_dir().join(format!(
+        "apptrack-events-{}-{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::SeqCst)
+    ));
+    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    let path = dir.join(name);
+    std::fs::write(&path, bytes).with_context(|| format!("writing {}", path.display()))?;
+    Ok(path)
 }
 
 /// One function, deployed locally: the Runtime API emulator and the bootstrap polling it.
@@ -101,7 +146,10 @@ impl Deployed {
     /// Starts the emulator and `bootstrap` (named by its file name) with `env` added to a
     /// clean Lambda-like environment (this process's environment is not passed on, except
     /// `PATH` and `HOME`).
-    pub fn start(bootstrap: &Path, env: &[(&str, &str)]) -> Result<Self> {
+    pub fn start<K: AsRef<OsStr>, V: AsRef<OsStr>>(
+        bootstrap: &Path,
+        env: &[(K, V)],
+    ) -> Result<Self> {
         let name = bootstrap
             .file_name()
             .and_then(|n| n.to_str())
@@ -138,7 +186,7 @@ impl Deployed {
             .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "256")
             .env("AWS_LAMBDA_LOG_GROUP_NAME", format!("/aws/lambda/{name}"))
             .env("AWS_LAMBDA_LOG_STREAM_NAME", "local")
-            .envs(env.iter().copied())
+            .envs(env.iter().map(|(k, v)| (k, v)))
             .current_dir(repo_root());
         let function = spawn_watched(function, &function_log)?;
         Ok(Deployed {
