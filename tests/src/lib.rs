@@ -264,16 +264,38 @@ pub fn dynamodb_client() -> aws_sdk_dynamodb::Client {
         .behavior_version(BehaviorVersion::latest())
         .region(Region::new("us-east-1"))
         .endpoint_url(&emu.endpoint)
-        .credentials_provider(Credentials::new(
-            "test",
-            "test",
-            None,
-            None,
-            "apptrack-tests",
-        ))
+        .credentials_provider(test_credentials())
         .http_client(apptrack_core::aws::https_client())
         .build();
     aws_sdk_dynamodb::Client::from_conf(conf)
+}
+
+fn test_credentials() -> Credentials {
+    Credentials::new("test", "test", None, None, "apptrack-tests")
+}
+
+/// A CloudWatch client for ministack.
+pub fn cloudwatch_client() -> aws_sdk_cloudwatch::Client {
+    let conf = aws_sdk_cloudwatch::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .endpoint_url(&ministack().endpoint)
+        .credentials_provider(test_credentials())
+        .http_client(apptrack_core::aws::https_client())
+        .build();
+    aws_sdk_cloudwatch::Client::from_conf(conf)
+}
+
+/// An Auto Scaling client for ministack.
+pub fn autoscaling_client() -> aws_sdk_autoscaling::Client {
+    let conf = aws_sdk_autoscaling::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .endpoint_url(&ministack().endpoint)
+        .credentials_provider(test_credentials())
+        .http_client(apptrack_core::aws::https_client())
+        .build();
+    aws_sdk_autoscaling::Client::from_conf(conf)
 }
 
 /// Fresh, uniquely named incident and state tables for one test.
