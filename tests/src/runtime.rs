@@ -11,6 +11,7 @@
 //! two tests sharing one emulator would share the function's queue.
 
 use std::ffi::OsStr;
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -203,7 +204,8 @@ impl Deployed {
     /// repository root), through `cargo lambda invoke --data-file`.
     pub fn invoke_file(&self, path: impl AsRef<Path>) -> Result<Outcome> {
         let path = repo_root().join(path.as_ref());
-        let out = Command::new(cargo_lambda_bin())
+        let mut invoke = Command::new(cargo_lambda_bin());
+        invoke
             .args([
                 "lambda",
                 "invoke",
@@ -219,10 +221,15 @@ impl Deployed {
             ])
             .arg("--data-file")
             .arg(&path)
-            .current_dir(repo_root())
-            .stdin(Stdio::null())
-            .output()
-            .context("running cargo lambda invoke")?;
+            .current_dir(repo_root());
+        let out = output_within(invoke, INVOKE_TIMEOUT).with_context(|| {
+            format!(
+                "cargo lambda invoke {} --data-file {}; function log:\n{}",
+                self.name,
+                path.display(),
+                self.function_log()
+            )
+        })?;
         let stdout = String::from_utf8_lossy(&out.stdout);
         if out.status.success() {
             let v = serde_json::from_str(stdout.trim())
@@ -247,7 +254,7 @@ impl Deployed {
             self.port,
             &format!("/2015-03-31/functions/{}/invocations", self.name),
             payload,
-            Duration::from_secs(60),
+            INVOKE_TIMEOUT,
         )?;
         let v: Value = serde_json::from_slice(&body)
             .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&body).into_owned()));
@@ -287,6 +294,48 @@ impl Drop for Deployed {
                 .status();
         }
     }
+}
+
+/// How long one invocation may take: a function that died would otherwise leave the
+/// invocation waiting for an answer that never comes.
+const INVOKE_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Runs `cmd` to completion, or kills it after `timeout`, and returns its output.
+fn output_within(mut cmd: Command, timeout: Duration) -> Result<std::process::Output> {
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .context("spawning")?;
+    // Drained on their own threads, so a chatty child never blocks on a full pipe.
+    let stdout = drain(child.stdout.take().context("no stdout pipe")?);
+    let stderr = drain(child.stderr.take().context("no stderr pipe")?);
+    let deadline = Instant::now() + timeout;
+    let status = loop {
+        if let Some(status) = child.try_wait().context("waiting")? {
+            break status;
+        }
+        if Instant::now() >= deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            bail!("no answer within {} s", timeout.as_secs());
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    Ok(std::process::Output {
+        status,
+        stdout: stdout.join().unwrap_or_default(),
+        stderr: stderr.join().unwrap_or_default(),
+    })
+}
+
+fn drain(mut pipe: impl Read + Send + 'static) -> std::thread::JoinHandle<Vec<u8>> {
+    std::thread::spawn(move || {
+        let mut bytes = Vec::new();
+        let _ = pipe.read_to_end(&mut bytes);
+        bytes
+    })
 }
 
 fn wait_for_emulator(port: u16, log: &Path) -> Result<()> {
@@ -354,6 +403,23 @@ mod tests {
                 message: "bad log subscription payload: the log batch is missing the required field `awslogs.data`".into(),
             })
         );
+    }
+
+    #[test]
+    fn a_command_that_does_not_finish_in_time_is_killed() {
+        let started = Instant::now();
+        let mut sleep = Command::new("sleep");
+        sleep.arg("30");
+        let err = output_within(sleep, Duration::from_millis(200)).expect_err("timed out");
+        assert!(err.to_string().contains("no answer within"), "{err}");
+        assert!(started.elapsed() < Duration::from_secs(5));
+
+        let mut echo = Command::new("sh");
+        echo.args(["-c", "echo out; echo err >&2; exit 3"]);
+        let out = output_within(echo, Duration::from_secs(30)).expect("finished");
+        assert_eq!(out.status.code(), Some(3));
+        assert_eq!(out.stdout, b"out\n");
+        assert_eq!(out.stderr, b"err\n");
     }
 
     #[test]

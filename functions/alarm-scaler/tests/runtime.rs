@@ -263,7 +263,5 @@ async fn bad_input_is_a_clear_permanent_error_and_changes_nothing() -> Result<()
         .response()?;
     assert_eq!(lenient["action"], "no-change", "{lenient}");
     assert_eq!(desired().await?, 2);
-    let ready = f.function_log().matches("alarm-scaler ready").count();
-    assert_eq!(ready, 1, "one cold start, one process");
     Ok(())
 }

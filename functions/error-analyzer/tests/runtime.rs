@@ -186,7 +186,5 @@ async fn bad_input_is_a_clear_permanent_error_and_writes_nothing() -> Result<()>
         after["error_lines"].as_u64().is_some_and(|n| n > 0),
         "{after}"
     );
-    let ready = f.function_log().matches("error-analyzer ready").count();
-    assert_eq!(ready, 1, "one cold start, one process");
     Ok(())
 }

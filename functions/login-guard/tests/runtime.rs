@@ -247,7 +247,5 @@ async fn bad_input_is_a_clear_permanent_error_and_writes_nothing() -> Result<()>
         .invoke_file(Path::new("events/auth/sshd-brute-force.json"))?
         .response()?;
     assert!(after["failures"].as_u64().is_some_and(|n| n > 0), "{after}");
-    let ready = f.function_log().matches("login-guard ready").count();
-    assert_eq!(ready, 1, "one cold start, one process");
     Ok(())
 }
