@@ -84,13 +84,13 @@ pub fn local_stack_env(tables: &TestTables) -> Vec<(&'static str, String)> {
     env
 }
 
-/// Writes `bytes` to a new event file named `name` (in a fresh folder under the system's
-/// temporary folder, so tests never overwrite each other's) and returns its absolute path,
-/// for [`Deployed::invoke_file`]: how a test sends a sample event it had to change (re-timed
-/// to the present, say) still through `cargo lambda invoke --data-file`.
+/// Writes `bytes` to a new event file named `name` (in a fresh folder next to the emulator
+/// logs, so tests never overwrite each other's) and returns its absolute path, for
+/// [`Deployed::invoke_file`]: how a test sends a sample event it had to change (re-timed to
+/// the present, say) still through `cargo lambda invoke --data-file`.
 pub fn write_event(name: &str, bytes: &[u8]) -> Result<PathBuf> {
     static NEXT: AtomicUsize = AtomicUsize::new(0);
-    let dir = std::env::temp_dir().join(format!(
+    let dir = logs_dir().join(format!(
         "apptrack-events-{}-{}",
         std::process::id(),
         NEXT.fetch_add(1, Ordering::SeqCst)

@@ -154,6 +154,23 @@ async fn a_cpu_alarm_scales_its_group_once_and_ok_resolves_the_incident() -> Res
     assert_eq!(incidents.len(), 1, "{incidents:#?}");
     assert_eq!(attr(&incidents[0], "status"), Some("resolved"));
     assert_eq!(desired().await?, 3, "OK never scales");
+
+    // The ALARM delivered again after the OK (a late retry): still the same transition.
+    let state = tables.items(&tables.state).await?;
+    let recorded = tables.items(&tables.incidents).await?;
+    let late = f.invoke_file(alarm)?.response()?;
+    assert_eq!(late["action"], "duplicate", "{late}");
+    assert_eq!(desired().await?, 3, "scaled twice");
+    assert_eq!(
+        tables.items(&tables.state).await?,
+        state,
+        "the state changed"
+    );
+    assert_eq!(
+        tables.items(&tables.incidents).await?,
+        recorded,
+        "the incidents changed"
+    );
     assert!(!f.function_log().contains("panicked"));
     Ok(())
 }
@@ -233,6 +250,13 @@ async fn bad_input_is_a_clear_permanent_error_and_changes_nothing() -> Result<()
     for path in event_files("logs")?.into_iter().chain(event_files("auth")?) {
         expect_file_rejected(&path, &f.invoke_file(&path)?)?;
     }
+    // Nor is error-analyzer's quiet-resolution schedule event.
+    let schedule = br#"{"apptrack":"resolve-quiet"}"#;
+    expect_rejected(
+        "the resolve-quiet schedule",
+        schedule,
+        &f.invoke_raw(schedule)?,
+    )?;
     for p in hostile_payloads().into_iter().chain(
         [7, 42, 1_000_003]
             .into_iter()

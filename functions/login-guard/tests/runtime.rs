@@ -226,6 +226,13 @@ async fn bad_input_is_a_clear_permanent_error_and_writes_nothing() -> Result<()>
     for path in event_files("alarm")? {
         expect_file_rejected(&path, &f.invoke_file(&path)?)?;
     }
+    // Nor is error-analyzer's quiet-resolution schedule event.
+    let schedule = br#"{"apptrack":"resolve-quiet"}"#;
+    expect_rejected(
+        "the resolve-quiet schedule",
+        schedule,
+        &f.invoke_raw(schedule)?,
+    )?;
     for p in hostile_payloads().into_iter().chain(
         [7, 42, 1_000_003]
             .into_iter()
