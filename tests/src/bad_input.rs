@@ -8,7 +8,7 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result, bail, ensure};
 use base64::Engine as _;
 use flate2::Compression;
 use flate2::write::GzEncoder;
@@ -16,7 +16,7 @@ use serde::Deserialize as _;
 use serde_json::{Map, Value, json};
 
 use crate::repo_root;
-use crate::runtime::Outcome;
+use crate::runtime::{Deployed, Outcome};
 
 /// How the Lambda runtime's own error message starts when the payload is not JSON.
 pub const RUNTIME_DESERIALIZE_ERROR: &str =
@@ -106,6 +106,70 @@ pub fn expect_file_rejected(path: &Path, out: &Outcome) -> Result<()> {
     let full = repo_root().join(path);
     let bytes = std::fs::read(&full).with_context(|| format!("reading {}", full.display()))?;
     expect_rejected(&path.display().to_string(), &bytes, out)
+}
+
+/// In a table of broken samples (see [`check_broken_samples`]), the answer to a file that is
+/// not JSON: the runtime's own deserialize error.
+pub const RUNTIME_ERROR: &str = "the runtime's deserialize error";
+
+/// Invokes `f` with every file of `events/broken/` but those in `skip`, and checks each
+/// answer against `expected`: `(file name, errorType, a phrase the message contains)`, or
+/// `(file name, RUNTIME_ERROR, "")`. Every file must be in one of the two lists, so a new
+/// broken sample cannot go untested.
+pub fn check_broken_samples(
+    f: &Deployed,
+    expected: &[(&str, &str, &str)],
+    skip: &[&str],
+) -> Result<()> {
+    let files = event_files("broken")?;
+    let name_of = |p: &PathBuf| {
+        p.file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or("")
+            .to_owned()
+    };
+    for (file, ..) in expected {
+        ensure!(
+            files.iter().any(|p| name_of(p) == *file),
+            "{file} is not in events/broken/"
+        );
+    }
+    for path in &files {
+        let name = name_of(path);
+        if skip.contains(&name.as_str()) {
+            continue;
+        }
+        let (_, error_type, says) = expected
+            .iter()
+            .find(|(file, ..)| *file == name)
+            .with_context(|| {
+                format!(
+                    "events/broken/{name}: the test does not say what {} answers",
+                    f.name
+                )
+            })?;
+        let out = f.invoke_file(path)?;
+        expect_file_rejected(path, &out)?;
+        let Outcome::Error {
+            error_type: got,
+            message,
+        } = &out
+        else {
+            bail!("{name}: expected an error, got {out:?}");
+        };
+        if *error_type == RUNTIME_ERROR {
+            ensure!(
+                message.starts_with(RUNTIME_DESERIALIZE_ERROR),
+                "{name}: expected {RUNTIME_ERROR}, got {got}: {message}"
+            );
+        } else {
+            ensure!(
+                got == error_type && message.contains(says),
+                "{name}: expected {error_type} saying {says:?}, got {got}: {message}"
+            );
+        }
+    }
+    Ok(())
 }
 
 /// Payloads no function accepts, chosen by hand: JSON of every other kind than an object,

@@ -8,11 +8,12 @@
 
 use std::path::Path;
 
-use anyhow::{Context, Result, bail, ensure};
+use anyhow::{Context, Result};
 use apptrack_tests::bad_input::{
-    event_files, expect_file_rejected, expect_rejected, hostile_payloads, random_payloads,
+    RUNTIME_ERROR, check_broken_samples, event_files, expect_file_rejected, expect_rejected,
+    hostile_payloads, random_payloads,
 };
-use apptrack_tests::runtime::{Deployed, Outcome, local_stack_env};
+use apptrack_tests::runtime::{Deployed, local_stack_env};
 use apptrack_tests::{TestTables, attr, autoscaling_client, cloudwatch_client};
 use aws_sdk_autoscaling::types::Tag as GroupTag;
 use aws_sdk_cloudwatch::types::{ComparisonOperator, Dimension, Statistic};
@@ -176,16 +177,16 @@ async fn a_cpu_alarm_scales_its_group_once_and_ok_resolves_the_incident() -> Res
 }
 
 /// What alarm-scaler answers to each broken sample: its error type and what the message
-/// names (`""`: not JSON, so the runtime's own error). `alarm-bad-reasondata.json` is not
-/// here: its alarm is whole, only the datapoints are unreadable, and alarm-scaler reads them
-/// back from CloudWatch instead (see the end of the test).
+/// names. `alarm-bad-reasondata.json` ([`LENIENT`]) is not here: its alarm is whole, only
+/// the datapoints are unreadable, and alarm-scaler reads them back from CloudWatch instead
+/// (see the end of the bad-input test).
 const BROKEN: [(&str, &str, &str); 13] = [
     (
         "alarm-missing-state.json",
         "Permanent.BadEvent",
         "missing field detail.state",
     ),
-    ("alarm-not-json.json", "", ""),
+    ("alarm-not-json.json", RUNTIME_ERROR, ""),
     (
         "alarm-wrong-detail-type.json",
         "Permanent.BadEvent",
@@ -219,33 +220,7 @@ async fn bad_input_is_a_clear_permanent_error_and_changes_nothing() -> Result<()
     let tables = TestTables::new().await?;
     let f = deploy(&tables)?;
 
-    let broken = event_files("broken")?;
-    ensure!(
-        broken.len() == BROKEN.len() + 1,
-        "events/broken/ has {} files, this test knows {}: {broken:?}",
-        broken.len(),
-        BROKEN.len() + 1
-    );
-    for path in &broken {
-        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
-        if name == LENIENT {
-            continue;
-        }
-        let out = f.invoke_file(path)?;
-        expect_file_rejected(path, &out)?;
-        let Some((_, error_type, says)) = BROKEN.iter().find(|(file, ..)| *file == name) else {
-            bail!("{name}: a broken sample this test does not know");
-        };
-        if let Outcome::Error {
-            error_type: got,
-            message,
-        } = &out
-            && !error_type.is_empty()
-        {
-            assert_eq!(got, error_type, "{name}: {message}");
-            assert!(message.contains(says), "{name}: {message}");
-        }
-    }
+    check_broken_samples(&f, &BROKEN, &[LENIENT])?;
     // Log batches are not alarms.
     for path in event_files("logs")?.into_iter().chain(event_files("auth")?) {
         expect_file_rejected(&path, &f.invoke_file(&path)?)?;
@@ -287,5 +262,8 @@ async fn bad_input_is_a_clear_permanent_error_and_changes_nothing() -> Result<()
         .response()?;
     assert_eq!(lenient["action"], "no-change", "{lenient}");
     assert_eq!(desired().await?, 2);
+    let incidents = tables.incidents().await?;
+    assert_eq!(incidents.len(), 1, "{incidents:#?}");
+    assert_eq!(attr(&incidents[0], "kind"), Some("saturation"));
     Ok(())
 }
