@@ -52,6 +52,13 @@ pub enum DecodeError {
     TooLarge { limit: usize },
     #[error("the decompressed log batch is not valid JSON of the expected shape: {reason}")]
     InvalidBatchJson { reason: String },
+    /// A field is there but holds the wrong kind of value (`field` is its path).
+    #[error("`{field}` is {found}, expected {expected}")]
+    WrongType {
+        field: String,
+        found: &'static str,
+        expected: &'static str,
+    },
 }
 
 impl DecodeError {
@@ -151,15 +158,23 @@ pub fn decode_event(event: &[u8], limits: &DecodeLimits) -> Result<LogsBatch, De
         serde_json::from_slice(event).map_err(|e| DecodeError::NotJson {
             reason: e.to_string(),
         })?;
-    let object = value.as_object().ok_or_else(|| DecodeError::NotJson {
-        reason: format!("top-level value is {}", json_kind(&value)),
+    decode_data(awslogs_data(&value)?, limits)
+}
+
+/// The `awslogs.data` string of a Lambda event already parsed as JSON.
+pub fn awslogs_data(event: &serde_json::Value) -> Result<&str, DecodeError> {
+    let object = event.as_object().ok_or_else(|| DecodeError::NotJson {
+        reason: format!("top-level value is {}", json_kind(event)),
     })?;
-    let data = object
-        .get("awslogs")
-        .and_then(|awslogs| awslogs.get("data"))
-        .and_then(serde_json::Value::as_str)
-        .ok_or_else(|| DecodeError::MissingField("awslogs.data".to_owned()))?;
-    decode_data(data, limits)
+    let missing = || DecodeError::MissingField("awslogs.data".to_owned());
+    let awslogs = object.get("awslogs").ok_or_else(missing)?;
+    let data = awslogs
+        .as_object()
+        .ok_or_else(|| wrong_type("awslogs", awslogs, "an object"))?
+        .get("data")
+        .ok_or_else(missing)?;
+    data.as_str()
+        .ok_or_else(|| wrong_type("awslogs.data", data, "a string"))
 }
 
 /// Decodes the already-extracted `awslogs.data` string.
@@ -198,10 +213,11 @@ fn gunzip_bounded(compressed: &[u8], limit: usize) -> Result<Vec<u8>, DecodeErro
 }
 
 fn parse_batch(json: &[u8]) -> Result<LogsBatch, DecodeError> {
-    let wire: WireBatch =
-        serde_json::from_slice(json).map_err(|e| DecodeError::InvalidBatchJson {
+    let wire: WireBatch = serde_json::from_slice(json).map_err(|e| {
+        misshapen_field(json).unwrap_or_else(|| DecodeError::InvalidBatchJson {
             reason: e.to_string(),
-        })?;
+        })
+    })?;
     let missing = |name: &str| DecodeError::MissingField(name.to_owned());
     let log_events = wire
         .log_events
@@ -231,6 +247,76 @@ fn parse_batch(json: &[u8]) -> Result<LogsBatch, DecodeError> {
         log_stream: wire.log_stream.ok_or_else(|| missing("logStream"))?,
         log_events,
     })
+}
+
+/// Which field of a batch that failed to deserialize holds the wrong kind of value (serde's
+/// own message gives only a line and column of JSON nobody sees). Only called on that
+/// failure, so the well-formed batch pays nothing for it. `None` when the JSON itself is
+/// invalid, or nothing here explains the failure.
+fn misshapen_field(json: &[u8]) -> Option<DecodeError> {
+    use serde_json::Value;
+    let value: Value = serde_json::from_slice(json).ok()?;
+    let Some(batch) = value.as_object() else {
+        return Some(DecodeError::InvalidBatchJson {
+            reason: format!("it is {}, not an object", json_kind(&value)),
+        });
+    };
+    // Absent and null fields deserialize (as `None`); a missing one is reported by name later.
+    let present = |object: &serde_json::Map<String, Value>, field: &str| {
+        object.get(field).filter(|v| !v.is_null()).cloned()
+    };
+    for field in ["messageType", "owner", "logGroup", "logStream"] {
+        if let Some(v) = present(batch, field).filter(|v| !v.is_string()) {
+            return Some(wrong_type(field, &v, "a string"));
+        }
+    }
+    if let Some(filters) = present(batch, "subscriptionFilters") {
+        let Some(items) = filters.as_array() else {
+            return Some(wrong_type("subscriptionFilters", &filters, "an array"));
+        };
+        if let Some((i, item)) = items.iter().enumerate().find(|(_, f)| !f.is_string()) {
+            return Some(wrong_type(
+                &format!("subscriptionFilters[{i}]"),
+                item,
+                "a string",
+            ));
+        }
+    }
+    let events = present(batch, "logEvents")?;
+    let Some(events) = events.as_array() else {
+        return Some(wrong_type("logEvents", &events, "an array"));
+    };
+    for (i, event) in events.iter().enumerate() {
+        let Some(fields) = event.as_object() else {
+            return Some(wrong_type(&format!("logEvents[{i}]"), event, "an object"));
+        };
+        if let Some(v) = present(fields, "id").filter(|v| !v.is_string()) {
+            return Some(wrong_type(&format!("logEvents[{i}].id"), &v, "a string"));
+        }
+        if let Some(v) = present(fields, "timestamp").filter(|v| v.as_i64().is_none()) {
+            return Some(wrong_type(
+                &format!("logEvents[{i}].timestamp"),
+                &v,
+                "whole epoch milliseconds",
+            ));
+        }
+        if let Some(v) = present(fields, "message").filter(|v| !v.is_string()) {
+            return Some(wrong_type(
+                &format!("logEvents[{i}].message"),
+                &v,
+                "a string",
+            ));
+        }
+    }
+    None
+}
+
+fn wrong_type(field: &str, value: &serde_json::Value, expected: &'static str) -> DecodeError {
+    DecodeError::WrongType {
+        field: field.to_owned(),
+        found: json_kind(value),
+        expected,
+    }
 }
 
 fn json_kind(value: &serde_json::Value) -> &'static str {
@@ -421,12 +507,78 @@ mod tests {
     }
 
     #[test]
-    fn rejects_a_timestamp_of_the_wrong_type() {
-        let event = event_with_json(
-            r#"{"messageType":"DATA_MESSAGE","logGroup":"g","logStream":"s","logEvents":[{"id":"1","timestamp":"soon","message":"a"}]}"#,
+    fn names_a_batch_field_of_the_wrong_type() {
+        let cases = [
+            (
+                r#"{"messageType":"DATA_MESSAGE","logGroup":"g","logStream":"s","logEvents":[{"id":"1","timestamp":"soon","message":"a"}]}"#,
+                "`logEvents[0].timestamp` is a string, expected whole epoch milliseconds",
+            ),
+            (
+                r#"{"messageType":"DATA_MESSAGE","logGroup":"g","logStream":"s","logEvents":[{"id":"1","timestamp":1,"message":"a"},{"id":"2","timestamp":1.5,"message":"b"}]}"#,
+                "`logEvents[1].timestamp` is a number, expected whole epoch milliseconds",
+            ),
+            (
+                r#"{"messageType":"DATA_MESSAGE","logGroup":{"name":"g"},"logStream":"s","logEvents":[]}"#,
+                "`logGroup` is an object, expected a string",
+            ),
+            (
+                r#"{"messageType":"DATA_MESSAGE","logGroup":"g","logStream":"s","subscriptionFilters":["f",7],"logEvents":[]}"#,
+                "`subscriptionFilters[1]` is a number, expected a string",
+            ),
+            (
+                r#"{"messageType":"DATA_MESSAGE","logGroup":"g","logStream":"s","logEvents":{"id":"1"}}"#,
+                "`logEvents` is an object, expected an array",
+            ),
+            (
+                r#"{"messageType":"DATA_MESSAGE","logGroup":"g","logStream":"s","logEvents":["ERROR x"]}"#,
+                "`logEvents[0]` is a string, expected an object",
+            ),
+        ];
+        for (json, says) in cases {
+            let event = event_with_json(json);
+            let err = decode_event(event.as_bytes(), &DecodeLimits::default()).unwrap_err();
+            assert!(matches!(err, DecodeError::WrongType { .. }), "{err}");
+            assert_eq!(err.to_string(), says);
+        }
+    }
+
+    #[test]
+    fn a_batch_that_is_not_an_object_says_what_it_is() {
+        let err =
+            decode_data(&BASE64.encode(gzip(b"[1,2,3]")), &DecodeLimits::default()).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "the decompressed log batch is not valid JSON of the expected shape: \
+             it is an array, not an object"
         );
-        let err = decode_event(event.as_bytes(), &DecodeLimits::default()).unwrap_err();
-        assert!(matches!(err, DecodeError::InvalidBatchJson { .. }), "{err}");
+    }
+
+    #[test]
+    fn names_an_awslogs_field_of_the_wrong_type() {
+        let cases = [
+            (
+                r#"{"awslogs":{"data":42}}"#,
+                "`awslogs.data` is a number, expected a string",
+            ),
+            (
+                r#"{"awslogs":{"data":["H4sI"]}}"#,
+                "`awslogs.data` is an array, expected a string",
+            ),
+            (
+                r#"{"awslogs":null}"#,
+                "`awslogs` is null, expected an object",
+            ),
+            (
+                r#"{"awslogs":"H4sI"}"#,
+                "`awslogs` is a string, expected an object",
+            ),
+        ];
+        for (event, says) in cases {
+            let err = decode_event(event.as_bytes(), &DecodeLimits::default()).unwrap_err();
+            assert_eq!(err.to_string(), says);
+        }
+        let err = decode_event(br#"{"awslogs":{}}"#, &DecodeLimits::default()).unwrap_err();
+        assert_eq!(err, DecodeError::MissingField("awslogs.data".into()));
     }
 
     proptest! {

@@ -16,6 +16,7 @@ use apptrack_core::store::dynamo::{DynamoIncidentStore, bootstrap_tables};
 use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
 use memchr::memmem;
 
+pub mod bad_input;
 pub mod runtime;
 
 /// The repository root (for `node_modules/`, `.local/`, `events/`).
@@ -263,16 +264,38 @@ pub fn dynamodb_client() -> aws_sdk_dynamodb::Client {
         .behavior_version(BehaviorVersion::latest())
         .region(Region::new("us-east-1"))
         .endpoint_url(&emu.endpoint)
-        .credentials_provider(Credentials::new(
-            "test",
-            "test",
-            None,
-            None,
-            "apptrack-tests",
-        ))
+        .credentials_provider(test_credentials())
         .http_client(apptrack_core::aws::https_client())
         .build();
     aws_sdk_dynamodb::Client::from_conf(conf)
+}
+
+fn test_credentials() -> Credentials {
+    Credentials::new("test", "test", None, None, "apptrack-tests")
+}
+
+/// A CloudWatch client for ministack.
+pub fn cloudwatch_client() -> aws_sdk_cloudwatch::Client {
+    let conf = aws_sdk_cloudwatch::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .endpoint_url(&ministack().endpoint)
+        .credentials_provider(test_credentials())
+        .http_client(apptrack_core::aws::https_client())
+        .build();
+    aws_sdk_cloudwatch::Client::from_conf(conf)
+}
+
+/// An Auto Scaling client for ministack.
+pub fn autoscaling_client() -> aws_sdk_autoscaling::Client {
+    let conf = aws_sdk_autoscaling::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .endpoint_url(&ministack().endpoint)
+        .credentials_provider(test_credentials())
+        .http_client(apptrack_core::aws::https_client())
+        .build();
+    aws_sdk_autoscaling::Client::from_conf(conf)
 }
 
 /// Fresh, uniquely named incident and state tables for one test.
@@ -299,4 +322,59 @@ impl TestTables {
     pub fn store(&self) -> DynamoIncidentStore {
         DynamoIncidentStore::new(self.client.clone(), &self.incidents, &self.state)
     }
+
+    /// Every item of `table` (one of this test's), keyed by `(pk, sk)`: a scan, which only
+    /// tests do, on tables of at most a few hundred items.
+    pub async fn items(&self, table: &str) -> Result<Items> {
+        let mut items = Items::new();
+        let mut start = None;
+        loop {
+            let page = self
+                .client
+                .scan()
+                .table_name(table)
+                .consistent_read(true)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .with_context(|| format!("scanning {table}"))?;
+            for item in page.items.unwrap_or_default() {
+                let key = |name: &str| {
+                    item.get(name)
+                        .and_then(|v| v.as_s().ok())
+                        .cloned()
+                        .with_context(|| format!("an item of {table} has no string {name}"))
+                };
+                items.insert((key("pk")?, key("sk")?), item);
+            }
+            start = page.last_evaluated_key;
+            if start.is_none() {
+                return Ok(items);
+            }
+        }
+    }
+
+    /// The incident items (`sk = INCIDENT`) of the incidents table, by id.
+    pub async fn incidents(&self) -> Result<Vec<Item>> {
+        Ok(self
+            .items(&self.incidents)
+            .await?
+            .into_iter()
+            .filter(|((_, sk), _)| sk == "INCIDENT")
+            .map(|(_, item)| item)
+            .collect())
+    }
+}
+
+/// One DynamoDB item.
+pub type Item = std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>;
+/// A table's items by `(pk, sk)`, in key order (two snapshots compare equal when nothing
+/// was written in between).
+pub type Items = std::collections::BTreeMap<(String, String), Item>;
+
+/// A string attribute of `item`, if it has one.
+pub fn attr<'a>(item: &'a Item, name: &str) -> Option<&'a str> {
+    item.get(name)
+        .and_then(|v| v.as_s().ok())
+        .map(String::as_str)
 }

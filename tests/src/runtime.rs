@@ -10,14 +10,19 @@
 //! Each deployment has its own emulator: cargo-lambda routes invocations by binary name, so
 //! two tests sharing one emulator would share the function's queue.
 
+use std::ffi::OsStr;
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use serde_json::Value;
 
-use crate::{free_port, http_status, log_tail, logs_dir, repo_root, spawn_watched, watched};
+use crate::{
+    TestTables, free_port, http_status, log_tail, logs_dir, repo_root, spawn_watched, watched,
+};
 
 /// The `cargo-lambda` executable: `APPTRACK_CARGO_LAMBDA_BIN`, else the pinned one `make
 /// tools` installs, else whatever `PATH` has.
@@ -53,6 +58,47 @@ pub fn workspace_binary(name: &str) -> Result<PathBuf> {
         );
     }
     Ok(bin)
+}
+
+/// What a deployed function needs to use DynamoDB Local and the test's `tables`: the SDK's
+/// standard endpoint, region and credential variables, and `INCIDENTS_TABLE` / `STATE_TABLE`.
+pub fn dynamodb_env(tables: &TestTables) -> Vec<(&'static str, String)> {
+    vec![
+        (
+            "AWS_ENDPOINT_URL_DYNAMODB",
+            crate::dynamodb().endpoint.clone(),
+        ),
+        ("AWS_REGION", "us-east-1".to_owned()),
+        ("AWS_ACCESS_KEY_ID", "test".to_owned()),
+        ("AWS_SECRET_ACCESS_KEY", "test".to_owned()),
+        ("INCIDENTS_TABLE", tables.incidents.clone()),
+        ("STATE_TABLE", tables.state.clone()),
+    ]
+}
+
+/// [`dynamodb_env`] plus every other AWS service (CloudWatch, Auto Scaling) at ministack,
+/// through `AWS_ENDPOINT_URL` (the DynamoDB-specific variable takes precedence).
+pub fn local_stack_env(tables: &TestTables) -> Vec<(&'static str, String)> {
+    let mut env = dynamodb_env(tables);
+    env.push(("AWS_ENDPOINT_URL", crate::ministack().endpoint.clone()));
+    env
+}
+
+/// Writes `bytes` to a new event file named `name` (in a fresh folder next to the emulator
+/// logs, so tests never overwrite each other's) and returns its absolute path, for
+/// [`Deployed::invoke_file`]: how a test sends a sample event it had to change (re-timed to
+/// the present, say) still through `cargo lambda invoke --data-file`.
+pub fn write_event(name: &str, bytes: &[u8]) -> Result<PathBuf> {
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    let dir = logs_dir().join(format!(
+        "apptrack-events-{}-{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::SeqCst)
+    ));
+    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    let path = dir.join(name);
+    std::fs::write(&path, bytes).with_context(|| format!("writing {}", path.display()))?;
+    Ok(path)
 }
 
 /// One function, deployed locally: the Runtime API emulator and the bootstrap polling it.
@@ -101,7 +147,10 @@ impl Deployed {
     /// Starts the emulator and `bootstrap` (named by its file name) with `env` added to a
     /// clean Lambda-like environment (this process's environment is not passed on, except
     /// `PATH` and `HOME`).
-    pub fn start(bootstrap: &Path, env: &[(&str, &str)]) -> Result<Self> {
+    pub fn start<K: AsRef<OsStr>, V: AsRef<OsStr>>(
+        bootstrap: &Path,
+        env: &[(K, V)],
+    ) -> Result<Self> {
         let name = bootstrap
             .file_name()
             .and_then(|n| n.to_str())
@@ -138,7 +187,7 @@ impl Deployed {
             .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "256")
             .env("AWS_LAMBDA_LOG_GROUP_NAME", format!("/aws/lambda/{name}"))
             .env("AWS_LAMBDA_LOG_STREAM_NAME", "local")
-            .envs(env.iter().copied())
+            .envs(env.iter().map(|(k, v)| (k, v)))
             .current_dir(repo_root());
         let function = spawn_watched(function, &function_log)?;
         Ok(Deployed {
@@ -155,7 +204,8 @@ impl Deployed {
     /// repository root), through `cargo lambda invoke --data-file`.
     pub fn invoke_file(&self, path: impl AsRef<Path>) -> Result<Outcome> {
         let path = repo_root().join(path.as_ref());
-        let out = Command::new(cargo_lambda_bin())
+        let mut invoke = Command::new(cargo_lambda_bin());
+        invoke
             .args([
                 "lambda",
                 "invoke",
@@ -171,10 +221,15 @@ impl Deployed {
             ])
             .arg("--data-file")
             .arg(&path)
-            .current_dir(repo_root())
-            .stdin(Stdio::null())
-            .output()
-            .context("running cargo lambda invoke")?;
+            .current_dir(repo_root());
+        let out = output_within(invoke, INVOKE_TIMEOUT).with_context(|| {
+            format!(
+                "cargo lambda invoke {} --data-file {}; function log:\n{}",
+                self.name,
+                path.display(),
+                self.function_log()
+            )
+        })?;
         let stdout = String::from_utf8_lossy(&out.stdout);
         if out.status.success() {
             let v = serde_json::from_str(stdout.trim())
@@ -199,7 +254,7 @@ impl Deployed {
             self.port,
             &format!("/2015-03-31/functions/{}/invocations", self.name),
             payload,
-            Duration::from_secs(60),
+            INVOKE_TIMEOUT,
         )?;
         let v: Value = serde_json::from_slice(&body)
             .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&body).into_owned()));
@@ -239,6 +294,48 @@ impl Drop for Deployed {
                 .status();
         }
     }
+}
+
+/// How long one invocation may take: a function that died would otherwise leave the
+/// invocation waiting for an answer that never comes.
+const INVOKE_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Runs `cmd` to completion, or kills it after `timeout`, and returns its output.
+fn output_within(mut cmd: Command, timeout: Duration) -> Result<std::process::Output> {
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .context("spawning")?;
+    // Drained on their own threads, so a chatty child never blocks on a full pipe.
+    let stdout = drain(child.stdout.take().context("no stdout pipe")?);
+    let stderr = drain(child.stderr.take().context("no stderr pipe")?);
+    let deadline = Instant::now() + timeout;
+    let status = loop {
+        if let Some(status) = child.try_wait().context("waiting")? {
+            break status;
+        }
+        if Instant::now() >= deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            bail!("no answer within {} s", timeout.as_secs());
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    Ok(std::process::Output {
+        status,
+        stdout: stdout.join().unwrap_or_default(),
+        stderr: stderr.join().unwrap_or_default(),
+    })
+}
+
+fn drain(mut pipe: impl Read + Send + 'static) -> std::thread::JoinHandle<Vec<u8>> {
+    std::thread::spawn(move || {
+        let mut bytes = Vec::new();
+        let _ = pipe.read_to_end(&mut bytes);
+        bytes
+    })
 }
 
 fn wait_for_emulator(port: u16, log: &Path) -> Result<()> {
@@ -306,6 +403,23 @@ mod tests {
                 message: "bad log subscription payload: the log batch is missing the required field `awslogs.data`".into(),
             })
         );
+    }
+
+    #[test]
+    fn a_command_that_does_not_finish_in_time_is_killed() {
+        let started = Instant::now();
+        let mut sleep = Command::new("sleep");
+        sleep.arg("30");
+        let err = output_within(sleep, Duration::from_millis(200)).expect_err("timed out");
+        assert!(err.to_string().contains("no answer within"), "{err}");
+        assert!(started.elapsed() < Duration::from_secs(5));
+
+        let mut echo = Command::new("sh");
+        echo.args(["-c", "echo out; echo err >&2; exit 3"]);
+        let out = output_within(echo, Duration::from_secs(30)).expect("finished");
+        assert_eq!(out.status.code(), Some(3));
+        assert_eq!(out.stdout, b"out\n");
+        assert_eq!(out.stderr, b"err\n");
     }
 
     #[test]

@@ -14,9 +14,8 @@ use apptrack_core::scaling::ledger::DynamoScalingLedger;
 use apptrack_core::scaling::{CapacityController, ScalingError};
 use apptrack_core::store::ReadIncidents;
 use apptrack_core::store::dynamo::DynamoIncidentStore;
-use apptrack_tests::{TestTables, ministack, repo_root};
+use apptrack_tests::{TestTables, autoscaling_client, cloudwatch_client, repo_root};
 use aws_sdk_autoscaling::types::Tag as GroupTag;
-use aws_sdk_cloudwatch::config::{BehaviorVersion, Credentials, Region};
 use aws_sdk_cloudwatch::primitives::DateTime;
 use aws_sdk_cloudwatch::types::{ComparisonOperator, Dimension, MetricDatum, Statistic, Tag};
 use aws_sdk_dynamodb::types::AttributeValue;
@@ -48,32 +47,6 @@ type LiveScaler = Scaler<
     DynamoIncidentStore,
     ManualClock,
 >;
-
-fn credentials() -> Credentials {
-    Credentials::new("test", "test", None, None, "apptrack-tests")
-}
-
-fn cloudwatch_client() -> aws_sdk_cloudwatch::Client {
-    let conf = aws_sdk_cloudwatch::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new("us-east-1"))
-        .endpoint_url(&ministack().endpoint)
-        .credentials_provider(credentials())
-        .http_client(apptrack_core::aws::https_client())
-        .build();
-    aws_sdk_cloudwatch::Client::from_conf(conf)
-}
-
-fn autoscaling_client() -> aws_sdk_autoscaling::Client {
-    let conf = aws_sdk_autoscaling::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(aws_sdk_autoscaling::config::Region::new("us-east-1"))
-        .endpoint_url(&ministack().endpoint)
-        .credentials_provider(credentials())
-        .http_client(apptrack_core::aws::https_client())
-        .build();
-    aws_sdk_autoscaling::Client::from_conf(conf)
-}
 
 /// One test's world: a group at 2 of 1..=10, a CPU alarm on it, fresh tables.
 struct World {

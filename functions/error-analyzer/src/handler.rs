@@ -14,7 +14,8 @@ use apptrack_core::pattern::PatternMiner;
 use apptrack_core::settings::{SettingsError, StoreSettings, parse_or};
 use apptrack_core::store::{IncidentStore, PageRequest, StoreError};
 use apptrack_core::subscription::{
-    DEFAULT_MAX_DECOMPRESSED_BYTES, DecodeError, DecodeLimits, LogsBatch, MessageType, decode_data,
+    DEFAULT_MAX_DECOMPRESSED_BYTES, DecodeError, DecodeLimits, LogsBatch, MessageType,
+    awslogs_data, decode_data,
 };
 use lambda_runtime::{Diagnostic, LambdaEvent};
 use serde::Serialize;
@@ -116,6 +117,7 @@ impl HandlerError {
                 DecodeError::InvalidGzip { .. } => "InvalidGzip",
                 DecodeError::TooLarge { .. } => "TooLarge",
                 DecodeError::InvalidBatchJson { .. } => "InvalidBatchJson",
+                DecodeError::WrongType { .. } => "WrongType",
             },
             HandlerError::UnsupportedMessage(_) => "UnsupportedMessage",
             HandlerError::Identity(_) => "BadIdentity",
@@ -151,17 +153,7 @@ pub fn decode(event: &Value, limits: &DecodeLimits) -> Result<Request, DecodeErr
     if event.get("apptrack").and_then(Value::as_str) == Some(RESOLVE_QUIET) {
         return Ok(Request::ResolveQuiet);
     }
-    if !event.is_object() {
-        return Err(DecodeError::NotJson {
-            reason: "top-level value is not an object".to_owned(),
-        });
-    }
-    let data = event
-        .get("awslogs")
-        .and_then(|a| a.get("data"))
-        .and_then(Value::as_str)
-        .ok_or_else(|| DecodeError::MissingField("awslogs.data".to_owned()))?;
-    decode_data(data, limits).map(Request::Logs)
+    decode_data(awslogs_data(event)?, limits).map(Request::Logs)
 }
 
 /// [`decode`] from raw bytes (what Lambda receives before it parses JSON).

@@ -947,6 +947,21 @@ mod tests {
         assert_eq!(g.state.writes(), 0);
     }
 
+    #[tokio::test]
+    async fn a_field_of_the_wrong_type_is_named_not_called_missing() {
+        let g = guard(&[]);
+        let err = g
+            .handle(br#"{"awslogs":{"data":["H4sI"]}}"#)
+            .await
+            .expect_err("bad");
+        assert_eq!(err.error_type(), "Permanent.BadPayload");
+        assert_eq!(
+            err.to_string(),
+            "bad log subscription payload: `awslogs.data` is an array, expected a string"
+        );
+        assert_eq!(g.state.writes(), 0);
+    }
+
     #[test]
     fn service_is_the_log_groups_last_segment() {
         assert_eq!(service_of("/apptrack/demo/auth"), "auth");

@@ -241,6 +241,21 @@ async fn broken_payloads_say_what_is_wrong_and_write_nothing() {
 }
 
 #[tokio::test]
+async fn a_field_of_the_wrong_type_is_named_and_permanent() {
+    let a = analyzer();
+    let err = a
+        .handle(&serde_json::json!({"awslogs": {"data": 42}}))
+        .await
+        .unwrap_err();
+    assert_eq!(err.error_type(), "Permanent.WrongType");
+    assert_eq!(
+        err.to_string(),
+        "bad subscription payload: `awslogs.data` is a number, expected a string"
+    );
+    assert_eq!(a.counts.writes(), 0);
+}
+
+#[tokio::test]
 async fn every_failure_kind_gets_its_cause() {
     let a = analyzer();
     for f in [

@@ -1,0 +1,269 @@
+//! alarm-scaler as deployed: its bootstrap under `cargo lambda watch`, invoked with `cargo
+//! lambda invoke --data-file` (or raw bytes through the Invoke API), against ministack's
+//! Auto Scaling and CloudWatch and DynamoDB Local.
+//!
+//! The sample events name the group `web-asg` and its alarm `web-asg-cpu-high`; both tests
+//! create them in this process's ministack and take turns with them (one holds [`WEB_ASG`]
+//! at a time), so each sees only its own changes to the group's capacity.
+
+use std::path::Path;
+
+use anyhow::{Context, Result};
+use apptrack_tests::bad_input::{
+    RUNTIME_ERROR, check_broken_samples, event_files, expect_file_rejected, expect_rejected,
+    hostile_payloads, random_payloads,
+};
+use apptrack_tests::runtime::{Deployed, local_stack_env};
+use apptrack_tests::{TestTables, attr, autoscaling_client, cloudwatch_client};
+use aws_sdk_autoscaling::types::Tag as GroupTag;
+use aws_sdk_cloudwatch::types::{ComparisonOperator, Dimension, Statistic};
+use tokio::sync::{Mutex, MutexGuard};
+
+const GROUP: &str = "web-asg";
+const ALARM: &str = "web-asg-cpu-high";
+
+static WEB_ASG: Mutex<bool> = Mutex::const_new(false);
+
+/// The sample alarm's group (desired 2 of 1..=10, managed by apptrack) and its CPU alarm
+/// (average above 90 %), as `scripts/bench-functions.sh` creates them; held until the guard
+/// drops, with the group back at 2.
+async fn web_asg() -> Result<MutexGuard<'static, bool>> {
+    let mut created = WEB_ASG.lock().await;
+    let asg = autoscaling_client();
+    if !*created {
+        asg.create_launch_configuration()
+            .launch_configuration_name("lc-web-asg")
+            .image_id("ami-12345678")
+            .instance_type("t3.micro")
+            .send()
+            .await
+            .context("CreateLaunchConfiguration")?;
+        asg.create_auto_scaling_group()
+            .auto_scaling_group_name(GROUP)
+            .launch_configuration_name("lc-web-asg")
+            .min_size(1)
+            .max_size(10)
+            .desired_capacity(2)
+            .availability_zones("us-east-1a")
+            .tags(
+                GroupTag::builder()
+                    .key("apptrack:managed")
+                    .value("true")
+                    .resource_id(GROUP)
+                    .resource_type("auto-scaling-group")
+                    .propagate_at_launch(false)
+                    .build(),
+            )
+            .send()
+            .await
+            .context("CreateAutoScalingGroup")?;
+        cloudwatch_client()
+            .put_metric_alarm()
+            .alarm_name(ALARM)
+            .namespace("AWS/EC2")
+            .metric_name("CPUUtilization")
+            .dimensions(
+                Dimension::builder()
+                    .name("AutoScalingGroupName")
+                    .value(GROUP)
+                    .build(),
+            )
+            .statistic(Statistic::Average)
+            .period(60)
+            .evaluation_periods(2)
+            .threshold(90.0)
+            .comparison_operator(ComparisonOperator::GreaterThanThreshold)
+            .send()
+            .await
+            .context("PutMetricAlarm")?;
+        *created = true;
+    }
+    asg.set_desired_capacity()
+        .auto_scaling_group_name(GROUP)
+        .desired_capacity(2)
+        .send()
+        .await
+        .context("SetDesiredCapacity")?;
+    Ok(created)
+}
+
+/// The group's desired capacity, as ministack has it.
+async fn desired() -> Result<i32> {
+    let out = autoscaling_client()
+        .describe_auto_scaling_groups()
+        .auto_scaling_group_names(GROUP)
+        .send()
+        .await
+        .context("DescribeAutoScalingGroups")?;
+    out.auto_scaling_groups()
+        .first()
+        .and_then(|g| g.desired_capacity())
+        .with_context(|| format!("ministack has no group {GROUP}"))
+}
+
+fn deploy(tables: &TestTables) -> Result<Deployed> {
+    Deployed::start(
+        env!("CARGO_BIN_EXE_alarm-scaler").as_ref(),
+        &local_stack_env(tables),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cpu_alarm_scales_its_group_once_and_ok_resolves_the_incident() -> Result<()> {
+    let _group = web_asg().await?;
+    let tables = TestTables::new().await?;
+    let f = deploy(&tables)?;
+
+    // 97.2 % on 2 instances against a target of 72 % (90 × 0.8): ceil(2 × 1.35) = 3. The
+    // decision uses the event's datapoints and the group's capacity, not the clock.
+    let alarm = Path::new("events/alarm/cpu-high-alarm.json");
+    let scaled = f.invoke_file(alarm)?.response()?;
+    assert_eq!(scaled["action"], "scaled", "{scaled}");
+    assert_eq!(scaled["desired"], 3, "{scaled}");
+    assert_eq!(desired().await?, 3);
+    let incidents = tables.incidents().await?;
+    assert_eq!(incidents.len(), 1, "{incidents:#?}");
+    assert_eq!(attr(&incidents[0], "kind"), Some("saturation"));
+    assert_eq!(attr(&incidents[0], "resource"), Some(GROUP));
+    assert_eq!(attr(&incidents[0], "status"), Some("open"));
+    let id = attr(&incidents[0], "id").context("the incident has no id")?;
+    assert_eq!(scaled["incident_id"].as_str(), Some(id));
+
+    // A redelivery of the same transition: no second scaling, nothing written.
+    let state = tables.items(&tables.state).await?;
+    let recorded = tables.items(&tables.incidents).await?;
+    let again = f.invoke_file(alarm)?.response()?;
+    assert_eq!(again["action"], "duplicate", "{again}");
+    assert_eq!(desired().await?, 3, "scaled twice");
+    assert_eq!(
+        tables.items(&tables.state).await?,
+        state,
+        "the state changed"
+    );
+    assert_eq!(
+        tables.items(&tables.incidents).await?,
+        recorded,
+        "the incidents changed"
+    );
+
+    let ok = f
+        .invoke_file(Path::new("events/alarm/cpu-high-ok.json"))?
+        .response()?;
+    assert_eq!(ok["action"], "resolved", "{ok}");
+    assert_eq!(ok["incident_id"].as_str(), Some(id));
+    let incidents = tables.incidents().await?;
+    assert_eq!(incidents.len(), 1, "{incidents:#?}");
+    assert_eq!(attr(&incidents[0], "status"), Some("resolved"));
+    assert_eq!(desired().await?, 3, "OK never scales");
+
+    // The ALARM delivered again after the OK (a late retry): still the same transition.
+    let state = tables.items(&tables.state).await?;
+    let recorded = tables.items(&tables.incidents).await?;
+    let late = f.invoke_file(alarm)?.response()?;
+    assert_eq!(late["action"], "duplicate", "{late}");
+    assert_eq!(desired().await?, 3, "scaled twice");
+    assert_eq!(
+        tables.items(&tables.state).await?,
+        state,
+        "the state changed"
+    );
+    assert_eq!(
+        tables.items(&tables.incidents).await?,
+        recorded,
+        "the incidents changed"
+    );
+    assert!(!f.function_log().contains("panicked"));
+    Ok(())
+}
+
+/// What alarm-scaler answers to each broken sample: its error type and what the message
+/// names. `alarm-bad-reasondata.json` ([`LENIENT`]) is not here: its alarm is whole, only
+/// the datapoints are unreadable, and alarm-scaler reads them back from CloudWatch instead
+/// (see the end of the bad-input test).
+const BROKEN: [(&str, &str, &str); 13] = [
+    (
+        "alarm-missing-state.json",
+        "Permanent.BadEvent",
+        "missing field detail.state",
+    ),
+    ("alarm-not-json.json", RUNTIME_ERROR, ""),
+    (
+        "alarm-wrong-detail-type.json",
+        "Permanent.BadEvent",
+        "not a CloudWatch alarm event",
+    ),
+    (
+        "auth-event-missing-timestamp.json",
+        "Permanent.BadEvent",
+        NOT_AN_ALARM,
+    ),
+    ("auth-gzip-bomb.json", "Permanent.BadEvent", NOT_AN_ALARM),
+    ("auth-missing-data.json", "Permanent.BadEvent", NOT_AN_ALARM),
+    ("auth-not-base64.json", "Permanent.BadEvent", NOT_AN_ALARM),
+    ("auth-not-gzip.json", "Permanent.BadEvent", NOT_AN_ALARM),
+    ("logs-bad-gzip.json", "Permanent.BadEvent", NOT_AN_ALARM),
+    ("logs-gzip-bomb.json", "Permanent.BadEvent", NOT_AN_ALARM),
+    (
+        "logs-invalid-base64.json",
+        "Permanent.BadEvent",
+        NOT_AN_ALARM,
+    ),
+    ("logs-missing-data.json", "Permanent.BadEvent", NOT_AN_ALARM),
+    ("logs-not-json.json", "Permanent.BadEvent", NOT_AN_ALARM),
+];
+const LENIENT: &str = "alarm-bad-reasondata.json";
+const NOT_AN_ALARM: &str = "neither `detail` nor `alarmData` is present";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_input_is_a_clear_permanent_error_and_changes_nothing() -> Result<()> {
+    let _group = web_asg().await?;
+    let tables = TestTables::new().await?;
+    let f = deploy(&tables)?;
+
+    check_broken_samples(&f, &BROKEN, &[LENIENT])?;
+    // Log batches are not alarms.
+    for path in event_files("logs")?.into_iter().chain(event_files("auth")?) {
+        expect_file_rejected(&path, &f.invoke_file(&path)?)?;
+    }
+    // Nor is error-analyzer's quiet-resolution schedule event.
+    let schedule = br#"{"apptrack":"resolve-quiet"}"#;
+    expect_rejected(
+        "the resolve-quiet schedule",
+        schedule,
+        &f.invoke_raw(schedule)?,
+    )?;
+    for p in hostile_payloads().into_iter().chain(
+        [7, 42, 1_000_003]
+            .into_iter()
+            .flat_map(|s| random_payloads(s, 8)),
+    ) {
+        expect_rejected(&p.label, &p.bytes, &f.invoke_raw(&p.bytes)?)?;
+    }
+
+    assert_eq!(desired().await?, 2, "the group was scaled");
+    assert_eq!(tables.items(&tables.state).await?.len(), 0, "state written");
+    assert_eq!(
+        tables.items(&tables.incidents).await?.len(),
+        0,
+        "incidents written"
+    );
+    let log = f.function_log();
+    assert!(!log.contains("panicked"), "{log}");
+
+    // The same process still answers: an OK with nothing open to resolve...
+    let ok = f
+        .invoke_file(Path::new("events/alarm/cpu-high-ok.json"))?
+        .response()?;
+    assert_eq!(ok["action"], "nothing", "{ok}");
+    // ...and the alarm with unreadable reasonData, whose datapoints CloudWatch does not have
+    // either: recorded, not acted on.
+    let lenient = f
+        .invoke_file(Path::new("events/broken").join(LENIENT))?
+        .response()?;
+    assert_eq!(lenient["action"], "no-change", "{lenient}");
+    assert_eq!(desired().await?, 2);
+    let incidents = tables.incidents().await?;
+    assert_eq!(incidents.len(), 1, "{incidents:#?}");
+    assert_eq!(attr(&incidents[0], "kind"), Some("saturation"));
+    Ok(())
+}
