@@ -13,7 +13,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use apptrack_core::store::dynamo::{DynamoIncidentStore, bootstrap_tables};
-use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
+use aws_config::SdkConfig;
+use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region, SharedCredentialsProvider};
 use memchr::memmem;
 
 pub mod bad_input;
@@ -259,43 +260,35 @@ pub fn ministack() -> &'static Emulator {
 /// A DynamoDB client for the emulator, configured explicitly (tests share one process, so
 /// they must not change environment variables).
 pub fn dynamodb_client() -> aws_sdk_dynamodb::Client {
-    let emu = dynamodb();
-    let conf = aws_sdk_dynamodb::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new("us-east-1"))
-        .endpoint_url(&emu.endpoint)
-        .credentials_provider(test_credentials())
-        .http_client(apptrack_core::aws::https_client())
-        .build();
-    aws_sdk_dynamodb::Client::from_conf(conf)
-}
-
-fn test_credentials() -> Credentials {
-    Credentials::new("test", "test", None, None, "apptrack-tests")
+    aws_sdk_dynamodb::Client::new(&sdk_config(&dynamodb().endpoint))
 }
 
 /// A CloudWatch client for ministack.
 pub fn cloudwatch_client() -> aws_sdk_cloudwatch::Client {
-    let conf = aws_sdk_cloudwatch::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new("us-east-1"))
-        .endpoint_url(&ministack().endpoint)
-        .credentials_provider(test_credentials())
-        .http_client(apptrack_core::aws::https_client())
-        .build();
-    aws_sdk_cloudwatch::Client::from_conf(conf)
+    aws_sdk_cloudwatch::Client::new(&sdk_config(&ministack().endpoint))
 }
 
 /// An Auto Scaling client for ministack.
 pub fn autoscaling_client() -> aws_sdk_autoscaling::Client {
-    let conf = aws_sdk_autoscaling::Config::builder()
+    aws_sdk_autoscaling::Client::new(&sdk_config(&ministack().endpoint))
+}
+
+/// SDK settings for an emulator at `endpoint`: test credentials, one region, the same HTTP
+/// client the functions use.
+pub fn sdk_config(endpoint: &str) -> SdkConfig {
+    SdkConfig::builder()
         .behavior_version(BehaviorVersion::latest())
         .region(Region::new("us-east-1"))
-        .endpoint_url(&ministack().endpoint)
-        .credentials_provider(test_credentials())
+        .endpoint_url(endpoint)
+        .credentials_provider(SharedCredentialsProvider::new(Credentials::new(
+            "test",
+            "test",
+            None,
+            None,
+            "apptrack-tests",
+        )))
         .http_client(apptrack_core::aws::https_client())
-        .build();
-    aws_sdk_autoscaling::Client::from_conf(conf)
+        .build()
 }
 
 /// Fresh, uniquely named incident and state tables for one test.
@@ -354,6 +347,14 @@ impl TestTables {
         }
     }
 
+    /// Every item of both tables, to check later that something wrote nothing.
+    pub async fn snapshot(&self) -> Result<Snapshot> {
+        Ok(Snapshot {
+            state: self.items(&self.state).await?,
+            incidents: self.items(&self.incidents).await?,
+        })
+    }
+
     /// The incident items (`sk = INCIDENT`) of the incidents table, by id.
     pub async fn incidents(&self) -> Result<Vec<Item>> {
         Ok(self
@@ -371,6 +372,20 @@ pub type Item = std::collections::HashMap<String, aws_sdk_dynamodb::types::Attri
 /// A table's items by `(pk, sk)`, in key order (two snapshots compare equal when nothing
 /// was written in between).
 pub type Items = std::collections::BTreeMap<(String, String), Item>;
+
+/// Both tables' items at one moment.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Snapshot {
+    pub state: Items,
+    pub incidents: Items,
+}
+
+impl Snapshot {
+    /// Whether both tables are empty.
+    pub fn is_empty(&self) -> bool {
+        self.state.is_empty() && self.incidents.is_empty()
+    }
+}
 
 /// A string attribute of `item`, if it has one.
 pub fn attr<'a>(item: &'a Item, name: &str) -> Option<&'a str> {

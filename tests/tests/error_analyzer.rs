@@ -2,7 +2,6 @@
 //! `events/logs/`, when handled, then these counters and these incidents; redelivery,
 //! partial failure and concurrency never count twice.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -17,7 +16,7 @@ use apptrack_core::store::{PageRequest, ReadIncidents};
 use apptrack_core::subscription::{
     DecodeLimits, LogEvent, LogsBatch, MessageType, decode_event, encode_batch,
 };
-use apptrack_tests::{TestTables, repo_root};
+use apptrack_tests::{Items, TestTables, repo_root};
 use aws_sdk_dynamodb::types::AttributeValue;
 use error_analyzer::handler::{Analyzer, RESOLVE_QUIET, Settings};
 use serde_json::Value;
@@ -53,56 +52,6 @@ fn event(name: &str) -> Value {
     let path = repo_root().join("events").join(name);
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     serde_json::from_str(&text).unwrap()
-}
-
-type Items = BTreeMap<String, Value>;
-
-/// An attribute value as JSON with sorted maps, so equal items compare equal.
-fn canon(v: &AttributeValue) -> Value {
-    match v {
-        AttributeValue::S(s) => Value::String(s.clone()),
-        AttributeValue::N(n) => serde_json::json!({ "N": n }),
-        AttributeValue::Bool(b) => Value::Bool(*b),
-        AttributeValue::Null(_) => Value::Null,
-        AttributeValue::L(l) => Value::Array(l.iter().map(canon).collect()),
-        AttributeValue::M(m) => {
-            Value::Object(m.iter().map(|(k, v)| (k.clone(), canon(v))).collect())
-        }
-        other => Value::String(format!("{other:?}")),
-    }
-}
-
-/// Every item of a table, keyed by pk/sk, rendered for comparison (fine in a test table
-/// of a few hundred items; product code never scans).
-async fn dump(t: &TestTables, table: &str) -> Items {
-    let mut out = BTreeMap::new();
-    let mut start = None;
-    loop {
-        let res = t
-            .client
-            .scan()
-            .table_name(table)
-            .consistent_read(true)
-            .set_exclusive_start_key(start)
-            .send()
-            .await
-            .unwrap();
-        for item in res.items.unwrap_or_default() {
-            let k = |n: &str| {
-                item.get(n)
-                    .and_then(|v| v.as_s().ok())
-                    .cloned()
-                    .unwrap_or_default()
-            };
-            let rendered: serde_json::Map<String, Value> =
-                item.iter().map(|(k, v)| (k.clone(), canon(v))).collect();
-            out.insert(format!("{}|{}", k("pk"), k("sk")), Value::Object(rendered));
-        }
-        start = res.last_evaluated_key;
-        if start.is_none() {
-            return out;
-        }
-    }
 }
 
 async fn open_incidents(a: &TestAnalyzer) -> Vec<Incident> {
@@ -175,7 +124,7 @@ async fn a_new_exception_after_quiet_logs_is_a_new_error_that_resolves_when_quie
     let a = analyzer(&t);
     a.handle(&event("logs/quiet-logs.json")).await.unwrap();
     assert!(
-        dump(&t, &t.state).await.is_empty(),
+        t.items(&t.state).await.unwrap().is_empty(),
         "info lines write no state"
     );
     let out = a.handle(&event("logs/new-exception.json")).await.unwrap();
@@ -203,7 +152,7 @@ async fn a_duplicate_delivery_changes_no_count_and_no_incident() {
     let e = event("logs/dependency-failure-burst.json");
     a.handle(&e).await.unwrap();
     a.handle(&event("logs/new-exception.json")).await.unwrap();
-    let (state, incidents) = (dump(&t, &t.state).await, dump(&t, &t.incidents).await);
+    let before = t.snapshot().await.unwrap();
     a.clock.advance(Duration::from_secs(5));
     for name in [
         "logs/dependency-failure-burst.json",
@@ -212,8 +161,7 @@ async fn a_duplicate_delivery_changes_no_count_and_no_incident() {
         let again = a.handle(&event(name)).await.unwrap();
         assert_eq!(again.status, "duplicate", "{name}");
     }
-    assert_eq!(dump(&t, &t.state).await, state);
-    assert_eq!(dump(&t, &t.incidents).await, incidents);
+    assert_eq!(t.snapshot().await.unwrap(), before);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -222,8 +170,7 @@ async fn the_control_message_writes_nothing() {
     let a = analyzer(&t);
     let out = a.handle(&event("logs/control-message.json")).await.unwrap();
     assert_eq!(out.status, "control-skipped");
-    assert!(dump(&t, &t.state).await.is_empty());
-    assert!(dump(&t, &t.incidents).await.is_empty());
+    assert!(t.snapshot().await.unwrap().is_empty());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -241,8 +188,7 @@ async fn broken_payloads_fail_clearly_and_write_nothing() {
         assert_eq!(err.error_type(), ty, "{file}: {err}");
         assert!(!err.is_retryable());
     }
-    assert!(dump(&t, &t.state).await.is_empty());
-    assert!(dump(&t, &t.incidents).await.is_empty());
+    assert!(t.snapshot().await.unwrap().is_empty());
 }
 
 fn many_patterns(stream: &str, n: usize) -> LogsBatch {
@@ -299,17 +245,17 @@ async fn a_retry_after_a_crash_between_chunks_counts_each_chunk_once() {
     let counts = |items: Items| -> Items {
         items
             .into_iter()
-            .filter(|(k, _)| !k.starts_with("ERRBATCH#"))
-            .map(|(k, mut v)| {
+            .filter(|((pk, _), _)| !pk.starts_with("ERRBATCH#"))
+            .map(|(key, mut item)| {
                 // Written at different moments in the two tables.
-                v.as_object_mut().map(|o| o.remove("expires_at"));
-                (k, v)
+                item.remove("expires_at");
+                (key, item)
             })
             .collect()
     };
     assert_eq!(
-        counts(dump(&t, &t.state).await),
-        counts(dump(&reference, &reference.state).await)
+        counts(t.items(&t.state).await.unwrap()),
+        counts(reference.items(&reference.state).await.unwrap())
     );
 }
 

@@ -130,20 +130,14 @@ async fn a_cpu_alarm_scales_its_group_once_and_ok_resolves_the_incident() -> Res
     assert_eq!(scaled["incident_id"].as_str(), Some(id));
 
     // A redelivery of the same transition: no second scaling, nothing written.
-    let state = tables.items(&tables.state).await?;
-    let recorded = tables.items(&tables.incidents).await?;
+    let before = tables.snapshot().await?;
     let again = f.invoke_file(alarm)?.response()?;
     assert_eq!(again["action"], "duplicate", "{again}");
     assert_eq!(desired().await?, 3, "scaled twice");
     assert_eq!(
-        tables.items(&tables.state).await?,
-        state,
-        "the state changed"
-    );
-    assert_eq!(
-        tables.items(&tables.incidents).await?,
-        recorded,
-        "the incidents changed"
+        tables.snapshot().await?,
+        before,
+        "a redelivery changed the tables"
     );
 
     let ok = f
@@ -157,20 +151,14 @@ async fn a_cpu_alarm_scales_its_group_once_and_ok_resolves_the_incident() -> Res
     assert_eq!(desired().await?, 3, "OK never scales");
 
     // The ALARM delivered again after the OK (a late retry): still the same transition.
-    let state = tables.items(&tables.state).await?;
-    let recorded = tables.items(&tables.incidents).await?;
+    let before = tables.snapshot().await?;
     let late = f.invoke_file(alarm)?.response()?;
     assert_eq!(late["action"], "duplicate", "{late}");
     assert_eq!(desired().await?, 3, "scaled twice");
     assert_eq!(
-        tables.items(&tables.state).await?,
-        state,
-        "the state changed"
-    );
-    assert_eq!(
-        tables.items(&tables.incidents).await?,
-        recorded,
-        "the incidents changed"
+        tables.snapshot().await?,
+        before,
+        "a redelivery changed the tables"
     );
     assert!(!f.function_log().contains("panicked"));
     Ok(())
@@ -241,12 +229,8 @@ async fn bad_input_is_a_clear_permanent_error_and_changes_nothing() -> Result<()
     }
 
     assert_eq!(desired().await?, 2, "the group was scaled");
-    assert_eq!(tables.items(&tables.state).await?.len(), 0, "state written");
-    assert_eq!(
-        tables.items(&tables.incidents).await?.len(),
-        0,
-        "incidents written"
-    );
+    let written = tables.snapshot().await?;
+    assert!(written.is_empty(), "bad input was written: {written:#?}");
     let log = f.function_log();
     assert!(!log.contains("panicked"), "{log}");
 

@@ -105,20 +105,14 @@ async fn a_failed_login_burst_locks_the_account_and_a_redelivery_changes_nothing
         attr(&incidents[0], "id")
     );
 
-    let state = tables.items(&tables.state).await?;
-    let recorded = tables.items(&tables.incidents).await?;
+    let before = tables.snapshot().await?;
     let again = f.invoke_file(&event)?.response()?;
     assert_eq!(again["locked"], Value::Array(vec![]), "{again}");
     assert_eq!(again["already_counted"], again["counter_writes"], "{again}");
     assert_eq!(
-        tables.items(&tables.state).await?,
-        state,
-        "the state changed"
-    );
-    assert_eq!(
-        tables.items(&tables.incidents).await?,
-        recorded,
-        "the incidents changed"
+        tables.snapshot().await?,
+        before,
+        "a redelivery changed the tables"
     );
     assert!(!f.function_log().contains("panicked"));
     Ok(())
@@ -219,12 +213,8 @@ async fn bad_input_is_a_clear_permanent_error_and_writes_nothing() -> Result<()>
         expect_rejected(&p.label, &p.bytes, &f.invoke_raw(&p.bytes)?)?;
     }
 
-    assert_eq!(tables.items(&tables.state).await?.len(), 0, "state written");
-    assert_eq!(
-        tables.items(&tables.incidents).await?.len(),
-        0,
-        "incidents written"
-    );
+    let written = tables.snapshot().await?;
+    assert!(written.is_empty(), "bad input was written: {written:#?}");
     let log = f.function_log();
     assert!(!log.contains("panicked"), "{log}");
     // The same process still does real work.
