@@ -365,32 +365,34 @@ fn is_host(name: &str, single_label: bool) -> bool {
     if name.is_empty() || name.len() > 253 {
         return false;
     }
-    let labels: Vec<&str> = name.split('.').collect();
-    let label_ok = |l: &&str| {
+    let label_ok = |l: &str| {
         !l.is_empty()
             && l.len() <= 63
             && !l.starts_with('-')
             && !l.ends_with('-')
             && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
     };
-    if !labels.iter().all(label_ok) {
-        return false;
+    // One pass over the labels (this runs for every token of an error line).
+    let (mut count, mut octets) = (0, true);
+    for label in name.split('.') {
+        if !label_ok(label) {
+            return false;
+        }
+        count += 1;
+        octets &= label.len() <= 3 && label.parse::<u8>().is_ok();
     }
-    if labels.len() == 4
-        && labels
-            .iter()
-            .all(|l| l.len() <= 3 && l.parse::<u8>().is_ok())
-    {
+    if count == 4 && octets {
         return true;
     }
-    if labels.len() == 1 {
+    if count == 1 {
         return single_label && name.bytes().any(|b| b.is_ascii_alphabetic());
     }
-    let tld = labels[labels.len() - 1];
+    let first = name.split('.').next().unwrap_or("");
+    let tld = name.rsplit('.').next().unwrap_or("");
     tld.len() >= 2
         && tld.bytes().all(|b| b.is_ascii_alphabetic())
         && !FILE_EXTENSIONS.contains(&tld)
-        && labels[0].bytes().any(|b| b.is_ascii_alphabetic())
+        && first.bytes().any(|b| b.is_ascii_alphabetic())
 }
 
 /// Which AWS service the error names, if any.
