@@ -16,6 +16,7 @@ use apptrack_core::store::dynamo::{DynamoIncidentStore, bootstrap_tables};
 use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
 use memchr::memmem;
 
+pub mod proxy;
 pub mod runtime;
 
 /// The repository root (for `node_modules/`, `.local/`, `events/`).

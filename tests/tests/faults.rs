@@ -1,0 +1,748 @@
+//! Faults: DynamoDB (or the Auto Scaling API) becomes unreachable in the middle of an
+//! invocation. The handler must fail with a retryable error, and once the service is back the
+//! retried event must leave exactly the state a clean run leaves: nothing lost, nothing
+//! counted twice.
+//!
+//! Each function's SDK clients talk to the emulators through [`Proxy`], which drops requests
+//! on command. For every cut point `k` (the k-th DynamoDB request of a clean run, for each
+//! `k`), a fresh world runs the event with requests `k..` dropped, heals, runs it again and
+//! compares both tables with the clean run's.
+//!
+//! The clients under test keep the SDK's standard retry mode and its 3 attempts, but 1 ms
+//! apart and with a retry quota of their own (see [`sdk_retry`]): a failing attempt then costs
+//! milliseconds, and hundreds of injected failures cannot drain a quota that the next test
+//! relies on.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::future::Future;
+use std::time::Duration;
+
+use alarm_scaler::handler::Scaler;
+use apptrack_core::alarm::AlarmEvent;
+use apptrack_core::clock::{ManualClock, Timestamp};
+use apptrack_core::errors::dynamo::DynamoErrorCounts;
+use apptrack_core::incident::{DedupKey, IncidentKind};
+use apptrack_core::scaling::autoscaling::AutoScalingGroups;
+use apptrack_core::scaling::cloudwatch::CloudWatchAlarms;
+use apptrack_core::scaling::ledger::DynamoScalingLedger;
+use apptrack_core::store::auth_state::DynamoGuardStore;
+use apptrack_core::store::dynamo::DynamoIncidentStore;
+use apptrack_core::subscription::{DecodeLimits, LogEvent, LogsBatch, decode_event, encode_batch};
+use apptrack_tests::proxy::{Effect, Fault, Proxy};
+use apptrack_tests::{TestTables, dynamodb, ministack, repo_root};
+use aws_sdk_autoscaling::types::Tag as GroupTag;
+use aws_sdk_cloudwatch::types::{ComparisonOperator, Dimension, Statistic};
+use aws_sdk_dynamodb::config::retry::{RetryConfig, RetryPartition, TokenBucket};
+use aws_sdk_dynamodb::config::timeout::TimeoutConfig;
+use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
+use aws_sdk_dynamodb::types::AttributeValue;
+use error_analyzer::handler::Analyzer;
+use login_guard::handler::Guard;
+use regex::Regex;
+use serde_json::{Value, json};
+
+// ---------------------------------------------------------------------------------------
+// SDK clients through the proxy
+
+fn credentials() -> Credentials {
+    Credentials::new("test", "test", None, None, "apptrack-tests")
+}
+
+/// The standard retry mode's 3 attempts, 1 ms apart instead of up to 20 s.
+fn sdk_retry() -> RetryConfig {
+    RetryConfig::standard()
+        .with_max_attempts(3)
+        .with_initial_backoff(Duration::from_millis(1))
+        .with_max_backoff(Duration::from_millis(5))
+}
+
+/// A retry quota of the client's own, without limit: by default clients of one service share
+/// a quota that failures drain, which would make later retries (and tests) depend on earlier ones.
+fn own_retry_quota(name: &str) -> RetryPartition {
+    RetryPartition::custom(format!("faults-{name}-{}", ulid::Ulid::new()))
+        .token_bucket(TokenBucket::unlimited())
+        .build()
+}
+
+/// A request that hangs fails the test instead of hanging it.
+fn sdk_timeouts() -> TimeoutConfig {
+    TimeoutConfig::builder()
+        .operation_attempt_timeout(Duration::from_secs(10))
+        .build()
+}
+
+fn dynamodb_via(proxy: &Proxy) -> aws_sdk_dynamodb::Client {
+    let conf = aws_sdk_dynamodb::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .endpoint_url(proxy.endpoint())
+        .credentials_provider(credentials())
+        .http_client(apptrack_core::aws::https_client())
+        .retry_config(sdk_retry())
+        .retry_partition(own_retry_quota("dynamodb"))
+        .timeout_config(sdk_timeouts())
+        .build();
+    aws_sdk_dynamodb::Client::from_conf(conf)
+}
+
+fn autoscaling_at(endpoint: &str) -> aws_sdk_autoscaling::Client {
+    let conf = aws_sdk_autoscaling::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .endpoint_url(endpoint)
+        .credentials_provider(credentials())
+        .http_client(apptrack_core::aws::https_client())
+        .retry_config(sdk_retry())
+        .retry_partition(own_retry_quota("autoscaling"))
+        .timeout_config(sdk_timeouts())
+        .build();
+    aws_sdk_autoscaling::Client::from_conf(conf)
+}
+
+fn cloudwatch() -> aws_sdk_cloudwatch::Client {
+    let conf = aws_sdk_cloudwatch::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .endpoint_url(&ministack().endpoint)
+        .credentials_provider(credentials())
+        .http_client(apptrack_core::aws::https_client())
+        .build();
+    aws_sdk_cloudwatch::Client::from_conf(conf)
+}
+
+async fn proxy_to(upstream: &str) -> Proxy {
+    Proxy::start(upstream).await.expect("starting the proxy")
+}
+
+// ---------------------------------------------------------------------------------------
+// Snapshots of both tables
+
+/// Everything that may differ between two runs that did the same thing.
+#[derive(Debug, Default)]
+struct Volatile {
+    /// Readings of the handler's clock: a retry runs later than the attempt it repeats.
+    clock: Vec<Timestamp>,
+    /// Names made unique per run (a group, an alarm, a hash of them), each with its placeholder.
+    names: Vec<(String, &'static str)>,
+}
+
+impl Volatile {
+    /// `<clock>` for an RFC 3339 reading of the clock.
+    fn string(&self, s: &str) -> Option<String> {
+        self.clock
+            .iter()
+            .any(|t| t.to_rfc3339() == s)
+            .then(|| "<clock>".to_owned())
+    }
+
+    /// `<clock s+14d>` for a number that is a clock reading (in seconds or milliseconds)
+    /// plus whole days: TTLs and lease-free timestamps derived from the clock.
+    fn number(&self, n: &str) -> Option<String> {
+        let v: i64 = n.parse().ok()?;
+        self.clock.iter().find_map(|t| {
+            [("s", t.as_secs(), 86_400), ("ms", t.as_millis(), 86_400_000)]
+                .into_iter()
+                .find_map(|(unit, base, day)| {
+                    let d = v.checked_sub(base)?;
+                    (d >= 0 && d % day == 0 && d / day <= 400)
+                        .then(|| format!("<clock {unit}+{}d>", d / day))
+                })
+        })
+    }
+}
+
+fn canon(v: &AttributeValue, volatile: &Volatile) -> Value {
+    match v {
+        AttributeValue::S(s) => Value::String(volatile.string(s).unwrap_or_else(|| s.clone())),
+        AttributeValue::N(n) => json!({ "N": volatile.number(n).unwrap_or_else(|| n.clone()) }),
+        AttributeValue::Bool(b) => Value::Bool(*b),
+        AttributeValue::Null(_) => Value::Null,
+        AttributeValue::L(l) => Value::Array(l.iter().map(|v| canon(v, volatile)).collect()),
+        AttributeValue::M(m) => {
+            let sorted: BTreeMap<&String, Value> =
+                m.iter().map(|(k, v)| (k, canon(v, volatile))).collect();
+            Value::Object(sorted.into_iter().map(|(k, v)| (k.clone(), v)).collect())
+        }
+        AttributeValue::Ss(items) => json!({ "SS": items.iter().collect::<BTreeSet<_>>() }),
+        AttributeValue::Ns(items) => json!({ "NS": items.iter().collect::<BTreeSet<_>>() }),
+        other => Value::String(format!("{other:?}")),
+    }
+}
+
+async fn scan(client: &aws_sdk_dynamodb::Client, table: &str) -> Vec<HashMap<String, AttributeValue>> {
+    let mut items = Vec::new();
+    let mut start = None;
+    loop {
+        let page = client
+            .scan() // a test table of a few dozen items; product code never scans
+            .table_name(table)
+            .consistent_read(true)
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("scanning {table}: {e:?}"));
+        items.extend(page.items.unwrap_or_default());
+        start = page.last_evaluated_key;
+        if start.is_none() {
+            return items;
+        }
+    }
+}
+
+/// Both tables' items, one canonical JSON line each, sorted. Values random per run are
+/// replaced: the clock's readings and per-run names (see [`Volatile`]), and ULIDs (incident
+/// ids, claim tokens) by `<id1>`, `<id2>`, ... in order of first appearance, so an id that
+/// appears in several items keeps one placeholder and two different ids stay different.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Snapshot(Vec<String>);
+
+impl Snapshot {
+    async fn of(tables: &TestTables, volatile: &Volatile) -> Snapshot {
+        let ulid = Regex::new(r"\b[0-7][0-9A-HJKMNP-TV-Z]{25}\b").expect("ULID pattern");
+        let mut lines = Vec::new();
+        for (label, table) in [("incidents", &tables.incidents), ("state", &tables.state)] {
+            for item in scan(&tables.client, table).await {
+                let sorted: BTreeMap<&String, Value> =
+                    item.iter().map(|(k, v)| (k, canon(v, volatile))).collect();
+                let mut line = format!("{label} {}", json!(sorted));
+                for (name, placeholder) in &volatile.names {
+                    line = line.replace(name.as_str(), placeholder);
+                }
+                lines.push(line);
+            }
+        }
+        // Sorted with the ids masked, so the order does not depend on their random part.
+        lines.sort_by_cached_key(|l| (ulid.replace_all(l, "<id>").into_owned(), l.clone()));
+        let mut ids: HashMap<String, String> = HashMap::new();
+        let lines = lines
+            .iter()
+            .map(|l| {
+                ulid.replace_all(l, |c: &regex::Captures<'_>| {
+                    let next = ids.len() + 1;
+                    ids.entry(c[0].to_owned())
+                        .or_insert_with(|| format!("<id{next}>"))
+                        .clone()
+                })
+                .into_owned()
+            })
+            .collect();
+        Snapshot(lines)
+    }
+
+    fn find(&self, prefix: &str) -> Vec<&str> {
+        self.0
+            .iter()
+            .filter(|l| l.starts_with(prefix))
+            .map(String::as_str)
+            .collect()
+    }
+}
+
+/// Fails with the items only one of the two snapshots has.
+fn assert_same(got: &Snapshot, want: &Snapshot, context: &str) {
+    if got == want {
+        return;
+    }
+    let only = |a: &Snapshot, b: &Snapshot| -> Vec<String> {
+        a.0.iter().filter(|l| !b.0.contains(l)).cloned().collect()
+    };
+    panic!(
+        "{context}: the tables differ from the clean run's\n\
+         only after the fault:\n  {}\nonly in the clean run:\n  {}",
+        only(got, want).join("\n  "),
+        only(want, got).join("\n  ")
+    );
+}
+
+// ---------------------------------------------------------------------------------------
+// The cut-point drill, for any function
+
+/// How an invocation failed, whatever the function.
+#[derive(Debug)]
+struct Failure {
+    error_type: String,
+    retryable: bool,
+    message: String,
+}
+
+/// One fresh world (tables, proxies, handler) with one event to deliver.
+trait World {
+    fn deliver(&self) -> impl Future<Output = Result<(), Failure>>;
+    /// The proxy in front of DynamoDB.
+    fn dynamodb(&self) -> &Proxy;
+    fn snapshot(&self) -> impl Future<Output = Snapshot>;
+    /// What happens between a failed delivery and Lambda's retry of it.
+    fn before_retry(&self) {}
+}
+
+/// A delivery that must fail, and fail retryably.
+async fn fails_retryably(w: &impl World, context: &str) -> Failure {
+    let failure = w
+        .deliver()
+        .await
+        .err()
+        .unwrap_or_else(|| panic!("{context}: the delivery succeeded"));
+    assert!(
+        failure.retryable && failure.error_type.starts_with("Retryable."),
+        "{context}: {} is not retryable: {}",
+        failure.error_type,
+        failure.message
+    );
+    failure
+}
+
+/// Lambda's retry and a redelivery after it: both succeed, and leave the clean run's tables.
+async fn retries_to_the_clean_state(w: &impl World, clean: &Snapshot, context: &str) {
+    w.before_retry();
+    if let Err(f) = w.deliver().await {
+        panic!("{context}: the retry failed with {}: {}", f.error_type, f.message);
+    }
+    assert_same(&w.snapshot().await, clean, &format!("{context}, after the retry"));
+    if let Err(f) = w.deliver().await {
+        panic!("{context}: the second retry failed with {}: {}", f.error_type, f.message);
+    }
+    assert_same(&w.snapshot().await, clean, &format!("{context}, after a second retry"));
+}
+
+/// Runs the event cleanly, then once per cut point with DynamoDB failing from that request on
+/// (`effect` says how). Returns the clean run's DynamoDB operations.
+async fn every_dynamodb_cut_point<W: World, F: Future<Output = W>>(
+    new_world: impl Fn() -> F,
+    effect: Effect,
+) -> Vec<String> {
+    let clean_world = new_world().await;
+    if let Err(f) = clean_world.deliver().await {
+        panic!("the clean run failed with {}: {}", f.error_type, f.message);
+    }
+    let clean = clean_world.snapshot().await;
+    let operations = clean_world.dynamodb().operations();
+    assert!(!operations.is_empty(), "the clean run made no DynamoDB request");
+
+    for (k, operation) in operations.iter().enumerate() {
+        let context = format!("{effect:?} from DynamoDB request {k} ({operation}) on");
+        let w = new_world().await;
+        let fault = Fault::from_request(k);
+        w.dynamodb().inject(match effect {
+            Effect::Drop => fault,
+            Effect::LoseAnswer => fault.losing_answers(),
+        });
+        fails_retryably(&w, &context).await;
+        assert!(w.dynamodb().failed() > 0, "{context}: no request failed");
+        w.dynamodb().heal();
+        retries_to_the_clean_state(&w, &clean, &context).await;
+    }
+    operations
+}
+
+/// One dropped request is absorbed by the SDK's retry: the delivery succeeds, cleanly.
+async fn single_drops_are_absorbed<W: World, F: Future<Output = W>>(
+    new_world: impl Fn() -> F,
+    ks: impl IntoIterator<Item = usize>,
+) {
+    let clean_world = new_world().await;
+    if let Err(f) = clean_world.deliver().await {
+        panic!("the clean run failed with {}: {}", f.error_type, f.message);
+    }
+    let clean = clean_world.snapshot().await;
+    for k in ks {
+        let w = new_world().await;
+        w.dynamodb().inject(Fault::only_request(k));
+        if let Err(f) = w.deliver().await {
+            panic!("request {k} dropped once: {}: {}", f.error_type, f.message);
+        }
+        assert_eq!(w.dynamodb().failed(), 1, "request {k} was dropped");
+        assert_same(&w.snapshot().await, &clean, &format!("request {k} dropped once"));
+    }
+}
+
+/// The real time, read once per test: DynamoDB Local expires items by their TTL attribute,
+/// so the handlers' clocks stay near it, and every world of one test shares it.
+fn now() -> Timestamp {
+    let ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis())
+        .unwrap_or(0);
+    Timestamp::from_millis(i64::try_from(ms).unwrap_or(i64::MAX))
+}
+
+fn sample(name: &str) -> Vec<u8> {
+    let path = repo_root().join("events").join(name);
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+// ---------------------------------------------------------------------------------------
+// error-analyzer
+
+struct AnalyzerWorld {
+    tables: TestTables,
+    dynamodb: Proxy,
+    analyzer: Analyzer<DynamoErrorCounts, DynamoIncidentStore, ManualClock>,
+    payload: Value,
+}
+
+impl AnalyzerWorld {
+    async fn new(clock: Timestamp, payload: &Value) -> Self {
+        let tables = TestTables::new().await.expect("tables");
+        let dynamodb = proxy_to(&dynamodb().endpoint).await;
+        let client = dynamodb_via(&dynamodb);
+        let (i, s) = (tables.incidents.clone(), tables.state.clone());
+        let settings = error_analyzer::handler::Settings::from_lookup(move |k| match k {
+            "INCIDENTS_TABLE" => Some(i.clone()),
+            "STATE_TABLE" => Some(s.clone()),
+            _ => None,
+        })
+        .expect("settings");
+        let analyzer = Analyzer::new(
+            DynamoErrorCounts::new(client.clone(), &tables.state),
+            DynamoIncidentStore::new(client, &tables.incidents, &tables.state),
+            ManualClock::new(clock),
+            settings,
+        );
+        AnalyzerWorld {
+            tables,
+            dynamodb,
+            analyzer,
+            payload: payload.clone(),
+        }
+    }
+}
+
+impl World for AnalyzerWorld {
+    async fn deliver(&self) -> Result<(), Failure> {
+        self.analyzer
+            .handle(&self.payload)
+            .await
+            .map(drop)
+            .map_err(|e| Failure {
+                error_type: e.error_type(),
+                retryable: e.is_retryable(),
+                message: e.to_string(),
+            })
+    }
+
+    fn dynamodb(&self) -> &Proxy {
+        &self.dynamodb
+    }
+
+    async fn snapshot(&self) -> Snapshot {
+        Snapshot::of(&self.tables, &Volatile::default()).await
+    }
+}
+
+/// The dependency-failure sample, its burst repeated over `minutes` consecutive minutes: one
+/// counter write per series and minute, so the batch's writes span several transactions.
+fn dependency_failure_over(minutes: i64) -> Value {
+    let sample = decode_event(
+        &sample("logs/dependency-failure-burst.json"),
+        &DecodeLimits::default(),
+    )
+    .expect("the sample decodes");
+    let log_events = (0..minutes)
+        .flat_map(|m| {
+            sample.log_events.iter().map(move |e| LogEvent {
+                id: format!("{}-{m}", e.id),
+                timestamp: e.timestamp + m * 60_000,
+                message: e.message.clone(),
+            })
+        })
+        .collect();
+    let batch = LogsBatch {
+        log_events,
+        ..sample
+    };
+    serde_json::from_str(&encode_batch(&batch)).expect("an encoded batch is JSON")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn error_analyzer_recovers_from_dynamodb_failing_at_any_request() {
+    let payload = dependency_failure_over(40);
+    let clock = now();
+    let world = || AnalyzerWorld::new(clock, &payload);
+    let operations = every_dynamodb_cut_point(world, Effect::Drop).await;
+    let chunks = operations
+        .iter()
+        .filter(|op| *op == "TransactWriteItems")
+        .count();
+    assert!(
+        chunks >= 4,
+        "the batch spans several counter transactions (and one incident): {operations:?}"
+    );
+}
+
+// ---------------------------------------------------------------------------------------
+// login-guard
+
+struct GuardWorld {
+    tables: TestTables,
+    dynamodb: Proxy,
+    guard: Guard<DynamoGuardStore, DynamoIncidentStore, ManualClock>,
+    payload: Vec<u8>,
+}
+
+impl GuardWorld {
+    async fn new(clock: Timestamp, payload: &[u8]) -> Self {
+        let tables = TestTables::new().await.expect("tables");
+        let dynamodb = proxy_to(&dynamodb().endpoint).await;
+        let client = dynamodb_via(&dynamodb);
+        let (i, s) = (tables.incidents.clone(), tables.state.clone());
+        let settings = login_guard::handler::Settings::from_lookup(move |k| match k {
+            "INCIDENTS_TABLE" => Some(i.clone()),
+            "STATE_TABLE" => Some(s.clone()),
+            _ => None,
+        })
+        .expect("settings");
+        let guard = Guard::new(
+            DynamoGuardStore::new(client.clone(), &tables.state),
+            DynamoIncidentStore::new(client, &tables.incidents, &tables.state),
+            ManualClock::new(clock),
+            settings,
+        );
+        GuardWorld {
+            tables,
+            dynamodb,
+            guard,
+            payload: payload.to_vec(),
+        }
+    }
+}
+
+impl World for GuardWorld {
+    async fn deliver(&self) -> Result<(), Failure> {
+        self.guard
+            .handle(&self.payload)
+            .await
+            .map(drop)
+            .map_err(|e| Failure {
+                error_type: e.error_type(),
+                retryable: e.is_retryable(),
+                message: e.to_string(),
+            })
+    }
+
+    fn dynamodb(&self) -> &Proxy {
+        &self.dynamodb
+    }
+
+    async fn snapshot(&self) -> Snapshot {
+        Snapshot::of(&self.tables, &Volatile::default()).await
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn login_guard_recovers_from_dynamodb_failing_at_any_request() {
+    let payload = sample("auth/burst-one-account.json");
+    let clock = now();
+    let world = || GuardWorld::new(clock, &payload);
+    let operations = every_dynamodb_cut_point(world, Effect::Drop).await;
+    assert!(operations.len() > 5, "{operations:?}");
+}
+
+// ---------------------------------------------------------------------------------------
+// alarm-scaler
+
+type LiveScaler = Scaler<
+    CloudWatchAlarms,
+    CloudWatchAlarms,
+    AutoScalingGroups,
+    DynamoScalingLedger,
+    DynamoIncidentStore,
+    ManualClock,
+>;
+
+/// Lambda retries a failed asynchronous invocation after about a minute: by then the claim
+/// a failed attempt could not release has run out of lease.
+const LAMBDA_RETRY_DELAY: Duration = Duration::from_secs(60);
+
+/// A group at 2 of 1..=10 with a CPU alarm on it, fresh tables, and alarm-scaler reaching
+/// DynamoDB and Auto Scaling through proxies (CloudWatch directly).
+struct AlarmWorld {
+    tables: TestTables,
+    dynamodb: Proxy,
+    autoscaling: Proxy,
+    /// Straight to ministack, to read the group back.
+    groups: aws_sdk_autoscaling::Client,
+    group: String,
+    tag: String,
+    dedup_key: String,
+    scaler: LiveScaler,
+    event: Value,
+    delivered_at: Timestamp,
+}
+
+impl AlarmWorld {
+    async fn new() -> Self {
+        let tag = ulid::Ulid::new().to_string().to_lowercase();
+        let group = format!("asg-{tag}");
+        let alarm = format!("{group}-cpu-high");
+        let tables = TestTables::new().await.expect("tables");
+        let groups = autoscaling_at(&ministack().endpoint);
+        groups
+            .create_launch_configuration()
+            .launch_configuration_name(format!("lc-{tag}"))
+            .image_id("ami-12345678")
+            .instance_type("t3.micro")
+            .send()
+            .await
+            .expect("CreateLaunchConfiguration");
+        groups
+            .create_auto_scaling_group()
+            .auto_scaling_group_name(&group)
+            .launch_configuration_name(format!("lc-{tag}"))
+            .min_size(1)
+            .max_size(10)
+            .desired_capacity(2)
+            .availability_zones("us-east-1a")
+            .tags(
+                GroupTag::builder()
+                    .key("apptrack:managed")
+                    .value("true")
+                    .resource_id(&group)
+                    .resource_type("auto-scaling-group")
+                    .propagate_at_launch(false)
+                    .build(),
+            )
+            .send()
+            .await
+            .expect("CreateAutoScalingGroup");
+        let cw = cloudwatch();
+        cw.put_metric_alarm()
+            .alarm_name(&alarm)
+            .namespace("AWS/EC2")
+            .metric_name("CPUUtilization")
+            .dimensions(
+                Dimension::builder()
+                    .name("AutoScalingGroupName")
+                    .value(&group)
+                    .build(),
+            )
+            .statistic(Statistic::Average)
+            .period(60)
+            .evaluation_periods(2)
+            .threshold(90.0)
+            .comparison_operator(ComparisonOperator::GreaterThanThreshold)
+            .send()
+            .await
+            .expect("PutMetricAlarm");
+
+        let mut event: Value =
+            serde_json::from_slice(&sample("alarm/cpu-high-alarm.json")).expect("JSON sample");
+        event["resources"] = json!([format!(
+            "arn:aws:cloudwatch:us-east-1:123456789012:alarm:{alarm}"
+        )]);
+        event["detail"]["alarmName"] = json!(alarm);
+        event["detail"]["configuration"]["metrics"][0]["metricStat"]["metric"]["dimensions"]
+            ["AutoScalingGroupName"] = json!(group);
+        let transition = AlarmEvent::from_value(&event).expect("the sample decodes");
+        let delivered_at = Timestamp::from_millis(transition.transition_time + 30_000);
+
+        let dynamodb = proxy_to(&dynamodb().endpoint).await;
+        let autoscaling = proxy_to(&ministack().endpoint).await;
+        let client = dynamodb_via(&dynamodb);
+        let (i, s) = (tables.incidents.clone(), tables.state.clone());
+        let settings = alarm_scaler::handler::Settings::from_lookup(move |k| match k {
+            "INCIDENTS_TABLE" => Some(i.clone()),
+            "STATE_TABLE" => Some(s.clone()),
+            _ => None,
+        })
+        .expect("settings");
+        let scaler = Scaler {
+            alarms: CloudWatchAlarms::new(cw.clone()),
+            metrics: CloudWatchAlarms::new(cw),
+            groups: AutoScalingGroups::new(autoscaling_at(autoscaling.endpoint())),
+            ledger: DynamoScalingLedger::new(client.clone(), &tables.state),
+            incidents: DynamoIncidentStore::new(client, &tables.incidents, &tables.state),
+            clock: ManualClock::new(delivered_at),
+            settings,
+        };
+        let dedup_key = DedupKey::new("alarm-scaler", IncidentKind::Saturation, &group, &alarm)
+            .expect("a dedup key")
+            .to_string();
+        AlarmWorld {
+            tables,
+            dynamodb,
+            autoscaling,
+            groups,
+            group,
+            tag,
+            dedup_key,
+            scaler,
+            event,
+            delivered_at,
+        }
+    }
+
+    async fn desired(&self) -> i32 {
+        let out = self
+            .groups
+            .describe_auto_scaling_groups()
+            .auto_scaling_group_names(&self.group)
+            .send()
+            .await
+            .expect("DescribeAutoScalingGroups");
+        out.auto_scaling_groups()
+            .first()
+            .and_then(|g| g.desired_capacity())
+            .expect("the group's desired capacity")
+    }
+
+    /// SetDesiredCapacity requests that reached ministack.
+    fn capacity_changes(&self) -> usize {
+        self.autoscaling
+            .log()
+            .iter()
+            .filter(|r| r.operation == "SetDesiredCapacity" && r.fault != Some(Effect::Drop))
+            .count()
+    }
+}
+
+impl World for AlarmWorld {
+    async fn deliver(&self) -> Result<(), Failure> {
+        self.scaler
+            .handle(&self.event)
+            .await
+            .map(drop)
+            .map_err(|e| Failure {
+                error_type: e.error_type(),
+                retryable: e.is_retryable(),
+                message: e.to_string(),
+            })
+    }
+
+    fn dynamodb(&self) -> &Proxy {
+        &self.dynamodb
+    }
+
+    async fn snapshot(&self) -> Snapshot {
+        let volatile = Volatile {
+            clock: vec![
+                self.delivered_at,
+                self.delivered_at.saturating_add(LAMBDA_RETRY_DELAY),
+            ],
+            names: vec![
+                (self.dedup_key.clone(), "<dedup key>"),
+                (self.tag.clone(), "<tag>"),
+            ],
+        };
+        let snapshot = Snapshot::of(&self.tables, &volatile).await;
+        // Besides the tables, the group: scaled as the clean run scales it, exactly once.
+        let desired = self.desired().await;
+        let changes = self.capacity_changes();
+        Snapshot(
+            snapshot
+                .0
+                .into_iter()
+                .chain([format!("group desired={desired} changes={changes}")])
+                .collect(),
+        )
+    }
+
+    fn before_retry(&self) {
+        self.scaler.clock.advance(LAMBDA_RETRY_DELAY);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn alarm_scaler_recovers_from_dynamodb_failing_at_any_request() {
+    let operations = every_dynamodb_cut_point(AlarmWorld::new, Effect::Drop).await;
+    assert!(operations.len() > 5, "{operations:?}");
+}
