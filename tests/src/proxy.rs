@@ -7,6 +7,7 @@
 //! not connections (the SDK sends many requests over one kept-alive connection), and can be
 //! limited to one API operation.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use anyhow::{Context, Result, anyhow, bail};
@@ -134,6 +135,7 @@ struct Shared {
     upstream: Uri,
     client: Client<HttpConnector, Full<Bytes>>,
     state: Mutex<State>,
+    connections: AtomicUsize,
 }
 
 impl Shared {
@@ -144,7 +146,10 @@ impl Shared {
     /// Logs a request and says whether (and how) it fails.
     fn admit(&self, operation: &str) -> Option<Effect> {
         let mut state = self.state();
-        let fault = state.armed.as_mut().and_then(|armed| armed.strike(operation));
+        let fault = state
+            .armed
+            .as_mut()
+            .and_then(|armed| armed.strike(operation));
         state.log.push(Seen {
             operation: operation.to_owned(),
             fault,
@@ -189,6 +194,7 @@ impl Proxy {
             upstream,
             client: Client::builder(TokioExecutor::new()).build_http(),
             state: Mutex::default(),
+            connections: AtomicUsize::new(0),
         });
         let accept = tokio::spawn(accept_loop(listener, shared.clone()));
         Ok(Proxy {
@@ -229,6 +235,11 @@ impl Proxy {
             .collect()
     }
 
+    /// Client connections accepted so far.
+    pub fn connections(&self) -> usize {
+        self.shared.connections.load(Ordering::SeqCst)
+    }
+
     /// Requests failed so far.
     pub fn failed(&self) -> usize {
         self.shared
@@ -252,6 +263,7 @@ async fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
                 continue;
             }
         };
+        shared.connections.fetch_add(1, Ordering::SeqCst);
         let shared = shared.clone();
         tokio::spawn(async move {
             let service = hyper::service::service_fn(move |req| serve(req, shared.clone()));
@@ -344,8 +356,7 @@ pub fn operation(parts: &Parts, body: &[u8]) -> String {
         .get(CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|t| t.starts_with("application/x-www-form-urlencoded"));
-    if is_form
-        && let Some((_, action)) = form_urlencoded::parse(body).find(|(k, _)| k == "Action")
+    if is_form && let Some((_, action)) = form_urlencoded::parse(body).find(|(k, _)| k == "Action")
     {
         return action.into_owned();
     }
@@ -369,7 +380,10 @@ mod tests {
         assert_eq!(operation(&parts(json), b"{}"), "TransactWriteItems");
 
         let query = Request::post("/")
-            .header(CONTENT_TYPE, "application/x-www-form-urlencoded; charset=utf-8")
+            .header(
+                CONTENT_TYPE,
+                "application/x-www-form-urlencoded; charset=utf-8",
+            )
             .body(())
             .expect("a request");
         let body = b"Version=2011-01-01&Action=SetDesiredCapacity&DesiredCapacity=3";
@@ -380,7 +394,9 @@ mod tests {
             .expect("a request");
         assert_eq!(operation(&parts(cbor), b""), "DescribeAlarms");
 
-        let other = Request::get("/_ministack/ready").body(()).expect("a request");
+        let other = Request::get("/_ministack/ready")
+            .body(())
+            .expect("a request");
         assert_eq!(operation(&parts(other), b""), "unknown");
     }
 }

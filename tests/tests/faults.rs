@@ -35,6 +35,7 @@ use aws_sdk_cloudwatch::types::{ComparisonOperator, Dimension, Statistic};
 use aws_sdk_dynamodb::config::retry::{RetryConfig, RetryPartition, TokenBucket};
 use aws_sdk_dynamodb::config::timeout::TimeoutConfig;
 use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
+use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::types::AttributeValue;
 use error_analyzer::handler::Analyzer;
 use login_guard::handler::Guard;
@@ -140,13 +141,16 @@ impl Volatile {
     fn number(&self, n: &str) -> Option<String> {
         let v: i64 = n.parse().ok()?;
         self.clock.iter().find_map(|t| {
-            [("s", t.as_secs(), 86_400), ("ms", t.as_millis(), 86_400_000)]
-                .into_iter()
-                .find_map(|(unit, base, day)| {
-                    let d = v.checked_sub(base)?;
-                    (d >= 0 && d % day == 0 && d / day <= 400)
-                        .then(|| format!("<clock {unit}+{}d>", d / day))
-                })
+            [
+                ("s", t.as_secs(), 86_400),
+                ("ms", t.as_millis(), 86_400_000),
+            ]
+            .into_iter()
+            .find_map(|(unit, base, day)| {
+                let d = v.checked_sub(base)?;
+                (d >= 0 && d % day == 0 && d / day <= 400)
+                    .then(|| format!("<clock {unit}+{}d>", d / day))
+            })
         })
     }
 }
@@ -169,7 +173,10 @@ fn canon(v: &AttributeValue, volatile: &Volatile) -> Value {
     }
 }
 
-async fn scan(client: &aws_sdk_dynamodb::Client, table: &str) -> Vec<HashMap<String, AttributeValue>> {
+async fn scan(
+    client: &aws_sdk_dynamodb::Client,
+    table: &str,
+) -> Vec<HashMap<String, AttributeValue>> {
     let mut items = Vec::new();
     let mut start = None;
     loop {
@@ -265,6 +272,16 @@ struct Failure {
     message: String,
 }
 
+impl Failure {
+    fn of<E: std::fmt::Display>(e: &E, error_type: String, retryable: bool) -> Failure {
+        Failure {
+            error_type,
+            retryable,
+            message: e.to_string(),
+        }
+    }
+}
+
 /// One fresh world (tables, proxies, handler) with one event to deliver.
 trait World {
     fn deliver(&self) -> impl Future<Output = Result<(), Failure>>;
@@ -273,6 +290,12 @@ trait World {
     fn snapshot(&self) -> impl Future<Output = Snapshot>;
     /// What happens between a failed delivery and Lambda's retry of it.
     fn before_retry(&self) {}
+}
+
+async fn delivered(w: &impl World, context: &str) {
+    if let Err(f) = w.deliver().await {
+        panic!("{context}: failed with {}: {}", f.error_type, f.message);
+    }
 }
 
 /// A delivery that must fail, and fail retryably.
@@ -291,72 +314,78 @@ async fn fails_retryably(w: &impl World, context: &str) -> Failure {
     failure
 }
 
-/// Lambda's retry and a redelivery after it: both succeed, and leave the clean run's tables.
+/// Lambda's retry and a redelivery after it: both succeed, and leave the clean run's state.
 async fn retries_to_the_clean_state(w: &impl World, clean: &Snapshot, context: &str) {
     w.before_retry();
-    if let Err(f) = w.deliver().await {
-        panic!("{context}: the retry failed with {}: {}", f.error_type, f.message);
-    }
-    assert_same(&w.snapshot().await, clean, &format!("{context}, after the retry"));
-    if let Err(f) = w.deliver().await {
-        panic!("{context}: the second retry failed with {}: {}", f.error_type, f.message);
-    }
-    assert_same(&w.snapshot().await, clean, &format!("{context}, after a second retry"));
+    delivered(w, &format!("{context}, the retry")).await;
+    assert_same(
+        &w.snapshot().await,
+        clean,
+        &format!("{context}, after the retry"),
+    );
+    delivered(w, &format!("{context}, a second retry")).await;
+    assert_same(
+        &w.snapshot().await,
+        clean,
+        &format!("{context}, after a second retry"),
+    );
 }
 
-/// Runs the event cleanly, then once per cut point with DynamoDB failing from that request on
-/// (`effect` says how). Returns the clean run's DynamoDB operations.
-async fn every_dynamodb_cut_point<W: World, F: Future<Output = W>>(
+/// Runs the event cleanly, then once per cut point: in a fresh world, `fault(k)` is injected
+/// in the proxy `through` picks, for each request `k` the clean run sent through it. Returns
+/// the clean run's operations through that proxy.
+async fn every_cut_point<W: World, F: Future<Output = W>>(
     new_world: impl Fn() -> F,
-    effect: Effect,
+    through: impl Fn(&W) -> &Proxy,
+    fault: impl Fn(usize) -> Fault,
 ) -> Vec<String> {
     let clean_world = new_world().await;
-    if let Err(f) = clean_world.deliver().await {
-        panic!("the clean run failed with {}: {}", f.error_type, f.message);
-    }
+    delivered(&clean_world, "the clean run").await;
     let clean = clean_world.snapshot().await;
-    let operations = clean_world.dynamodb().operations();
-    assert!(!operations.is_empty(), "the clean run made no DynamoDB request");
+    let operations = through(&clean_world).operations();
+    assert!(!operations.is_empty(), "the clean run sent no request");
 
     for (k, operation) in operations.iter().enumerate() {
-        let context = format!("{effect:?} from DynamoDB request {k} ({operation}) on");
+        let fault = fault(k);
+        let context = format!("{fault:?}, cut at request {k} ({operation})");
         let w = new_world().await;
-        let fault = Fault::from_request(k);
-        w.dynamodb().inject(match effect {
-            Effect::Drop => fault,
-            Effect::LoseAnswer => fault.losing_answers(),
-        });
+        through(&w).inject(fault);
         fails_retryably(&w, &context).await;
-        assert!(w.dynamodb().failed() > 0, "{context}: no request failed");
-        w.dynamodb().heal();
+        through(&w).heal();
         retries_to_the_clean_state(&w, &clean, &context).await;
     }
+    eprintln!(
+        "{} cut points, at {}",
+        operations.len(),
+        operations.join(" ")
+    );
     operations
 }
 
-/// One dropped request is absorbed by the SDK's retry: the delivery succeeds, cleanly.
-async fn single_drops_are_absorbed<W: World, F: Future<Output = W>>(
+/// One failed request (`fault(k)`, for each request `k` of a clean run) is absorbed by the
+/// SDK's retry: the delivery succeeds and leaves the clean run's state.
+async fn every_single_failure_is_absorbed<W: World, F: Future<Output = W>>(
     new_world: impl Fn() -> F,
-    ks: impl IntoIterator<Item = usize>,
-) {
+    fault: impl Fn(usize) -> Fault,
+) -> usize {
     let clean_world = new_world().await;
-    if let Err(f) = clean_world.deliver().await {
-        panic!("the clean run failed with {}: {}", f.error_type, f.message);
-    }
+    delivered(&clean_world, "the clean run").await;
     let clean = clean_world.snapshot().await;
-    for k in ks {
+    let requests = clean_world.dynamodb().operations().len();
+    for k in 0..requests {
+        let fault = fault(k);
+        let context = format!("{fault:?}");
         let w = new_world().await;
-        w.dynamodb().inject(Fault::only_request(k));
-        if let Err(f) = w.deliver().await {
-            panic!("request {k} dropped once: {}: {}", f.error_type, f.message);
-        }
-        assert_eq!(w.dynamodb().failed(), 1, "request {k} was dropped");
-        assert_same(&w.snapshot().await, &clean, &format!("request {k} dropped once"));
+        w.dynamodb().inject(fault);
+        delivered(&w, &context).await;
+        assert_eq!(w.dynamodb().failed(), 1, "{context}: one request failed");
+        assert_same(&w.snapshot().await, &clean, &context);
     }
+    requests
 }
 
 /// The real time, read once per test: DynamoDB Local expires items by their TTL attribute,
-/// so the handlers' clocks stay near it, and every world of one test shares it.
+/// so the handlers' clocks stay near it, and all worlds of one test share the reading.
 fn now() -> Timestamp {
     let ms = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -368,6 +397,14 @@ fn now() -> Timestamp {
 fn sample(name: &str) -> Vec<u8> {
     let path = repo_root().join("events").join(name);
     std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+fn drop_from(k: usize) -> Fault {
+    Fault::from_request(k)
+}
+
+fn lose_from(k: usize) -> Fault {
+    Fault::from_request(k).losing_answers()
 }
 
 // ---------------------------------------------------------------------------------------
@@ -413,11 +450,7 @@ impl World for AnalyzerWorld {
             .handle(&self.payload)
             .await
             .map(drop)
-            .map_err(|e| Failure {
-                error_type: e.error_type(),
-                retryable: e.is_retryable(),
-                message: e.to_string(),
-            })
+            .map_err(|e| Failure::of(&e, e.error_type(), e.is_retryable()))
     }
 
     fn dynamodb(&self) -> &Proxy {
@@ -429,19 +462,20 @@ impl World for AnalyzerWorld {
     }
 }
 
-/// The dependency-failure sample, its burst repeated over `minutes` consecutive minutes: one
-/// counter write per series and minute, so the batch's writes span several transactions.
-fn dependency_failure_over(minutes: i64) -> Value {
+/// The dependency-failure sample's first 10 lines (every kind of error in it), repeated
+/// over 40 consecutive minutes: a counter write per series and minute, so the batch's writes
+/// span several transactions.
+fn dependency_failure_batch() -> Value {
     let sample = decode_event(
         &sample("logs/dependency-failure-burst.json"),
         &DecodeLimits::default(),
     )
     .expect("the sample decodes");
-    let log_events = (0..minutes)
-        .flat_map(|m| {
-            sample.log_events.iter().map(move |e| LogEvent {
-                id: format!("{}-{m}", e.id),
-                timestamp: e.timestamp + m * 60_000,
+    let log_events = (0..40)
+        .flat_map(|minute| {
+            sample.log_events.iter().take(10).map(move |e| LogEvent {
+                id: format!("{}-{minute}", e.id),
+                timestamp: e.timestamp + minute * 60_000,
                 message: e.message.clone(),
             })
         })
@@ -453,20 +487,29 @@ fn dependency_failure_over(minutes: i64) -> Value {
     serde_json::from_str(&encode_batch(&batch)).expect("an encoded batch is JSON")
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn error_analyzer_recovers_from_dynamodb_failing_at_any_request() {
-    let payload = dependency_failure_over(40);
-    let clock = now();
-    let world = || AnalyzerWorld::new(clock, &payload);
-    let operations = every_dynamodb_cut_point(world, Effect::Drop).await;
-    let chunks = operations
+/// The batch's counter transactions and its incident's.
+fn assert_spans_several_transactions(operations: &[String]) {
+    let transactions = operations
         .iter()
         .filter(|op| *op == "TransactWriteItems")
         .count();
-    assert!(
-        chunks >= 4,
-        "the batch spans several counter transactions (and one incident): {operations:?}"
-    );
+    assert!(transactions >= 4, "{operations:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn error_analyzer_recovers_when_dynamodb_drops_any_request() {
+    let (payload, clock) = (dependency_failure_batch(), now());
+    let world = || AnalyzerWorld::new(clock, &payload);
+    let operations = every_cut_point(world, World::dynamodb, drop_from).await;
+    assert_spans_several_transactions(&operations);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn error_analyzer_recovers_when_any_dynamodb_answer_is_lost() {
+    let (payload, clock) = (dependency_failure_batch(), now());
+    let world = || AnalyzerWorld::new(clock, &payload);
+    let operations = every_cut_point(world, World::dynamodb, lose_from).await;
+    assert_spans_several_transactions(&operations);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -512,11 +555,7 @@ impl World for GuardWorld {
             .handle(&self.payload)
             .await
             .map(drop)
-            .map_err(|e| Failure {
-                error_type: e.error_type(),
-                retryable: e.is_retryable(),
-                message: e.to_string(),
-            })
+            .map_err(|e| Failure::of(&e, e.error_type(), e.is_retryable()))
     }
 
     fn dynamodb(&self) -> &Proxy {
@@ -528,13 +567,33 @@ impl World for GuardWorld {
     }
 }
 
+/// A burst that locks an account: counters, the lock, its incident, eight sources.
+fn burst_against_one_account() -> Vec<u8> {
+    sample("auth/burst-one-account.json")
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn login_guard_recovers_from_dynamodb_failing_at_any_request() {
-    let payload = sample("auth/burst-one-account.json");
-    let clock = now();
+async fn login_guard_recovers_when_dynamodb_drops_any_request() {
+    let (payload, clock) = (burst_against_one_account(), now());
     let world = || GuardWorld::new(clock, &payload);
-    let operations = every_dynamodb_cut_point(world, Effect::Drop).await;
-    assert!(operations.len() > 5, "{operations:?}");
+    let operations = every_cut_point(world, World::dynamodb, drop_from).await;
+    assert!(operations.len() >= 10, "{operations:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn login_guard_recovers_when_any_dynamodb_answer_is_lost() {
+    let (payload, clock) = (burst_against_one_account(), now());
+    let world = || GuardWorld::new(clock, &payload);
+    let operations = every_cut_point(world, World::dynamodb, lose_from).await;
+    assert!(operations.len() >= 10, "{operations:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn login_guard_absorbs_any_single_dropped_request() {
+    let (payload, clock) = (burst_against_one_account(), now());
+    let world = || GuardWorld::new(clock, &payload);
+    let requests = every_single_failure_is_absorbed(world, Fault::only_request).await;
+    assert!(requests >= 10, "{requests} requests");
 }
 
 // ---------------------------------------------------------------------------------------
@@ -624,14 +683,15 @@ impl AlarmWorld {
             .await
             .expect("PutMetricAlarm");
 
+        // The sample, renamed to this world's alarm and group.
         let mut event: Value =
             serde_json::from_slice(&sample("alarm/cpu-high-alarm.json")).expect("JSON sample");
         event["resources"] = json!([format!(
             "arn:aws:cloudwatch:us-east-1:123456789012:alarm:{alarm}"
         )]);
         event["detail"]["alarmName"] = json!(alarm);
-        event["detail"]["configuration"]["metrics"][0]["metricStat"]["metric"]["dimensions"]
-            ["AutoScalingGroupName"] = json!(group);
+        event["detail"]["configuration"]["metrics"][0]["metricStat"]["metric"]["dimensions"]["AutoScalingGroupName"] =
+            json!(group);
         let transition = AlarmEvent::from_value(&event).expect("the sample decodes");
         let delivered_at = Timestamp::from_millis(transition.transition_time + 30_000);
 
@@ -671,6 +731,10 @@ impl AlarmWorld {
         }
     }
 
+    fn autoscaling(&self) -> &Proxy {
+        &self.autoscaling
+    }
+
     async fn desired(&self) -> i32 {
         let out = self
             .groups
@@ -685,7 +749,7 @@ impl AlarmWorld {
             .expect("the group's desired capacity")
     }
 
-    /// SetDesiredCapacity requests that reached ministack.
+    /// SetDesiredCapacity requests that reached Auto Scaling (answered or not).
     fn capacity_changes(&self) -> usize {
         self.autoscaling
             .log()
@@ -695,23 +759,24 @@ impl AlarmWorld {
     }
 }
 
+/// The line of an alarm world's snapshot that describes its group.
+const GROUP: &str = "group ";
+
 impl World for AlarmWorld {
     async fn deliver(&self) -> Result<(), Failure> {
         self.scaler
             .handle(&self.event)
             .await
             .map(drop)
-            .map_err(|e| Failure {
-                error_type: e.error_type(),
-                retryable: e.is_retryable(),
-                message: e.to_string(),
-            })
+            .map_err(|e| Failure::of(&e, e.error_type(), e.is_retryable()))
     }
 
     fn dynamodb(&self) -> &Proxy {
         &self.dynamodb
     }
 
+    /// Both tables, and the group: its desired capacity, and how many SetDesiredCapacity
+    /// requests reached it (the clean run's one: the group was scaled exactly once).
     async fn snapshot(&self) -> Snapshot {
         let volatile = Volatile {
             clock: vec![
@@ -723,17 +788,13 @@ impl World for AlarmWorld {
                 (self.tag.clone(), "<tag>"),
             ],
         };
-        let snapshot = Snapshot::of(&self.tables, &volatile).await;
-        // Besides the tables, the group: scaled as the clean run scales it, exactly once.
-        let desired = self.desired().await;
-        let changes = self.capacity_changes();
-        Snapshot(
-            snapshot
-                .0
-                .into_iter()
-                .chain([format!("group desired={desired} changes={changes}")])
-                .collect(),
-        )
+        let mut snapshot = Snapshot::of(&self.tables, &volatile).await;
+        snapshot.0.push(format!(
+            "{GROUP}desired={} set={}",
+            self.desired().await,
+            self.capacity_changes()
+        ));
+        snapshot
     }
 
     fn before_retry(&self) {
@@ -742,7 +803,144 @@ impl World for AlarmWorld {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn alarm_scaler_recovers_from_dynamodb_failing_at_any_request() {
-    let operations = every_dynamodb_cut_point(AlarmWorld::new, Effect::Drop).await;
-    assert!(operations.len() > 5, "{operations:?}");
+async fn alarm_scaler_recovers_when_dynamodb_drops_any_request() {
+    let operations = every_cut_point(AlarmWorld::new, World::dynamodb, drop_from).await;
+    assert!(operations.len() >= 6, "{operations:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn alarm_scaler_recovers_when_any_dynamodb_answer_is_lost() {
+    let operations = every_cut_point(AlarmWorld::new, World::dynamodb, lose_from).await;
+    assert!(operations.len() >= 6, "{operations:?}");
+}
+
+/// The claim's answer lost once (the SDK resends it) used to read as "another delivery
+/// holds this transition": the invocation succeeded and nothing was scaled.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn alarm_scaler_absorbs_any_single_lost_dynamodb_answer() {
+    let lose_only = |k| Fault::only_request(k).losing_answers();
+    let requests = every_single_failure_is_absorbed(AlarmWorld::new, lose_only).await;
+    assert!(requests >= 6, "{requests} requests");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn alarm_scaler_recovers_when_auto_scaling_drops_any_request() {
+    let operations = every_cut_point(AlarmWorld::new, AlarmWorld::autoscaling, drop_from).await;
+    assert_eq!(
+        operations,
+        ["DescribeAutoScalingGroups", "SetDesiredCapacity"]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_set_desired_capacity_releases_the_claim_and_the_retry_scales_once() {
+    let clean_world = AlarmWorld::new().await;
+    delivered(&clean_world, "the clean run").await;
+    let clean = clean_world.snapshot().await;
+
+    let w = AlarmWorld::new().await;
+    w.autoscaling
+        .inject(Fault::from_request(0).of("SetDesiredCapacity"));
+    let failure = fails_retryably(&w, "SetDesiredCapacity unreachable").await;
+    assert_eq!(failure.error_type, "Retryable.Unavailable");
+    assert!(
+        failure.message.contains("setting the desired capacity"),
+        "{}",
+        failure.message
+    );
+    let failed = w.snapshot().await;
+    assert_eq!(failed.find(GROUP), ["group desired=2 set=0"]);
+    let claim = failed.find("state {\"expires_at\"");
+    assert!(
+        claim.iter().any(|c| c.contains(r#""state":"released""#)),
+        "the claim is released for the retry: {claim:?}"
+    );
+
+    w.autoscaling.heal();
+    retries_to_the_clean_state(&w, &clean, "SetDesiredCapacity unreachable").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_capacity_change_whose_answer_was_lost_is_not_repeated() {
+    let clean_world = AlarmWorld::new().await;
+    delivered(&clean_world, "the clean run").await;
+    let clean = clean_world.snapshot().await;
+
+    let w = AlarmWorld::new().await;
+    w.autoscaling.inject(
+        Fault::from_request(0)
+            .of("SetDesiredCapacity")
+            .losing_answers(),
+    );
+    fails_retryably(&w, "SetDesiredCapacity's answers lost").await;
+    assert_eq!(w.desired().await, 3, "the change was made");
+    let sent = w.capacity_changes();
+    w.autoscaling.heal();
+    w.before_retry();
+    delivered(&w, "the retry").await;
+    assert_eq!(
+        w.capacity_changes(),
+        sent,
+        "the retry found the change made and did not make it again (3 → 5)"
+    );
+    let without_group = |s: Snapshot| -> Vec<String> {
+        s.0.into_iter().filter(|l| !l.starts_with(GROUP)).collect()
+    };
+    let after = w.snapshot().await;
+    assert_eq!(after.find(GROUP), [format!("{GROUP}desired=3 set={sent}")]);
+    assert_same(
+        &Snapshot(without_group(after)),
+        &Snapshot(without_group(clean)),
+        "SetDesiredCapacity's answers lost, after the retry",
+    );
+}
+
+// ---------------------------------------------------------------------------------------
+// The proxy itself
+
+/// Faults hit requests, not connections: on one kept-alive connection, the requests before
+/// a dropped one are answered, the dropped one is a connection failure for the SDK (not an
+/// HTTP error), and the next request gets a new connection.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_proxy_drops_single_requests_of_kept_alive_connections() {
+    let proxy = proxy_to(&dynamodb().endpoint).await;
+    let conf = aws_sdk_dynamodb::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .endpoint_url(proxy.endpoint())
+        .credentials_provider(credentials())
+        .http_client(apptrack_core::aws::https_client())
+        .retry_config(RetryConfig::disabled())
+        .timeout_config(sdk_timeouts())
+        .build();
+    let client = aws_sdk_dynamodb::Client::from_conf(conf);
+    proxy.inject(Fault::only_request(1).of("ListTables"));
+
+    client.list_tables().send().await.expect("ListTables 0");
+    let missing = client
+        .describe_table()
+        .table_name("no-such-table")
+        .send()
+        .await;
+    assert!(
+        matches!(missing, Err(SdkError::ServiceError(_))),
+        "other operations are not counted, and answered: {missing:?}"
+    );
+    let dropped = client.list_tables().send().await;
+    assert!(
+        matches!(dropped, Err(SdkError::DispatchFailure(_))),
+        "a dropped request is a connection failure: {dropped:?}"
+    );
+    client.list_tables().send().await.expect("ListTables 2");
+
+    assert_eq!(
+        proxy.operations(),
+        ["ListTables", "DescribeTable", "ListTables", "ListTables"]
+    );
+    assert_eq!(proxy.failed(), 1);
+    assert_eq!(
+        proxy.connections(),
+        2,
+        "the first three requests shared a connection; the drop closed it"
+    );
 }

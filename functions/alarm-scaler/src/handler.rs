@@ -564,7 +564,9 @@ where
         self.ledger
             .complete(transition, token, &completion, self.clock.now())
             .await
-            .map_err(HandlerError::scaling("recording the outcome of the transition"))
+            .map_err(HandlerError::scaling(
+                "recording the outcome of the transition",
+            ))
     }
 
     async fn on_group_alarm(&self, alarm: &Alarm) -> Result<Outcome, HandlerError> {
@@ -1040,9 +1042,11 @@ mod tests {
         assert_eq!(s.groups.get("web-asg").map(|g| g.desired), Some(3));
         // Recorded as the attempt that made the change would have recorded it.
         let scaled = scaled_entries(&s, &retry).await;
-        assert_eq!(scaled, [retry.detail.clone()]);
+        assert_eq!(scaled, std::slice::from_ref(&retry.detail));
         assert!(
-            retry.detail.starts_with("scaled web-asg from 2 to 3: CPUUtilization 97.2"),
+            retry
+                .detail
+                .starts_with("scaled web-asg from 2 to 3: CPUUtilization 97.2"),
             "{}",
             retry.detail
         );

@@ -122,9 +122,14 @@ impl ScalingLedger for DynamoScalingLedger {
             .update_expression(
                 "SET #state = :claimed, #token = :token, lease_until = :lease, expires_at = :exp",
             )
+            // The last clause is this very claim: the SDK resends the request when its
+            // answer is lost, and the resent one must not find the claim held elsewhere.
+            // (The old item it returns is then this claim's own, which kept the previous
+            // holder's intent.)
             .condition_expression(
                 "attribute_not_exists(pk) OR #state = :released \
-                 OR (#state = :claimed AND lease_until < :now)",
+                 OR (#state = :claimed AND lease_until < :now) \
+                 OR (#state = :claimed AND #token = :token)",
             )
             .expression_attribute_names("#state", "state")
             .expression_attribute_names("#token", "token")

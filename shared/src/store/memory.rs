@@ -303,6 +303,29 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn an_entry_with_an_idempotency_key_is_added_once() {
+        let store = MemoryIncidentStore::new();
+        let key = DedupKey::new("alarm-scaler", IncidentKind::Saturation, "web-asg", "f1").unwrap();
+        let r = store.raise(&occ(&key, 10)).await.unwrap();
+        let at = Timestamp::from_secs(20);
+        let entry = TimelineEntry::new(at, "alarm-scaler", "scaled", "from 2 to 3");
+        assert!(
+            store
+                .append_timeline_once(&r.id, &entry, "t:scaled")
+                .await
+                .unwrap()
+        );
+        assert!(
+            !store
+                .append_timeline_once(&r.id, &entry, "t:scaled")
+                .await
+                .unwrap()
+        );
+        let tl = store.timeline(&r.id, at).await.unwrap();
+        assert_eq!(tl.iter().filter(|e| e.action == "scaled").count(), 1);
+    }
+
+    #[tokio::test]
     async fn duplicate_delivery_changes_nothing() {
         let store = MemoryIncidentStore::new();
         let key = DedupKey::new("login-guard", IncidentKind::BruteForce, "alice", "lock").unwrap();
