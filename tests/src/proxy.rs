@@ -1,11 +1,12 @@
 //! A fault-injecting HTTP/1.1 proxy in front of an emulator.
 //!
 //! Point an SDK client at [`Proxy::endpoint`] instead of the emulator: every request is
-//! forwarded, counted and logged by API operation. Told to fail ([`Proxy::inject`]), the
-//! proxy closes a request's connection without an answer, so the SDK sees what it sees when
-//! a service is unreachable: a connection failure, not an HTTP error. Faults count requests,
-//! not connections (the SDK sends many requests over one kept-alive connection), and can be
-//! limited to one API operation.
+//! forwarded, and logged with its API operation. Told to fail ([`Proxy::inject`]), the proxy
+//! closes a request's connection without an answer, so the SDK sees what it sees when a
+//! service is unreachable: a connection failure, not an HTTP error. The request either never
+//! reaches the emulator ([`Effect::Drop`]) or does and only its answer is lost
+//! ([`Effect::LoseAnswer`]). Faults count requests, not connections (the SDK sends many
+//! requests over one kept-alive connection), and can be limited to one API operation.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -92,15 +93,6 @@ struct Armed {
     seen: usize,
 }
 
-/// One request the proxy received.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Seen {
-    /// Its API operation (see [`operation`]).
-    pub operation: String,
-    /// How it failed, if it did.
-    pub fault: Option<Effect>,
-}
-
 impl Armed {
     /// Counts a request of `operation` if the fault applies to it; its effect if it strikes.
     fn strike(&mut self, operation: &str) -> Option<Effect> {
@@ -120,6 +112,15 @@ impl Armed {
         };
         strikes.then_some(self.fault.effect)
     }
+}
+
+/// One request the proxy received.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Seen {
+    /// Its API operation (see [`operation`]).
+    pub operation: String,
+    /// How it failed, if it did.
+    pub fault: Option<Effect>,
 }
 
 #[derive(Debug, Default)]
@@ -256,8 +257,7 @@ async fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
         let stream = match listener.accept().await {
             Ok((stream, _)) => stream,
             Err(e) => {
-                // Out of file descriptors and the like: let the client see refused
-                // connections rather than spin.
+                // Out of file descriptors and the like: back off rather than spin.
                 eprintln!("proxy: accepting a connection failed: {e}");
                 tokio::time::sleep(std::time::Duration::from_millis(50)).await;
                 continue;

@@ -1,17 +1,20 @@
-//! Faults: DynamoDB (or the Auto Scaling API) becomes unreachable in the middle of an
+//! Faults: DynamoDB or the Auto Scaling API becomes unreachable in the middle of an
 //! invocation. The handler must fail with a retryable error, and once the service is back the
 //! retried event must leave exactly the state a clean run leaves: nothing lost, nothing
 //! counted twice.
 //!
-//! Each function's SDK clients talk to the emulators through [`Proxy`], which drops requests
-//! on command. For every cut point `k` (the k-th DynamoDB request of a clean run, for each
-//! `k`), a fresh world runs the event with requests `k..` dropped, heals, runs it again and
-//! compares both tables with the clean run's.
+//! Each function's SDK clients reach the emulators through a [`Proxy`]. For every cut point
+//! `k`, that is every request a clean run of the event sent through the proxy, a fresh world
+//! delivers the event with request `k` and all later ones failing, heals the proxy, delivers it
+//! again (Lambda's retry) and once more (a redelivery), and compares both tables (and, for
+//! alarm-scaler, the group) with the clean run's. A failing request either never reaches the
+//! emulator ([`Effect::Drop`]) or reaches it and loses its answer ([`Effect::LoseAnswer`]: the
+//! write happened and the client cannot know).
 //!
 //! The clients under test keep the SDK's standard retry mode and its 3 attempts, but 1 ms
-//! apart and with a retry quota of their own (see [`sdk_retry`]): a failing attempt then costs
-//! milliseconds, and hundreds of injected failures cannot drain a quota that the next test
-//! relies on.
+//! apart and with a retry quota of their own (see [`sdk_retry`], [`own_retry_quota`]): a
+//! failing attempt then costs milliseconds, and hundreds of injected failures cannot drain a
+//! quota the next test relies on. Handler clocks are [`ManualClock`]s; nothing sleeps.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::future::Future;
@@ -38,6 +41,9 @@ use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::types::AttributeValue;
 use error_analyzer::handler::Analyzer;
+use http_body_util::{BodyExt, Full};
+use hyper::body::Bytes;
+use hyper_util::rt::TokioIo;
 use login_guard::handler::Guard;
 use regex::Regex;
 use serde_json::{Value, json};
@@ -136,8 +142,9 @@ impl Volatile {
             .then(|| "<clock>".to_owned())
     }
 
-    /// `<clock s+14d>` for a number that is a clock reading (in seconds or milliseconds)
-    /// plus whole days: TTLs and lease-free timestamps derived from the clock.
+    /// `<clock s+14d>`, `<clock ms+0d>` for a number that is a clock reading (in seconds or
+    /// milliseconds) plus whole days: TTLs (`expires_at`) and times (`at_ms`, `done_at`)
+    /// taken from the clock. Counts and event times never look like that.
     fn number(&self, n: &str) -> Option<String> {
         let v: i64 = n.parse().ok()?;
         self.clock.iter().find_map(|t| {
@@ -218,7 +225,8 @@ impl Snapshot {
                 lines.push(line);
             }
         }
-        // Sorted with the ids masked, so the order does not depend on their random part.
+        // Sorted with the ids masked, so the order does not depend on their random part
+        // (items differ in their keys, so the masked lines are distinct).
         lines.sort_by_cached_key(|l| (ulid.replace_all(l, "<id>").into_owned(), l.clone()));
         let mut ids: HashMap<String, String> = HashMap::new();
         let lines = lines
@@ -898,11 +906,10 @@ async fn a_capacity_change_whose_answer_was_lost_is_not_repeated() {
 // ---------------------------------------------------------------------------------------
 // The proxy itself
 
-/// Faults hit requests, not connections: on one kept-alive connection, the requests before
-/// a dropped one are answered, the dropped one is a connection failure for the SDK (not an
-/// HTTP error), and the next request gets a new connection.
+/// What the SDK sees of a dropped request: a connection failure, not an HTTP error. The
+/// requests around it, and those of other operations, are forwarded and answered.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_proxy_drops_single_requests_of_kept_alive_connections() {
+async fn a_dropped_request_is_a_connection_failure_for_the_sdk() {
     let proxy = proxy_to(&dynamodb().endpoint).await;
     let conf = aws_sdk_dynamodb::Config::builder()
         .behavior_version(BehaviorVersion::latest())
@@ -938,9 +945,63 @@ async fn the_proxy_drops_single_requests_of_kept_alive_connections() {
         ["ListTables", "DescribeTable", "ListTables", "ListTables"]
     );
     assert_eq!(proxy.failed(), 1);
-    assert_eq!(
-        proxy.connections(),
-        2,
-        "the first three requests shared a connection; the drop closed it"
+}
+
+/// Faults hit requests, not connections: on one kept-alive connection the first request is
+/// answered, and the second is dropped by closing the connection.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_proxy_fails_one_request_of_a_kept_alive_connection() {
+    let proxy = proxy_to(&dynamodb().endpoint).await;
+    proxy.inject(Fault::only_request(1));
+    let address = proxy.endpoint().trim_start_matches("http://").to_owned();
+    let stream = tokio::net::TcpStream::connect(&address)
+        .await
+        .expect("connecting to the proxy");
+    let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+        .await
+        .expect("an HTTP/1.1 connection");
+    let connection = tokio::spawn(connection);
+    // What DynamoDB Local accepts: it checks that a signature is there, not that it is right.
+    let list_tables = || {
+        hyper::Request::post("/")
+            .header("host", &address)
+            .header("x-amz-target", "DynamoDB_20120810.ListTables")
+            .header("content-type", "application/x-amz-json-1.0")
+            .header(
+                "authorization",
+                "AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/dynamodb/aws4_request, \
+                 SignedHeaders=host, Signature=0",
+            )
+            .body(Full::new(Bytes::from_static(b"{}")))
+            .expect("a request")
+    };
+
+    sender
+        .ready()
+        .await
+        .expect("the connection takes a request");
+    let answer = sender
+        .send_request(list_tables())
+        .await
+        .expect("request 0 is forwarded");
+    assert_eq!(answer.status(), 200);
+    answer
+        .into_body()
+        .collect()
+        .await
+        .expect("the answer's body");
+    // Sent on the same connection, once it is idle again.
+    sender
+        .ready()
+        .await
+        .expect("the connection takes another request");
+    let dropped = sender.send_request(list_tables()).await;
+    assert!(dropped.is_err(), "request 1 is dropped: {dropped:?}");
+    let ended = tokio::time::timeout(Duration::from_secs(10), connection).await;
+    assert!(
+        ended.is_ok() && sender.is_closed(),
+        "the proxy closed the connection"
     );
+    assert_eq!(proxy.operations(), ["ListTables", "ListTables"]);
+    assert_eq!((proxy.connections(), proxy.failed()), (1, 1));
 }
