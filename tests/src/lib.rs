@@ -18,6 +18,7 @@ use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region, SharedCrede
 use memchr::memmem;
 
 pub mod bad_input;
+pub mod proxy;
 pub mod runtime;
 
 /// The repository root (for `node_modules/`, `.local/`, `events/`).

@@ -299,6 +299,43 @@ async fn timeline_is_bounded_and_keeps_the_latest() {
 }
 
 #[tokio::test]
+async fn a_timeline_entry_with_an_idempotency_key_is_added_once() {
+    let (_t, store) = setup().await;
+    let r = store
+        .raise(&occurrence(&key("db", "f-once"), "db", 0))
+        .await
+        .unwrap();
+    let entry = TimelineEntry::new(at(5), "alarm-scaler", "scaled", "from 2 to 3");
+    let retry = TimelineEntry::new(at(65), "alarm-scaler", "scaled", "from 2 to 3");
+    let added = [
+        store
+            .append_timeline_once(&r.id, &entry, "t1:scaled")
+            .await
+            .unwrap(),
+        store
+            .append_timeline_once(&r.id, &retry, "t1:scaled")
+            .await
+            .unwrap(),
+        store
+            .append_timeline_once(&r.id, &retry, "t2:scaled")
+            .await
+            .unwrap(),
+    ];
+    assert_eq!(added, [true, false, true]);
+    let tl = store.timeline(&r.id, at(0)).await.unwrap();
+    let scaled: Vec<Timestamp> = tl
+        .iter()
+        .filter(|e| e.action == "scaled")
+        .map(|e| e.at)
+        .collect();
+    assert_eq!(
+        scaled,
+        [at(5), at(65)],
+        "the first entry per key, and only it"
+    );
+}
+
+#[tokio::test]
 async fn bad_input_gets_clear_errors() {
     let (t, store) = setup().await;
     let unknown = IncidentId::new(at(0));

@@ -505,14 +505,18 @@ where
         };
         let written = self
             .incidents
-            .append_timeline(&inc.id, &self.entry("noted", &detail))
+            .append_timeline_once(
+                &inc.id,
+                &self.entry("noted", &detail),
+                &note_key(&transition, "noted"),
+            )
             .await;
         if let Err(e) = written {
             self.release(&transition, &token).await;
             return Err(HandlerError::store("noting insufficient data")(e));
         }
         self.complete(&transition, &token, Completion::Done(detail.clone()))
-            .await;
+            .await?;
         done(Action::Noted, detail)
     }
 
@@ -548,16 +552,21 @@ where
         }
     }
 
-    async fn complete(&self, transition: &str, token: &str, completion: Completion) {
-        // The action is done; a ledger that cannot say so leaves a claim whose lease runs
-        // out and whose recorded intent tells the next holder the change already happened.
-        if let Err(e) = self
-            .ledger
+    /// Closes the claim. When that fails the invocation fails too, retryably: the claim's
+    /// lease runs out, and the retry that takes it over finds the recorded intent (the change
+    /// is not repeated) and the notes already written (they are written once per transition).
+    async fn complete(
+        &self,
+        transition: &str,
+        token: &str,
+        completion: Completion,
+    ) -> Result<(), HandlerError> {
+        self.ledger
             .complete(transition, token, &completion, self.clock.now())
             .await
-        {
-            tracing::warn!(transition, error = %e, "could not complete the claim");
-        }
+            .map_err(HandlerError::scaling(
+                "recording the outcome of the transition",
+            ))
     }
 
     async fn on_group_alarm(&self, alarm: &Alarm) -> Result<Outcome, HandlerError> {
@@ -582,7 +591,7 @@ where
         {
             Ok((action, detail, desired)) => {
                 self.complete(&transition, &token, Completion::Done(detail.clone()))
-                    .await;
+                    .await?;
                 Ok(Outcome {
                     desired,
                     ..base(action, detail)
@@ -596,11 +605,18 @@ where
                 // A permanent problem: say so on the incident, and fail every redelivery
                 // the same way (so the event reaches the on-failure destination).
                 let note = self.entry("failed", &format!("could not scale {group}: {e}"));
-                if let Err(te) = self.incidents.append_timeline(&incident, &note).await {
+                let key = note_key(&transition, "failed");
+                if let Err(te) = self
+                    .incidents
+                    .append_timeline_once(&incident, &note, &key)
+                    .await
+                {
                     tracing::warn!(error = %te, "could not note the failure on the incident");
                 }
-                self.complete(&transition, &token, Completion::Failed(e.to_string()))
-                    .await;
+                let failed = Completion::Failed(e.to_string());
+                if let Err(ce) = self.complete(&transition, &token, failed).await {
+                    tracing::warn!(error = %ce, "could not record the failure; a redelivery meets it again");
+                }
                 Err(e)
             }
         }
@@ -623,17 +639,21 @@ where
             .map_err(HandlerError::scaling(format!("reading group {group}")))?;
 
         // An earlier holder set out to make this change and the group shows it made it
-        // (its answer was lost, or it died before recording it): record, do not repeat.
+        // (its answer was lost, or it failed before recording it): record it as that holder
+        // would have, do not repeat it.
         if let Some(intent) = prior_intent
             && intent.from != intent.to
             && capacity.desired == intent.to
         {
-            let detail = format!(
-                "from {} to {} (applied by an earlier attempt of this transition)",
-                intent.from, intent.to
+            tracing::info!(
+                transition,
+                from = intent.from,
+                to = intent.to,
+                "an earlier attempt of this transition made the change; recording it"
             );
-            self.record_scaled(group, incident, intent, &detail).await?;
-            return Ok((Action::Scaled, detail, Some(intent.to)));
+            self.record_scaled(group, incident, transition, &intent)
+                .await?;
+            return Ok((Action::Scaled, intent.detail, Some(intent.to)));
         }
 
         let decision = match self.metric_value(alarm).await? {
@@ -664,25 +684,29 @@ where
             Ok(d) => d,
             Err(why) => {
                 let detail = format!("no change: {why}");
-                self.note(incident, "decided", &detail).await?;
+                self.note(incident, transition, "decided", &detail).await?;
                 return Ok((Action::NoChange, detail, Some(capacity.desired)));
             }
         };
         match decision {
             ScalingDecision::NoChange { .. } => {
                 let detail = decision.to_string();
-                self.note(incident, "decided", &detail).await?;
+                self.note(incident, transition, "decided", &detail).await?;
                 Ok((Action::NoChange, detail, Some(capacity.desired)))
             }
             ScalingDecision::ScaleTo { .. } if self.settings.dry_run => {
                 let detail = format!("dry run, capacity unchanged: would scale {group} {decision}");
-                self.note(incident, "decided", &detail).await?;
+                self.note(incident, transition, "decided", &detail).await?;
                 Ok((Action::DryRun, detail, Some(capacity.desired)))
             }
             ScalingDecision::ScaleTo { from, to, .. } => {
-                let intent = Intent { from, to };
+                let intent = Intent {
+                    from,
+                    to,
+                    detail: format!("scaled {group} {decision}"),
+                };
                 self.ledger
-                    .record_intent(transition, token, intent)
+                    .record_intent(transition, token, &intent)
                     .await
                     .map_err(HandlerError::scaling("recording the intended change"))?;
                 self.groups.set_desired_capacity(group, to).await.map_err(
@@ -690,9 +714,9 @@ where
                         "setting the desired capacity of {group} to {to}"
                     )),
                 )?;
-                let detail = format!("scaled {group} {decision}");
-                self.record_scaled(group, incident, intent, &detail).await?;
-                Ok((Action::Scaled, detail, Some(to)))
+                self.record_scaled(group, incident, transition, &intent)
+                    .await?;
+                Ok((Action::Scaled, intent.detail, Some(to)))
             }
         }
     }
@@ -769,15 +793,22 @@ where
             .reduce(f64::max))
     }
 
+    /// A timeline entry about the transition, written once however often it is retried.
     async fn note(
         &self,
         incident: &IncidentId,
+        transition: &str,
         action: &str,
         detail: &str,
     ) -> Result<(), HandlerError> {
         self.incidents
-            .append_timeline(incident, &self.entry(action, detail))
+            .append_timeline_once(
+                incident,
+                &self.entry(action, detail),
+                &note_key(transition, action),
+            )
             .await
+            .map(drop)
             .map_err(HandlerError::store("writing the timeline"))
     }
 
@@ -785,8 +816,8 @@ where
         &self,
         group: &str,
         incident: &IncidentId,
-        intent: Intent,
-        detail: &str,
+        transition: &str,
+        intent: &Intent,
     ) -> Result<(), HandlerError> {
         if intent.to > intent.from {
             self.ledger
@@ -794,8 +825,14 @@ where
                 .await
                 .map_err(HandlerError::scaling("recording the scale-out time"))?;
         }
-        self.note(incident, "scaled", detail).await
+        self.note(incident, transition, "scaled", &intent.detail)
+            .await
     }
+}
+
+/// The idempotency key of a timeline entry written under a transition's claim.
+fn note_key(transition: &str, action: &str) -> String {
+    format!("{transition}:{action}")
 }
 
 /// A claim this delivery holds, or how the transition was already settled.
@@ -1001,13 +1038,54 @@ mod tests {
             .await
             .expect("retry");
         assert_eq!(retry.action, Action::Scaled);
+        assert_eq!(s.groups.calls().len(), 1, "the retry must not scale 3 → 5");
+        assert_eq!(s.groups.get("web-asg").map(|g| g.desired), Some(3));
+        // Recorded as the attempt that made the change would have recorded it.
+        let scaled = scaled_entries(&s, &retry).await;
+        assert_eq!(scaled, std::slice::from_ref(&retry.detail));
         assert!(
-            retry.detail.contains("applied by an earlier attempt"),
+            retry
+                .detail
+                .starts_with("scaled web-asg from 2 to 3: CPUUtilization 97.2"),
             "{}",
             retry.detail
         );
-        assert_eq!(s.groups.calls().len(), 1, "the retry must not scale 3 → 5");
-        assert_eq!(s.groups.get("web-asg").map(|g| g.desired), Some(3));
+    }
+
+    async fn scaled_entries(s: &TestScaler, out: &Outcome) -> Vec<String> {
+        let id = out.incident_id.as_ref().expect("an incident");
+        timeline(s, id)
+            .await
+            .into_iter()
+            .filter(|(action, _)| action == "scaled")
+            .map(|(_, detail)| detail)
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn a_claim_not_closed_is_a_retryable_failure_and_the_retry_records_once() {
+        let s = scaler(&[]);
+        s.ledger.fail_next_completion();
+        let err = s
+            .handle(&sample("alarm/cpu-high-alarm.json"))
+            .await
+            .expect_err("the claim cannot be closed");
+        assert_eq!(err.error_type(), "Retryable.Ledger", "{err}");
+        assert_eq!(s.groups.calls(), [("web-asg".to_owned(), 3)]);
+
+        // Lambda retries after about a minute, when the claim's lease has run out.
+        s.clock.advance(Duration::from_secs(60));
+        let retry = s
+            .handle(&sample("alarm/cpu-high-alarm.json"))
+            .await
+            .expect("retry");
+        assert_eq!(retry.action, Action::Scaled);
+        assert_eq!(s.groups.calls().len(), 1, "scaled once");
+        assert_eq!(scaled_entries(&s, &retry).await.len(), 1, "noted once");
+        let key = AlarmEvent::from_value(&sample("alarm/cpu-high-alarm.json"))
+            .expect("decodes")
+            .transition_key();
+        assert_eq!(s.ledger.outcome(&key), Some(Ok(retry.detail.clone())));
     }
 
     #[tokio::test]

@@ -477,7 +477,8 @@ impl<G: GuardStore, S: RecordIncidents, K: Clock> Guard<G, S, K> {
     }
 
     /// The lock's incident, raised from its record if no invocation recorded it yet (the
-    /// invocation that locked may have failed in between).
+    /// invocation that locked may have failed in between), and recorded on the account's
+    /// counter if only the lock record has it (that invocation failed between the two).
     async fn ensure_opening(
         &self,
         m: &LockMirror,
@@ -495,7 +496,15 @@ impl<G: GuardStore, S: RecordIncidents, K: Clock> Guard<G, S, K> {
             )))?;
         match lock {
             Some(l) if l.locked_at == m.locked_at => match l.incident_id.clone() {
-                Some(id) => Ok(Some(id)),
+                Some(id) => {
+                    self.state
+                        .set_lock_incident(l.mode, account, l.locked_at, &id)
+                        .await
+                        .map_err(HandlerError::store(format!(
+                            "recording the incident of {account}'s lock"
+                        )))?;
+                    Ok(Some(id))
+                }
                 None => self.open_lock_incident(&l).await.map(Some),
             },
             _ => Ok(None),
@@ -892,6 +901,33 @@ mod tests {
             .await
             .expect("read");
         assert_eq!(c.failure_buckets.values().sum::<u32>(), 5);
+    }
+
+    #[tokio::test]
+    async fn a_retry_completes_a_lock_incident_recorded_on_the_lock_only() {
+        let g = guard(&[]);
+        let body = payload(&as_refs(&burst("e", "alice", 5, T0)));
+        g.state.fail_next_mirror_write();
+        let err = g.handle(&body).await.expect_err("the second write fails");
+        assert_eq!(err.error_type(), "Retryable.Store", "{err}");
+
+        g.handle(&body).await.expect("the retry");
+        let lock = g
+            .state
+            .get_lock(LockMode::Enforce, "alice")
+            .await
+            .expect("read")
+            .expect("locked");
+        let mirror = g
+            .state
+            .read_counters(&CounterKey::Account("alice".into()))
+            .await
+            .expect("read")
+            .lock
+            .expect("the counter mirrors the lock");
+        assert!(lock.incident_id.is_some());
+        assert_eq!(mirror.incident_id, lock.incident_id);
+        assert_eq!(g.incidents.all().len(), 1, "one incident");
     }
 
     #[tokio::test]

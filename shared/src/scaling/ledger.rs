@@ -3,7 +3,7 @@
 //!
 //! Items:
 //! - transition: `pk = SCALE#<transition key>`, `sk = CLAIM`, `state` (claimed, released,
-//!   done, failed), `token` of the holder, `lease_until` (epoch ms), `intent_from`/`intent_to`,
+//!   done, failed), `token` of the holder, `lease_until` (epoch ms), `intent_from`/`intent_to`/`intent_detail`,
 //!   `outcome`, `expires_at` (epoch seconds, TTL);
 //! - group: `pk = SCALEOUT#<group>`, `sk = LAST`, `at_ms` of the last scale-out, `expires_at`.
 
@@ -43,7 +43,12 @@ fn group_key(group: &str) -> Item {
 fn intent_of(item: &Item) -> Option<Intent> {
     let from = i32::try_from(number(item, "intent_from")?).ok()?;
     let to = i32::try_from(number(item, "intent_to")?).ok()?;
-    Some(Intent { from, to })
+    let detail = match text(item, "intent_detail") {
+        Some(d) => d.to_owned(),
+        // Written before intents carried their detail.
+        None => format!("from {from} to {to}"),
+    };
+    Some(Intent { from, to, detail })
 }
 
 fn expiry(now: Timestamp) -> AttributeValue {
@@ -117,9 +122,14 @@ impl ScalingLedger for DynamoScalingLedger {
             .update_expression(
                 "SET #state = :claimed, #token = :token, lease_until = :lease, expires_at = :exp",
             )
+            // The last clause is this very claim: the SDK resends the request when its
+            // answer is lost, and the resent one must not find the claim held elsewhere.
+            // (The old item it returns is then this claim's own, which kept the previous
+            // holder's intent.)
             .condition_expression(
                 "attribute_not_exists(pk) OR #state = :released \
-                 OR (#state = :claimed AND lease_until < :now)",
+                 OR (#state = :claimed AND lease_until < :now) \
+                 OR (#state = :claimed AND #token = :token)",
             )
             .expression_attribute_names("#state", "state")
             .expression_attribute_names("#token", "token")
@@ -158,17 +168,18 @@ impl ScalingLedger for DynamoScalingLedger {
         &self,
         transition: &str,
         token: &str,
-        intent: Intent,
+        intent: &Intent,
     ) -> Result<(), ScalingError> {
         let held = self
             .update_if(
                 transition_key(transition),
-                "SET intent_from = :from, intent_to = :to",
+                "SET intent_from = :from, intent_to = :to, intent_detail = :detail",
                 "#token = :token AND #state = :claimed",
                 &[("#token", "token"), ("#state", "state")],
                 vec![
                     (":from", n(intent.from)),
                     (":to", n(intent.to)),
+                    (":detail", s(intent.detail.as_str())),
                     (":token", s(token)),
                     (":claimed", s("claimed")),
                 ],

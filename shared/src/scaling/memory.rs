@@ -12,6 +12,7 @@ use super::{
 };
 use crate::alarm::GroupCapacity;
 use crate::clock::Timestamp;
+use crate::store::StoreError;
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     // A test that panicked while holding the lock already failed; keep the data usable.
@@ -159,6 +160,7 @@ pub struct MemoryLedger {
     lease: Duration,
     records: Mutex<HashMap<String, Record>>,
     scale_outs: Mutex<HashMap<String, Timestamp>>,
+    fail_next_completion: Mutex<bool>,
 }
 
 impl Default for MemoryLedger {
@@ -167,6 +169,7 @@ impl Default for MemoryLedger {
             lease: DEFAULT_LEASE,
             records: Mutex::default(),
             scale_outs: Mutex::default(),
+            fail_next_completion: Mutex::default(),
         }
     }
 }
@@ -190,6 +193,11 @@ impl MemoryLedger {
         )
     }
 
+    /// Makes the next `complete` fail as an unreachable table would.
+    pub fn fail_next_completion(&self) {
+        *lock(&self.fail_next_completion) = true;
+    }
+
     fn holds(rec: Option<&Record>, token: &str) -> bool {
         matches!(rec, Some(Record { state: State::Claimed { token: t, .. }, .. }) if t == token)
     }
@@ -201,8 +209,10 @@ impl ScalingLedger for MemoryLedger {
         let prior_intent = match records.get(transition) {
             None => None,
             Some(r) => match &r.state {
-                State::Released => r.intent,
-                State::Claimed { lease_until, .. } if *lease_until < now.as_millis() => r.intent,
+                State::Released => r.intent.clone(),
+                State::Claimed { lease_until, .. } if *lease_until < now.as_millis() => {
+                    r.intent.clone()
+                }
                 State::Claimed { .. } => return Ok(Claim::HeldElsewhere),
                 State::Done(o) => return Ok(Claim::Done { outcome: o.clone() }),
                 State::Failed(e) => return Ok(Claim::Failed { error: e.clone() }),
@@ -216,7 +226,7 @@ impl ScalingLedger for MemoryLedger {
                     token: token.clone(),
                     lease_until: now.saturating_add(self.lease).as_millis(),
                 },
-                intent: prior_intent,
+                intent: prior_intent.clone(),
             },
         );
         Ok(Claim::Acquired {
@@ -229,7 +239,7 @@ impl ScalingLedger for MemoryLedger {
         &self,
         transition: &str,
         token: &str,
-        intent: Intent,
+        intent: &Intent,
     ) -> Result<(), ScalingError> {
         let mut records = lock(&self.records);
         if !Self::holds(records.get(transition), token) {
@@ -238,7 +248,7 @@ impl ScalingLedger for MemoryLedger {
             )));
         }
         if let Some(r) = records.get_mut(transition) {
-            r.intent = Some(intent);
+            r.intent = Some(intent.clone());
         }
         Ok(())
     }
@@ -250,6 +260,11 @@ impl ScalingLedger for MemoryLedger {
         completion: &Completion,
         _now: Timestamp,
     ) -> Result<(), ScalingError> {
+        if std::mem::take(&mut *lock(&self.fail_next_completion)) {
+            return Err(ScalingError::Ledger(StoreError::Unavailable(format!(
+                "injected failure closing the claim on {transition}"
+            ))));
+        }
         let mut records = lock(&self.records);
         if Self::holds(records.get(transition), token)
             && let Some(r) = records.get_mut(transition)

@@ -172,11 +172,13 @@ pub trait CapacityController: Send + Sync {
 
 /// The capacity change a claim holder is about to make, written to the ledger before it
 /// calls SetDesiredCapacity so that whoever takes the claim over can tell whether the
-/// change already happened.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+/// change already happened, and record it as its maker would have.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Intent {
     pub from: i32,
     pub to: i32,
+    /// How the change is recorded: the incident's timeline entry and the claim's outcome.
+    pub detail: String,
 }
 
 /// The answer to a claim on an alarm transition.
@@ -220,7 +222,7 @@ pub trait ScalingLedger: Send + Sync {
         &self,
         transition: &str,
         token: &str,
-        intent: Intent,
+        intent: &Intent,
     ) -> impl Future<Output = Result<(), ScalingError>> + Send;
 
     /// Closes the claim for good.

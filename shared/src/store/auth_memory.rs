@@ -15,6 +15,7 @@ struct State {
     counters: HashMap<CounterKey, Counters>,
     locks: BTreeMap<(LockMode, String), LockRecord>,
     writes: u64,
+    fail_next_mirror_write: bool,
 }
 
 /// Counters and locks in a mutex-guarded map.
@@ -31,6 +32,12 @@ impl MemoryGuardStore {
     /// Write requests made so far (applied or not), for assertions on write counts.
     pub fn writes(&self) -> u64 {
         self.lock().writes
+    }
+
+    /// Makes the next `set_lock_incident` fail between its two writes, as the DynamoDB
+    /// adapter's can: the lock record gets the incident, the account counter's mirror does not.
+    pub fn fail_next_mirror_write(&self) {
+        self.lock().fail_next_mirror_write = true;
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
@@ -135,6 +142,11 @@ impl GuardStore for MemoryGuardStore {
             && l.locked_at == locked_at
         {
             l.incident_id = Some(incident_id.to_owned());
+        }
+        if std::mem::take(&mut st.fail_next_mirror_write) {
+            return Err(StoreError::Unavailable(format!(
+                "injected failure writing the lock incident of {account} on its counter"
+            )));
         }
         if let Some(c) = st
             .counters

@@ -559,6 +559,43 @@ impl DynamoIncidentStore {
         )))
     }
 
+    /// Appends `entry` to the timeline, optimistically (the write is conditional on the
+    /// timeline's length); with an idempotency key, only if the key is not recorded yet, and
+    /// the key's record is written in the same transaction. `Ok(false)`: it was.
+    async fn append(
+        &self,
+        id: &IncidentId,
+        entry: &TimelineEntry,
+        idempotency_key: Option<&str>,
+    ) -> Result<bool, StoreError> {
+        for attempt in 0..MAX_ATTEMPTS {
+            backoff(attempt).await;
+            let Some((_, timeline)) = self.read(id).await? else {
+                return Err(StoreError::NotFound(id.clone()));
+            };
+            let mut expr = Expr::default();
+            let (set, add) = timeline_append(&mut expr, timeline.len(), entry)?;
+            let mut writes = vec![expr.update(
+                &self.incidents_table,
+                key_of(incident_pk(id), INCIDENT_SK),
+                &format!("SET {set}{add}"),
+                Some("size(#tl) = :tl_len"),
+            )?];
+            if let Some(k) = idempotency_key {
+                writes.push(self.idempotency_put(k, id, entry.at)?);
+            }
+            match self.write(writes).await? {
+                Written::Ok => return Ok(true),
+                Written::Condition { index: 1, .. } => return Ok(false),
+                // The timeline grew in between: read it again.
+                Written::Condition { .. } | Written::Conflict => {}
+            }
+        }
+        Err(StoreError::Unavailable(format!(
+            "timeline append to {id} kept conflicting after {MAX_ATTEMPTS} attempts"
+        )))
+    }
+
     async fn query_index(
         &self,
         index: &str,
@@ -634,26 +671,16 @@ impl RecordIncidents for DynamoIncidentStore {
         id: &IncidentId,
         entry: &TimelineEntry,
     ) -> Result<(), StoreError> {
-        for attempt in 0..MAX_ATTEMPTS {
-            backoff(attempt).await;
-            let Some((_, timeline)) = self.read(id).await? else {
-                return Err(StoreError::NotFound(id.clone()));
-            };
-            let mut expr = Expr::default();
-            let (set, add) = timeline_append(&mut expr, timeline.len(), entry)?;
-            let w = expr.update(
-                &self.incidents_table,
-                key_of(incident_pk(id), INCIDENT_SK),
-                &format!("SET {set}{add}"),
-                Some("size(#tl) = :tl_len"),
-            )?;
-            if let Written::Ok = self.write(vec![w]).await? {
-                return Ok(());
-            }
-        }
-        Err(StoreError::Unavailable(format!(
-            "timeline append to {id} kept conflicting after {MAX_ATTEMPTS} attempts"
-        )))
+        self.append(id, entry, None).await.map(drop)
+    }
+
+    async fn append_timeline_once(
+        &self,
+        id: &IncidentId,
+        entry: &TimelineEntry,
+        idempotency_key: &str,
+    ) -> Result<bool, StoreError> {
+        self.append(id, entry, Some(idempotency_key)).await
     }
 
     async fn acknowledge(

@@ -21,6 +21,15 @@ struct State {
     seen_keys: HashSet<String>,
 }
 
+impl State {
+    fn append(&mut self, id: &IncidentId, entry: &TimelineEntry) {
+        let dropped = push_bounded(self.timelines.entry(id.clone()).or_default(), entry.clone());
+        if dropped && let Some(i) = self.incidents.get_mut(id) {
+            i.timeline_dropped += 1;
+        }
+    }
+}
+
 /// Incidents in a mutex-guarded map.
 #[derive(Debug, Default)]
 pub struct MemoryIncidentStore {
@@ -67,10 +76,7 @@ impl MemoryIncidentStore {
         if action == Transition::Resolve {
             st.active.remove(&inc.dedup_key);
         }
-        let dropped = push_bounded(st.timelines.entry(id.clone()).or_default(), entry.clone());
-        if dropped && let Some(i) = st.incidents.get_mut(id) {
-            i.timeline_dropped += 1;
-        }
+        st.append(id, entry);
         Ok(inc)
     }
 
@@ -141,11 +147,25 @@ impl RecordIncidents for MemoryIncidentStore {
         if !st.incidents.contains_key(id) {
             return Err(StoreError::NotFound(id.clone()));
         }
-        let dropped = push_bounded(st.timelines.entry(id.clone()).or_default(), entry.clone());
-        if dropped && let Some(i) = st.incidents.get_mut(id) {
-            i.timeline_dropped += 1;
-        }
+        st.append(id, entry);
         Ok(())
+    }
+
+    async fn append_timeline_once(
+        &self,
+        id: &IncidentId,
+        entry: &TimelineEntry,
+        idempotency_key: &str,
+    ) -> Result<bool, StoreError> {
+        let mut st = self.lock();
+        if !st.incidents.contains_key(id) {
+            return Err(StoreError::NotFound(id.clone()));
+        }
+        if !st.seen_keys.insert(idempotency_key.to_owned()) {
+            return Ok(false);
+        }
+        st.append(id, entry);
+        Ok(true)
     }
 
     async fn acknowledge(
@@ -280,6 +300,29 @@ mod tests {
             store.get(&first.id, later).await,
             Err(StoreError::NotFound(_))
         ));
+    }
+
+    #[tokio::test]
+    async fn an_entry_with_an_idempotency_key_is_added_once() {
+        let store = MemoryIncidentStore::new();
+        let key = DedupKey::new("alarm-scaler", IncidentKind::Saturation, "web-asg", "f1").unwrap();
+        let r = store.raise(&occ(&key, 10)).await.unwrap();
+        let at = Timestamp::from_secs(20);
+        let entry = TimelineEntry::new(at, "alarm-scaler", "scaled", "from 2 to 3");
+        assert!(
+            store
+                .append_timeline_once(&r.id, &entry, "t:scaled")
+                .await
+                .unwrap()
+        );
+        assert!(
+            !store
+                .append_timeline_once(&r.id, &entry, "t:scaled")
+                .await
+                .unwrap()
+        );
+        let tl = store.timeline(&r.id, at).await.unwrap();
+        assert_eq!(tl.iter().filter(|e| e.action == "scaled").count(), 1);
     }
 
     #[tokio::test]

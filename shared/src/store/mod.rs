@@ -91,6 +91,17 @@ pub trait RecordIncidents: Send + Sync {
         entry: &TimelineEntry,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
+    /// Adds an entry to an incident's timeline once per `idempotency_key`: the entry and the
+    /// key's record are written together, so a retry of the step that wrote it (whose answer
+    /// was lost, or whose later steps failed) adds nothing. `Ok(false)` when the key was
+    /// already recorded.
+    fn append_timeline_once(
+        &self,
+        id: &IncidentId,
+        entry: &TimelineEntry,
+        idempotency_key: &str,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
     /// Marks an open incident acknowledged.
     fn acknowledge(
         &self,

@@ -1,0 +1,1007 @@
+//! Faults: DynamoDB or the Auto Scaling API becomes unreachable in the middle of an
+//! invocation. The handler must fail with a retryable error, and once the service is back the
+//! retried event must leave exactly the state a clean run leaves: nothing lost, nothing
+//! counted twice.
+//!
+//! Each function's SDK clients reach the emulators through a [`Proxy`]. For every cut point
+//! `k`, that is every request a clean run of the event sent through the proxy, a fresh world
+//! delivers the event with request `k` and all later ones failing, heals the proxy, delivers it
+//! again (Lambda's retry) and once more (a redelivery), and compares both tables (and, for
+//! alarm-scaler, the group) with the clean run's. A failing request either never reaches the
+//! emulator ([`Effect::Drop`]) or reaches it and loses its answer ([`Effect::LoseAnswer`]: the
+//! write happened and the client cannot know).
+//!
+//! The clients under test keep the SDK's standard retry mode and its 3 attempts, but 1 ms
+//! apart and with a retry quota of their own (see [`sdk_retry`], [`own_retry_quota`]): a
+//! failing attempt then costs milliseconds, and hundreds of injected failures cannot drain a
+//! quota the next test relies on. Handler clocks are [`ManualClock`]s; nothing sleeps.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::future::Future;
+use std::time::Duration;
+
+use alarm_scaler::handler::Scaler;
+use apptrack_core::alarm::AlarmEvent;
+use apptrack_core::clock::{ManualClock, Timestamp};
+use apptrack_core::errors::dynamo::DynamoErrorCounts;
+use apptrack_core::incident::{DedupKey, IncidentKind};
+use apptrack_core::scaling::autoscaling::AutoScalingGroups;
+use apptrack_core::scaling::cloudwatch::CloudWatchAlarms;
+use apptrack_core::scaling::ledger::DynamoScalingLedger;
+use apptrack_core::store::auth_state::DynamoGuardStore;
+use apptrack_core::store::dynamo::DynamoIncidentStore;
+use apptrack_core::subscription::{DecodeLimits, LogEvent, LogsBatch, decode_event, encode_batch};
+use apptrack_tests::proxy::{Effect, Fault, Proxy};
+use apptrack_tests::{TestTables, dynamodb, ministack, repo_root};
+use aws_sdk_autoscaling::types::Tag as GroupTag;
+use aws_sdk_cloudwatch::types::{ComparisonOperator, Dimension, Statistic};
+use aws_sdk_dynamodb::config::retry::{RetryConfig, RetryPartition, TokenBucket};
+use aws_sdk_dynamodb::config::timeout::TimeoutConfig;
+use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
+use aws_sdk_dynamodb::error::SdkError;
+use aws_sdk_dynamodb::types::AttributeValue;
+use error_analyzer::handler::Analyzer;
+use http_body_util::{BodyExt, Full};
+use hyper::body::Bytes;
+use hyper_util::rt::TokioIo;
+use login_guard::handler::Guard;
+use regex::Regex;
+use serde_json::{Value, json};
+
+// ---------------------------------------------------------------------------------------
+// SDK clients through the proxy
+
+fn credentials() -> Credentials {
+    Credentials::new("test", "test", None, None, "apptrack-tests")
+}
+
+/// The standard retry mode's 3 attempts, 1 ms apart instead of up to 20 s.
+fn sdk_retry() -> RetryConfig {
+    RetryConfig::standard()
+        .with_max_attempts(3)
+        .with_initial_backoff(Duration::from_millis(1))
+        .with_max_backoff(Duration::from_millis(5))
+}
+
+/// A retry quota of the client's own, without limit: by default clients of one service share
+/// a quota that failures drain, which would make later retries (and tests) depend on earlier ones.
+fn own_retry_quota(name: &str) -> RetryPartition {
+    RetryPartition::custom(format!("faults-{name}-{}", ulid::Ulid::new()))
+        .token_bucket(TokenBucket::unlimited())
+        .build()
+}
+
+/// A request that hangs fails the test instead of hanging it.
+fn sdk_timeouts() -> TimeoutConfig {
+    TimeoutConfig::builder()
+        .operation_attempt_timeout(Duration::from_secs(10))
+        .build()
+}
+
+fn dynamodb_via(proxy: &Proxy) -> aws_sdk_dynamodb::Client {
+    let conf = aws_sdk_dynamodb::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .endpoint_url(proxy.endpoint())
+        .credentials_provider(credentials())
+        .http_client(apptrack_core::aws::https_client())
+        .retry_config(sdk_retry())
+        .retry_partition(own_retry_quota("dynamodb"))
+        .timeout_config(sdk_timeouts())
+        .build();
+    aws_sdk_dynamodb::Client::from_conf(conf)
+}
+
+fn autoscaling_at(endpoint: &str) -> aws_sdk_autoscaling::Client {
+    let conf = aws_sdk_autoscaling::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .endpoint_url(endpoint)
+        .credentials_provider(credentials())
+        .http_client(apptrack_core::aws::https_client())
+        .retry_config(sdk_retry())
+        .retry_partition(own_retry_quota("autoscaling"))
+        .timeout_config(sdk_timeouts())
+        .build();
+    aws_sdk_autoscaling::Client::from_conf(conf)
+}
+
+fn cloudwatch() -> aws_sdk_cloudwatch::Client {
+    let conf = aws_sdk_cloudwatch::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .endpoint_url(&ministack().endpoint)
+        .credentials_provider(credentials())
+        .http_client(apptrack_core::aws::https_client())
+        .build();
+    aws_sdk_cloudwatch::Client::from_conf(conf)
+}
+
+async fn proxy_to(upstream: &str) -> Proxy {
+    Proxy::start(upstream).await.expect("starting the proxy")
+}
+
+// ---------------------------------------------------------------------------------------
+// Snapshots of both tables
+
+/// Everything that may differ between two runs that did the same thing.
+#[derive(Debug, Default)]
+struct Volatile {
+    /// Readings of the handler's clock: a retry runs later than the attempt it repeats.
+    clock: Vec<Timestamp>,
+    /// Names made unique per run (a group, an alarm, a hash of them), each with its placeholder.
+    names: Vec<(String, &'static str)>,
+}
+
+impl Volatile {
+    /// `<clock>` for an RFC 3339 reading of the clock.
+    fn string(&self, s: &str) -> Option<String> {
+        self.clock
+            .iter()
+            .any(|t| t.to_rfc3339() == s)
+            .then(|| "<clock>".to_owned())
+    }
+
+    /// `<clock s+14d>`, `<clock ms+0d>` for a number that is a clock reading (in seconds or
+    /// milliseconds) plus whole days: TTLs (`expires_at`) and times (`at_ms`, `done_at`)
+    /// taken from the clock. Counts and event times never look like that.
+    fn number(&self, n: &str) -> Option<String> {
+        let v: i64 = n.parse().ok()?;
+        self.clock.iter().find_map(|t| {
+            [
+                ("s", t.as_secs(), 86_400),
+                ("ms", t.as_millis(), 86_400_000),
+            ]
+            .into_iter()
+            .find_map(|(unit, base, day)| {
+                let d = v.checked_sub(base)?;
+                (d >= 0 && d % day == 0 && d / day <= 400)
+                    .then(|| format!("<clock {unit}+{}d>", d / day))
+            })
+        })
+    }
+}
+
+fn canon(v: &AttributeValue, volatile: &Volatile) -> Value {
+    match v {
+        AttributeValue::S(s) => Value::String(volatile.string(s).unwrap_or_else(|| s.clone())),
+        AttributeValue::N(n) => json!({ "N": volatile.number(n).unwrap_or_else(|| n.clone()) }),
+        AttributeValue::Bool(b) => Value::Bool(*b),
+        AttributeValue::Null(_) => Value::Null,
+        AttributeValue::L(l) => Value::Array(l.iter().map(|v| canon(v, volatile)).collect()),
+        AttributeValue::M(m) => {
+            let sorted: BTreeMap<&String, Value> =
+                m.iter().map(|(k, v)| (k, canon(v, volatile))).collect();
+            Value::Object(sorted.into_iter().map(|(k, v)| (k.clone(), v)).collect())
+        }
+        AttributeValue::Ss(items) => json!({ "SS": items.iter().collect::<BTreeSet<_>>() }),
+        AttributeValue::Ns(items) => json!({ "NS": items.iter().collect::<BTreeSet<_>>() }),
+        other => Value::String(format!("{other:?}")),
+    }
+}
+
+async fn scan(
+    client: &aws_sdk_dynamodb::Client,
+    table: &str,
+) -> Vec<HashMap<String, AttributeValue>> {
+    let mut items = Vec::new();
+    let mut start = None;
+    loop {
+        let page = client
+            .scan() // a test table of a few dozen items; product code never scans
+            .table_name(table)
+            .consistent_read(true)
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("scanning {table}: {e:?}"));
+        items.extend(page.items.unwrap_or_default());
+        start = page.last_evaluated_key;
+        if start.is_none() {
+            return items;
+        }
+    }
+}
+
+/// Both tables' items, one canonical JSON line each, sorted. Values random per run are
+/// replaced: the clock's readings and per-run names (see [`Volatile`]), and ULIDs (incident
+/// ids, claim tokens) by `<id1>`, `<id2>`, ... in order of first appearance, so an id that
+/// appears in several items keeps one placeholder and two different ids stay different.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Snapshot(Vec<String>);
+
+impl Snapshot {
+    async fn of(tables: &TestTables, volatile: &Volatile) -> Snapshot {
+        let ulid = Regex::new(r"\b[0-7][0-9A-HJKMNP-TV-Z]{25}\b").expect("ULID pattern");
+        let mut lines = Vec::new();
+        for (label, table) in [("incidents", &tables.incidents), ("state", &tables.state)] {
+            for item in scan(&tables.client, table).await {
+                let sorted: BTreeMap<&String, Value> =
+                    item.iter().map(|(k, v)| (k, canon(v, volatile))).collect();
+                let mut line = format!("{label} {}", json!(sorted));
+                for (name, placeholder) in &volatile.names {
+                    line = line.replace(name.as_str(), placeholder);
+                }
+                lines.push(line);
+            }
+        }
+        // Sorted with the ids masked, so the order does not depend on their random part
+        // (items differ in their keys, so the masked lines are distinct).
+        lines.sort_by_cached_key(|l| (ulid.replace_all(l, "<id>").into_owned(), l.clone()));
+        let mut ids: HashMap<String, String> = HashMap::new();
+        let lines = lines
+            .iter()
+            .map(|l| {
+                ulid.replace_all(l, |c: &regex::Captures<'_>| {
+                    let next = ids.len() + 1;
+                    ids.entry(c[0].to_owned())
+                        .or_insert_with(|| format!("<id{next}>"))
+                        .clone()
+                })
+                .into_owned()
+            })
+            .collect();
+        Snapshot(lines)
+    }
+
+    fn find(&self, prefix: &str) -> Vec<&str> {
+        self.0
+            .iter()
+            .filter(|l| l.starts_with(prefix))
+            .map(String::as_str)
+            .collect()
+    }
+}
+
+/// Fails with the items only one of the two snapshots has.
+fn assert_same(got: &Snapshot, want: &Snapshot, context: &str) {
+    if got == want {
+        return;
+    }
+    let only = |a: &Snapshot, b: &Snapshot| -> Vec<String> {
+        a.0.iter().filter(|l| !b.0.contains(l)).cloned().collect()
+    };
+    panic!(
+        "{context}: the tables differ from the clean run's\n\
+         only after the fault:\n  {}\nonly in the clean run:\n  {}",
+        only(got, want).join("\n  "),
+        only(want, got).join("\n  ")
+    );
+}
+
+// ---------------------------------------------------------------------------------------
+// The cut-point drill, for any function
+
+/// How an invocation failed, whatever the function.
+#[derive(Debug)]
+struct Failure {
+    error_type: String,
+    retryable: bool,
+    message: String,
+}
+
+impl Failure {
+    fn of<E: std::fmt::Display>(e: &E, error_type: String, retryable: bool) -> Failure {
+        Failure {
+            error_type,
+            retryable,
+            message: e.to_string(),
+        }
+    }
+}
+
+/// One fresh world (tables, proxies, handler) with one event to deliver.
+trait World {
+    fn deliver(&self) -> impl Future<Output = Result<(), Failure>>;
+    /// The proxy in front of DynamoDB.
+    fn dynamodb(&self) -> &Proxy;
+    fn snapshot(&self) -> impl Future<Output = Snapshot>;
+    /// What happens between a failed delivery and Lambda's retry of it.
+    fn before_retry(&self) {}
+}
+
+async fn delivered(w: &impl World, context: &str) {
+    if let Err(f) = w.deliver().await {
+        panic!("{context}: failed with {}: {}", f.error_type, f.message);
+    }
+}
+
+/// A delivery that must fail, and fail retryably.
+async fn fails_retryably(w: &impl World, context: &str) -> Failure {
+    let failure = w
+        .deliver()
+        .await
+        .err()
+        .unwrap_or_else(|| panic!("{context}: the delivery succeeded"));
+    assert!(
+        failure.retryable && failure.error_type.starts_with("Retryable."),
+        "{context}: {} is not retryable: {}",
+        failure.error_type,
+        failure.message
+    );
+    failure
+}
+
+/// Lambda's retry and a redelivery after it: both succeed, and leave the clean run's state.
+async fn retries_to_the_clean_state(w: &impl World, clean: &Snapshot, context: &str) {
+    w.before_retry();
+    delivered(w, &format!("{context}, the retry")).await;
+    assert_same(
+        &w.snapshot().await,
+        clean,
+        &format!("{context}, after the retry"),
+    );
+    delivered(w, &format!("{context}, a second retry")).await;
+    assert_same(
+        &w.snapshot().await,
+        clean,
+        &format!("{context}, after a second retry"),
+    );
+}
+
+/// Runs the event cleanly, then once per cut point: in a fresh world, `fault(k)` is injected
+/// in the proxy `through` picks, for each request `k` the clean run sent through it. Returns
+/// the clean run's operations through that proxy.
+async fn every_cut_point<W: World, F: Future<Output = W>>(
+    new_world: impl Fn() -> F,
+    through: impl Fn(&W) -> &Proxy,
+    fault: impl Fn(usize) -> Fault,
+) -> Vec<String> {
+    let clean_world = new_world().await;
+    delivered(&clean_world, "the clean run").await;
+    let clean = clean_world.snapshot().await;
+    let operations = through(&clean_world).operations();
+    assert!(!operations.is_empty(), "the clean run sent no request");
+
+    for (k, operation) in operations.iter().enumerate() {
+        let fault = fault(k);
+        let context = format!("{fault:?}, cut at request {k} ({operation})");
+        let w = new_world().await;
+        through(&w).inject(fault);
+        fails_retryably(&w, &context).await;
+        through(&w).heal();
+        retries_to_the_clean_state(&w, &clean, &context).await;
+    }
+    eprintln!(
+        "{} cut points, at {}",
+        operations.len(),
+        operations.join(" ")
+    );
+    operations
+}
+
+/// One failed request (`fault(k)`, for each request `k` of a clean run) is absorbed by the
+/// SDK's retry: the delivery succeeds and leaves the clean run's state.
+async fn every_single_failure_is_absorbed<W: World, F: Future<Output = W>>(
+    new_world: impl Fn() -> F,
+    fault: impl Fn(usize) -> Fault,
+) -> usize {
+    let clean_world = new_world().await;
+    delivered(&clean_world, "the clean run").await;
+    let clean = clean_world.snapshot().await;
+    let requests = clean_world.dynamodb().operations().len();
+    for k in 0..requests {
+        let fault = fault(k);
+        let context = format!("{fault:?}");
+        let w = new_world().await;
+        w.dynamodb().inject(fault);
+        delivered(&w, &context).await;
+        assert_eq!(w.dynamodb().failed(), 1, "{context}: one request failed");
+        assert_same(&w.snapshot().await, &clean, &context);
+    }
+    requests
+}
+
+/// The real time, read once per test: DynamoDB Local expires items by their TTL attribute,
+/// so the handlers' clocks stay near it, and all worlds of one test share the reading.
+fn now() -> Timestamp {
+    let ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis())
+        .unwrap_or(0);
+    Timestamp::from_millis(i64::try_from(ms).unwrap_or(i64::MAX))
+}
+
+fn sample(name: &str) -> Vec<u8> {
+    let path = repo_root().join("events").join(name);
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+fn drop_from(k: usize) -> Fault {
+    Fault::from_request(k)
+}
+
+fn lose_from(k: usize) -> Fault {
+    Fault::from_request(k).losing_answers()
+}
+
+// ---------------------------------------------------------------------------------------
+// error-analyzer
+
+struct AnalyzerWorld {
+    tables: TestTables,
+    dynamodb: Proxy,
+    analyzer: Analyzer<DynamoErrorCounts, DynamoIncidentStore, ManualClock>,
+    payload: Value,
+}
+
+impl AnalyzerWorld {
+    async fn new(clock: Timestamp, payload: &Value) -> Self {
+        let tables = TestTables::new().await.expect("tables");
+        let dynamodb = proxy_to(&dynamodb().endpoint).await;
+        let client = dynamodb_via(&dynamodb);
+        let (i, s) = (tables.incidents.clone(), tables.state.clone());
+        let settings = error_analyzer::handler::Settings::from_lookup(move |k| match k {
+            "INCIDENTS_TABLE" => Some(i.clone()),
+            "STATE_TABLE" => Some(s.clone()),
+            _ => None,
+        })
+        .expect("settings");
+        let analyzer = Analyzer::new(
+            DynamoErrorCounts::new(client.clone(), &tables.state),
+            DynamoIncidentStore::new(client, &tables.incidents, &tables.state),
+            ManualClock::new(clock),
+            settings,
+        );
+        AnalyzerWorld {
+            tables,
+            dynamodb,
+            analyzer,
+            payload: payload.clone(),
+        }
+    }
+}
+
+impl World for AnalyzerWorld {
+    async fn deliver(&self) -> Result<(), Failure> {
+        self.analyzer
+            .handle(&self.payload)
+            .await
+            .map(drop)
+            .map_err(|e| Failure::of(&e, e.error_type(), e.is_retryable()))
+    }
+
+    fn dynamodb(&self) -> &Proxy {
+        &self.dynamodb
+    }
+
+    async fn snapshot(&self) -> Snapshot {
+        Snapshot::of(&self.tables, &Volatile::default()).await
+    }
+}
+
+/// The dependency-failure sample's first 10 lines (every kind of error in it), repeated
+/// over 40 consecutive minutes: a counter write per series and minute, so the batch's writes
+/// span several transactions.
+fn dependency_failure_batch() -> Value {
+    let sample = decode_event(
+        &sample("logs/dependency-failure-burst.json"),
+        &DecodeLimits::default(),
+    )
+    .expect("the sample decodes");
+    let log_events = (0..40)
+        .flat_map(|minute| {
+            sample.log_events.iter().take(10).map(move |e| LogEvent {
+                id: format!("{}-{minute}", e.id),
+                timestamp: e.timestamp + minute * 60_000,
+                message: e.message.clone(),
+            })
+        })
+        .collect();
+    let batch = LogsBatch {
+        log_events,
+        ..sample
+    };
+    serde_json::from_str(&encode_batch(&batch)).expect("an encoded batch is JSON")
+}
+
+/// The batch's counter transactions and its incident's.
+fn assert_spans_several_transactions(operations: &[String]) {
+    let transactions = operations
+        .iter()
+        .filter(|op| *op == "TransactWriteItems")
+        .count();
+    assert!(transactions >= 4, "{operations:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn error_analyzer_recovers_when_dynamodb_drops_any_request() {
+    let (payload, clock) = (dependency_failure_batch(), now());
+    let world = || AnalyzerWorld::new(clock, &payload);
+    let operations = every_cut_point(world, World::dynamodb, drop_from).await;
+    assert_spans_several_transactions(&operations);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn error_analyzer_recovers_when_any_dynamodb_answer_is_lost() {
+    let (payload, clock) = (dependency_failure_batch(), now());
+    let world = || AnalyzerWorld::new(clock, &payload);
+    let operations = every_cut_point(world, World::dynamodb, lose_from).await;
+    assert_spans_several_transactions(&operations);
+}
+
+// ---------------------------------------------------------------------------------------
+// login-guard
+
+struct GuardWorld {
+    tables: TestTables,
+    dynamodb: Proxy,
+    guard: Guard<DynamoGuardStore, DynamoIncidentStore, ManualClock>,
+    payload: Vec<u8>,
+}
+
+impl GuardWorld {
+    async fn new(clock: Timestamp, payload: &[u8]) -> Self {
+        let tables = TestTables::new().await.expect("tables");
+        let dynamodb = proxy_to(&dynamodb().endpoint).await;
+        let client = dynamodb_via(&dynamodb);
+        let (i, s) = (tables.incidents.clone(), tables.state.clone());
+        let settings = login_guard::handler::Settings::from_lookup(move |k| match k {
+            "INCIDENTS_TABLE" => Some(i.clone()),
+            "STATE_TABLE" => Some(s.clone()),
+            _ => None,
+        })
+        .expect("settings");
+        let guard = Guard::new(
+            DynamoGuardStore::new(client.clone(), &tables.state),
+            DynamoIncidentStore::new(client, &tables.incidents, &tables.state),
+            ManualClock::new(clock),
+            settings,
+        );
+        GuardWorld {
+            tables,
+            dynamodb,
+            guard,
+            payload: payload.to_vec(),
+        }
+    }
+}
+
+impl World for GuardWorld {
+    async fn deliver(&self) -> Result<(), Failure> {
+        self.guard
+            .handle(&self.payload)
+            .await
+            .map(drop)
+            .map_err(|e| Failure::of(&e, e.error_type(), e.is_retryable()))
+    }
+
+    fn dynamodb(&self) -> &Proxy {
+        &self.dynamodb
+    }
+
+    async fn snapshot(&self) -> Snapshot {
+        Snapshot::of(&self.tables, &Volatile::default()).await
+    }
+}
+
+/// A burst that locks an account: counters, the lock, its incident, eight sources.
+fn burst_against_one_account() -> Vec<u8> {
+    sample("auth/burst-one-account.json")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn login_guard_recovers_when_dynamodb_drops_any_request() {
+    let (payload, clock) = (burst_against_one_account(), now());
+    let world = || GuardWorld::new(clock, &payload);
+    let operations = every_cut_point(world, World::dynamodb, drop_from).await;
+    assert!(operations.len() >= 10, "{operations:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn login_guard_recovers_when_any_dynamodb_answer_is_lost() {
+    let (payload, clock) = (burst_against_one_account(), now());
+    let world = || GuardWorld::new(clock, &payload);
+    let operations = every_cut_point(world, World::dynamodb, lose_from).await;
+    assert!(operations.len() >= 10, "{operations:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn login_guard_absorbs_any_single_dropped_request() {
+    let (payload, clock) = (burst_against_one_account(), now());
+    let world = || GuardWorld::new(clock, &payload);
+    let requests = every_single_failure_is_absorbed(world, Fault::only_request).await;
+    assert!(requests >= 10, "{requests} requests");
+}
+
+// ---------------------------------------------------------------------------------------
+// alarm-scaler
+
+type LiveScaler = Scaler<
+    CloudWatchAlarms,
+    CloudWatchAlarms,
+    AutoScalingGroups,
+    DynamoScalingLedger,
+    DynamoIncidentStore,
+    ManualClock,
+>;
+
+/// Lambda retries a failed asynchronous invocation after about a minute: by then the claim
+/// a failed attempt could not release has run out of lease.
+const LAMBDA_RETRY_DELAY: Duration = Duration::from_secs(60);
+
+/// A group at 2 of 1..=10 with a CPU alarm on it, fresh tables, and alarm-scaler reaching
+/// DynamoDB and Auto Scaling through proxies (CloudWatch directly).
+struct AlarmWorld {
+    tables: TestTables,
+    dynamodb: Proxy,
+    autoscaling: Proxy,
+    /// Straight to ministack, to read the group back.
+    groups: aws_sdk_autoscaling::Client,
+    group: String,
+    tag: String,
+    dedup_key: String,
+    scaler: LiveScaler,
+    event: Value,
+    delivered_at: Timestamp,
+}
+
+impl AlarmWorld {
+    async fn new() -> Self {
+        let tag = ulid::Ulid::new().to_string().to_lowercase();
+        let group = format!("asg-{tag}");
+        let alarm = format!("{group}-cpu-high");
+        let tables = TestTables::new().await.expect("tables");
+        let groups = autoscaling_at(&ministack().endpoint);
+        groups
+            .create_launch_configuration()
+            .launch_configuration_name(format!("lc-{tag}"))
+            .image_id("ami-12345678")
+            .instance_type("t3.micro")
+            .send()
+            .await
+            .expect("CreateLaunchConfiguration");
+        groups
+            .create_auto_scaling_group()
+            .auto_scaling_group_name(&group)
+            .launch_configuration_name(format!("lc-{tag}"))
+            .min_size(1)
+            .max_size(10)
+            .desired_capacity(2)
+            .availability_zones("us-east-1a")
+            .tags(
+                GroupTag::builder()
+                    .key("apptrack:managed")
+                    .value("true")
+                    .resource_id(&group)
+                    .resource_type("auto-scaling-group")
+                    .propagate_at_launch(false)
+                    .build(),
+            )
+            .send()
+            .await
+            .expect("CreateAutoScalingGroup");
+        let cw = cloudwatch();
+        cw.put_metric_alarm()
+            .alarm_name(&alarm)
+            .namespace("AWS/EC2")
+            .metric_name("CPUUtilization")
+            .dimensions(
+                Dimension::builder()
+                    .name("AutoScalingGroupName")
+                    .value(&group)
+                    .build(),
+            )
+            .statistic(Statistic::Average)
+            .period(60)
+            .evaluation_periods(2)
+            .threshold(90.0)
+            .comparison_operator(ComparisonOperator::GreaterThanThreshold)
+            .send()
+            .await
+            .expect("PutMetricAlarm");
+
+        // The sample, renamed to this world's alarm and group.
+        let mut event: Value =
+            serde_json::from_slice(&sample("alarm/cpu-high-alarm.json")).expect("JSON sample");
+        event["resources"] = json!([format!(
+            "arn:aws:cloudwatch:us-east-1:123456789012:alarm:{alarm}"
+        )]);
+        event["detail"]["alarmName"] = json!(alarm);
+        event["detail"]["configuration"]["metrics"][0]["metricStat"]["metric"]["dimensions"]["AutoScalingGroupName"] =
+            json!(group);
+        let transition = AlarmEvent::from_value(&event).expect("the sample decodes");
+        let delivered_at = Timestamp::from_millis(transition.transition_time + 30_000);
+
+        let dynamodb = proxy_to(&dynamodb().endpoint).await;
+        let autoscaling = proxy_to(&ministack().endpoint).await;
+        let client = dynamodb_via(&dynamodb);
+        let (i, s) = (tables.incidents.clone(), tables.state.clone());
+        let settings = alarm_scaler::handler::Settings::from_lookup(move |k| match k {
+            "INCIDENTS_TABLE" => Some(i.clone()),
+            "STATE_TABLE" => Some(s.clone()),
+            _ => None,
+        })
+        .expect("settings");
+        let scaler = Scaler {
+            alarms: CloudWatchAlarms::new(cw.clone()),
+            metrics: CloudWatchAlarms::new(cw),
+            groups: AutoScalingGroups::new(autoscaling_at(autoscaling.endpoint())),
+            ledger: DynamoScalingLedger::new(client.clone(), &tables.state),
+            incidents: DynamoIncidentStore::new(client, &tables.incidents, &tables.state),
+            clock: ManualClock::new(delivered_at),
+            settings,
+        };
+        let dedup_key = DedupKey::new("alarm-scaler", IncidentKind::Saturation, &group, &alarm)
+            .expect("a dedup key")
+            .to_string();
+        AlarmWorld {
+            tables,
+            dynamodb,
+            autoscaling,
+            groups,
+            group,
+            tag,
+            dedup_key,
+            scaler,
+            event,
+            delivered_at,
+        }
+    }
+
+    fn autoscaling(&self) -> &Proxy {
+        &self.autoscaling
+    }
+
+    async fn desired(&self) -> i32 {
+        let out = self
+            .groups
+            .describe_auto_scaling_groups()
+            .auto_scaling_group_names(&self.group)
+            .send()
+            .await
+            .expect("DescribeAutoScalingGroups");
+        out.auto_scaling_groups()
+            .first()
+            .and_then(|g| g.desired_capacity())
+            .expect("the group's desired capacity")
+    }
+
+    /// SetDesiredCapacity requests that reached Auto Scaling (answered or not).
+    fn capacity_changes(&self) -> usize {
+        self.autoscaling
+            .log()
+            .iter()
+            .filter(|r| r.operation == "SetDesiredCapacity" && r.fault != Some(Effect::Drop))
+            .count()
+    }
+}
+
+/// The line of an alarm world's snapshot that describes its group.
+const GROUP: &str = "group ";
+
+impl World for AlarmWorld {
+    async fn deliver(&self) -> Result<(), Failure> {
+        self.scaler
+            .handle(&self.event)
+            .await
+            .map(drop)
+            .map_err(|e| Failure::of(&e, e.error_type(), e.is_retryable()))
+    }
+
+    fn dynamodb(&self) -> &Proxy {
+        &self.dynamodb
+    }
+
+    /// Both tables, and the group: its desired capacity, and how many SetDesiredCapacity
+    /// requests reached it (the clean run's one: the group was scaled exactly once).
+    async fn snapshot(&self) -> Snapshot {
+        let volatile = Volatile {
+            clock: vec![
+                self.delivered_at,
+                self.delivered_at.saturating_add(LAMBDA_RETRY_DELAY),
+            ],
+            names: vec![
+                (self.dedup_key.clone(), "<dedup key>"),
+                (self.tag.clone(), "<tag>"),
+            ],
+        };
+        let mut snapshot = Snapshot::of(&self.tables, &volatile).await;
+        snapshot.0.push(format!(
+            "{GROUP}desired={} set={}",
+            self.desired().await,
+            self.capacity_changes()
+        ));
+        snapshot
+    }
+
+    fn before_retry(&self) {
+        self.scaler.clock.advance(LAMBDA_RETRY_DELAY);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn alarm_scaler_recovers_when_dynamodb_drops_any_request() {
+    let operations = every_cut_point(AlarmWorld::new, World::dynamodb, drop_from).await;
+    assert!(operations.len() >= 6, "{operations:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn alarm_scaler_recovers_when_any_dynamodb_answer_is_lost() {
+    let operations = every_cut_point(AlarmWorld::new, World::dynamodb, lose_from).await;
+    assert!(operations.len() >= 6, "{operations:?}");
+}
+
+/// The claim's answer lost once (the SDK resends it) used to read as "another delivery
+/// holds this transition": the invocation succeeded and nothing was scaled.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn alarm_scaler_absorbs_any_single_lost_dynamodb_answer() {
+    let lose_only = |k| Fault::only_request(k).losing_answers();
+    let requests = every_single_failure_is_absorbed(AlarmWorld::new, lose_only).await;
+    assert!(requests >= 6, "{requests} requests");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn alarm_scaler_recovers_when_auto_scaling_drops_any_request() {
+    let operations = every_cut_point(AlarmWorld::new, AlarmWorld::autoscaling, drop_from).await;
+    assert_eq!(
+        operations,
+        ["DescribeAutoScalingGroups", "SetDesiredCapacity"]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_set_desired_capacity_releases_the_claim_and_the_retry_scales_once() {
+    let clean_world = AlarmWorld::new().await;
+    delivered(&clean_world, "the clean run").await;
+    let clean = clean_world.snapshot().await;
+
+    let w = AlarmWorld::new().await;
+    w.autoscaling
+        .inject(Fault::from_request(0).of("SetDesiredCapacity"));
+    let failure = fails_retryably(&w, "SetDesiredCapacity unreachable").await;
+    assert_eq!(failure.error_type, "Retryable.Unavailable");
+    assert!(
+        failure.message.contains("setting the desired capacity"),
+        "{}",
+        failure.message
+    );
+    let failed = w.snapshot().await;
+    assert_eq!(failed.find(GROUP), ["group desired=2 set=0"]);
+    let claim = failed.find("state {\"expires_at\"");
+    assert!(
+        claim.iter().any(|c| c.contains(r#""state":"released""#)),
+        "the claim is released for the retry: {claim:?}"
+    );
+
+    w.autoscaling.heal();
+    retries_to_the_clean_state(&w, &clean, "SetDesiredCapacity unreachable").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_capacity_change_whose_answer_was_lost_is_not_repeated() {
+    let clean_world = AlarmWorld::new().await;
+    delivered(&clean_world, "the clean run").await;
+    let clean = clean_world.snapshot().await;
+
+    let w = AlarmWorld::new().await;
+    w.autoscaling.inject(
+        Fault::from_request(0)
+            .of("SetDesiredCapacity")
+            .losing_answers(),
+    );
+    fails_retryably(&w, "SetDesiredCapacity's answers lost").await;
+    assert_eq!(w.desired().await, 3, "the change was made");
+    let sent = w.capacity_changes();
+    w.autoscaling.heal();
+    w.before_retry();
+    delivered(&w, "the retry").await;
+    assert_eq!(
+        w.capacity_changes(),
+        sent,
+        "the retry found the change made and did not make it again (3 → 5)"
+    );
+    let without_group = |s: Snapshot| -> Vec<String> {
+        s.0.into_iter().filter(|l| !l.starts_with(GROUP)).collect()
+    };
+    let after = w.snapshot().await;
+    assert_eq!(after.find(GROUP), [format!("{GROUP}desired=3 set={sent}")]);
+    assert_same(
+        &Snapshot(without_group(after)),
+        &Snapshot(without_group(clean)),
+        "SetDesiredCapacity's answers lost, after the retry",
+    );
+}
+
+// ---------------------------------------------------------------------------------------
+// The proxy itself
+
+/// What the SDK sees of a dropped request: a connection failure, not an HTTP error. The
+/// requests around it, and those of other operations, are forwarded and answered.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dropped_request_is_a_connection_failure_for_the_sdk() {
+    let proxy = proxy_to(&dynamodb().endpoint).await;
+    let conf = aws_sdk_dynamodb::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .endpoint_url(proxy.endpoint())
+        .credentials_provider(credentials())
+        .http_client(apptrack_core::aws::https_client())
+        .retry_config(RetryConfig::disabled())
+        .timeout_config(sdk_timeouts())
+        .build();
+    let client = aws_sdk_dynamodb::Client::from_conf(conf);
+    proxy.inject(Fault::only_request(1).of("ListTables"));
+
+    client.list_tables().send().await.expect("ListTables 0");
+    let missing = client
+        .describe_table()
+        .table_name("no-such-table")
+        .send()
+        .await;
+    assert!(
+        matches!(missing, Err(SdkError::ServiceError(_))),
+        "other operations are not counted, and answered: {missing:?}"
+    );
+    let dropped = client.list_tables().send().await;
+    assert!(
+        matches!(dropped, Err(SdkError::DispatchFailure(_))),
+        "a dropped request is a connection failure: {dropped:?}"
+    );
+    client.list_tables().send().await.expect("ListTables 2");
+
+    assert_eq!(
+        proxy.operations(),
+        ["ListTables", "DescribeTable", "ListTables", "ListTables"]
+    );
+    assert_eq!(proxy.failed(), 1);
+}
+
+/// Faults hit requests, not connections: on one kept-alive connection the first request is
+/// answered, and the second is dropped by closing the connection.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_proxy_fails_one_request_of_a_kept_alive_connection() {
+    let proxy = proxy_to(&dynamodb().endpoint).await;
+    proxy.inject(Fault::only_request(1));
+    let address = proxy.endpoint().trim_start_matches("http://").to_owned();
+    let stream = tokio::net::TcpStream::connect(&address)
+        .await
+        .expect("connecting to the proxy");
+    let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+        .await
+        .expect("an HTTP/1.1 connection");
+    let connection = tokio::spawn(connection);
+    // What DynamoDB Local accepts: it checks that a signature is there, not that it is right.
+    let list_tables = || {
+        hyper::Request::post("/")
+            .header("host", &address)
+            .header("x-amz-target", "DynamoDB_20120810.ListTables")
+            .header("content-type", "application/x-amz-json-1.0")
+            .header(
+                "authorization",
+                "AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/dynamodb/aws4_request, \
+                 SignedHeaders=host, Signature=0",
+            )
+            .body(Full::new(Bytes::from_static(b"{}")))
+            .expect("a request")
+    };
+
+    sender
+        .ready()
+        .await
+        .expect("the connection takes a request");
+    let answer = sender
+        .send_request(list_tables())
+        .await
+        .expect("request 0 is forwarded");
+    assert_eq!(answer.status(), 200);
+    answer
+        .into_body()
+        .collect()
+        .await
+        .expect("the answer's body");
+    // Sent on the same connection, once it is idle again.
+    sender
+        .ready()
+        .await
+        .expect("the connection takes another request");
+    let dropped = sender.send_request(list_tables()).await;
+    assert!(dropped.is_err(), "request 1 is dropped: {dropped:?}");
+    let ended = tokio::time::timeout(Duration::from_secs(10), connection).await;
+    assert!(
+        ended.is_ok() && sender.is_closed(),
+        "the proxy closed the connection"
+    );
+    assert_eq!(proxy.operations(), ["ListTables", "ListTables"]);
+    assert_eq!((proxy.connections(), proxy.failed()), (1, 1));
+}
