@@ -20,6 +20,7 @@ use memchr::memmem;
 pub mod bad_input;
 pub mod proxy;
 pub mod runtime;
+pub mod scaling;
 
 /// The repository root (for `node_modules/`, `.local/`, `events/`).
 pub fn repo_root() -> PathBuf {

@@ -14,8 +14,8 @@ use apptrack_core::scaling::ledger::DynamoScalingLedger;
 use apptrack_core::scaling::{CapacityController, ScalingError};
 use apptrack_core::store::ReadIncidents;
 use apptrack_core::store::dynamo::DynamoIncidentStore;
+use apptrack_tests::scaling::create_managed_group;
 use apptrack_tests::{TestTables, autoscaling_client, cloudwatch_client, repo_root};
-use aws_sdk_autoscaling::types::Tag as GroupTag;
 use aws_sdk_cloudwatch::primitives::DateTime;
 use aws_sdk_cloudwatch::types::{ComparisonOperator, Dimension, MetricDatum, Statistic, Tag};
 use aws_sdk_dynamodb::types::AttributeValue;
@@ -67,34 +67,9 @@ impl World {
         let cw = cloudwatch_client();
         let asg = autoscaling_client();
 
-        // A launch configuration stands in for a launch template: the Auto Scaling API
-        // takes either, and it spares the tests the (very large) EC2 SDK.
-        asg.create_launch_configuration()
-            .launch_configuration_name(format!("lc-{tag}"))
-            .image_id("ami-12345678")
-            .instance_type("t3.micro")
-            .send()
+        create_managed_group(&asg, &group)
             .await
-            .expect("CreateLaunchConfiguration");
-        asg.create_auto_scaling_group()
-            .auto_scaling_group_name(&group)
-            .launch_configuration_name(format!("lc-{tag}"))
-            .min_size(1)
-            .max_size(10)
-            .desired_capacity(2)
-            .availability_zones("us-east-1a")
-            .tags(
-                GroupTag::builder()
-                    .key("apptrack:managed")
-                    .value("true")
-                    .resource_id(&group)
-                    .resource_type("auto-scaling-group")
-                    .propagate_at_launch(false)
-                    .build(),
-            )
-            .send()
-            .await
-            .expect("CreateAutoScalingGroup");
+            .expect("the managed group");
         let w = World {
             scaler: Scaler {
                 alarms: CloudWatchAlarms::new(cw.clone()),

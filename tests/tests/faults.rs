@@ -32,9 +32,8 @@ use apptrack_core::store::auth_state::DynamoGuardStore;
 use apptrack_core::store::dynamo::DynamoIncidentStore;
 use apptrack_core::subscription::{DecodeLimits, LogEvent, LogsBatch, decode_event, encode_batch};
 use apptrack_tests::proxy::{Effect, Fault, Proxy};
+use apptrack_tests::scaling::{create_managed_group, put_cpu_alarm};
 use apptrack_tests::{TestTables, dynamodb, ministack, repo_root};
-use aws_sdk_autoscaling::types::Tag as GroupTag;
-use aws_sdk_cloudwatch::types::{ComparisonOperator, Dimension, Statistic};
 use aws_sdk_dynamodb::config::retry::{RetryConfig, RetryPartition, TokenBucket};
 use aws_sdk_dynamodb::config::timeout::TimeoutConfig;
 use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
@@ -643,53 +642,13 @@ impl AlarmWorld {
         let alarm = format!("{group}-cpu-high");
         let tables = TestTables::new().await.expect("tables");
         let groups = autoscaling_at(&ministack().endpoint);
-        groups
-            .create_launch_configuration()
-            .launch_configuration_name(format!("lc-{tag}"))
-            .image_id("ami-12345678")
-            .instance_type("t3.micro")
-            .send()
+        create_managed_group(&groups, &group)
             .await
-            .expect("CreateLaunchConfiguration");
-        groups
-            .create_auto_scaling_group()
-            .auto_scaling_group_name(&group)
-            .launch_configuration_name(format!("lc-{tag}"))
-            .min_size(1)
-            .max_size(10)
-            .desired_capacity(2)
-            .availability_zones("us-east-1a")
-            .tags(
-                GroupTag::builder()
-                    .key("apptrack:managed")
-                    .value("true")
-                    .resource_id(&group)
-                    .resource_type("auto-scaling-group")
-                    .propagate_at_launch(false)
-                    .build(),
-            )
-            .send()
-            .await
-            .expect("CreateAutoScalingGroup");
+            .expect("the managed group");
         let cw = cloudwatch();
-        cw.put_metric_alarm()
-            .alarm_name(&alarm)
-            .namespace("AWS/EC2")
-            .metric_name("CPUUtilization")
-            .dimensions(
-                Dimension::builder()
-                    .name("AutoScalingGroupName")
-                    .value(&group)
-                    .build(),
-            )
-            .statistic(Statistic::Average)
-            .period(60)
-            .evaluation_periods(2)
-            .threshold(90.0)
-            .comparison_operator(ComparisonOperator::GreaterThanThreshold)
-            .send()
+        put_cpu_alarm(&cw, &alarm, &group)
             .await
-            .expect("PutMetricAlarm");
+            .expect("the CPU alarm");
 
         // The sample, renamed to this world's alarm and group.
         let mut event: Value =

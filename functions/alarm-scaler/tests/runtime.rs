@@ -14,9 +14,8 @@ use apptrack_tests::bad_input::{
     hostile_payloads, random_payloads,
 };
 use apptrack_tests::runtime::{Deployed, local_stack_env};
+use apptrack_tests::scaling::{create_managed_group, put_cpu_alarm};
 use apptrack_tests::{TestTables, attr, autoscaling_client, cloudwatch_client};
-use aws_sdk_autoscaling::types::Tag as GroupTag;
-use aws_sdk_cloudwatch::types::{ComparisonOperator, Dimension, Statistic};
 use tokio::sync::{Mutex, MutexGuard};
 
 const GROUP: &str = "web-asg";
@@ -31,51 +30,8 @@ async fn web_asg() -> Result<MutexGuard<'static, bool>> {
     let mut created = WEB_ASG.lock().await;
     let asg = autoscaling_client();
     if !*created {
-        asg.create_launch_configuration()
-            .launch_configuration_name("lc-web-asg")
-            .image_id("ami-12345678")
-            .instance_type("t3.micro")
-            .send()
-            .await
-            .context("CreateLaunchConfiguration")?;
-        asg.create_auto_scaling_group()
-            .auto_scaling_group_name(GROUP)
-            .launch_configuration_name("lc-web-asg")
-            .min_size(1)
-            .max_size(10)
-            .desired_capacity(2)
-            .availability_zones("us-east-1a")
-            .tags(
-                GroupTag::builder()
-                    .key("apptrack:managed")
-                    .value("true")
-                    .resource_id(GROUP)
-                    .resource_type("auto-scaling-group")
-                    .propagate_at_launch(false)
-                    .build(),
-            )
-            .send()
-            .await
-            .context("CreateAutoScalingGroup")?;
-        cloudwatch_client()
-            .put_metric_alarm()
-            .alarm_name(ALARM)
-            .namespace("AWS/EC2")
-            .metric_name("CPUUtilization")
-            .dimensions(
-                Dimension::builder()
-                    .name("AutoScalingGroupName")
-                    .value(GROUP)
-                    .build(),
-            )
-            .statistic(Statistic::Average)
-            .period(60)
-            .evaluation_periods(2)
-            .threshold(90.0)
-            .comparison_operator(ComparisonOperator::GreaterThanThreshold)
-            .send()
-            .await
-            .context("PutMetricAlarm")?;
+        create_managed_group(&asg, GROUP).await?;
+        put_cpu_alarm(&cloudwatch_client(), ALARM, GROUP).await?;
         *created = true;
     }
     asg.set_desired_capacity()
