@@ -8,6 +8,12 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../infra"
 export SAM_CLI_TELEMETRY=0 CARGO_NET_OFFLINE=true
+if command -v rustup >/dev/null &&
+    ! rustup target list --installed 2>/dev/null | grep -qx aarch64-unknown-linux-gnu; then
+    echo "sam-build: the aarch64-unknown-linux-gnu standard library is not installed;" \
+        "run \`rustup target add aarch64-unknown-linux-gnu\` (make tools tries it)" >&2
+    exit 1
+fi
 rm -rf .aws-sam/build
 sam build   # parameters (beta_features, cached = false) from samconfig.toml
 
