@@ -15,8 +15,8 @@ use flate2::write::GzEncoder;
 use serde::Deserialize as _;
 use serde_json::{Map, Value, json};
 
-use crate::repo_root;
 use crate::runtime::{Deployed, Outcome};
+use crate::{TestTables, repo_root};
 
 /// How the Lambda runtime's own error message starts when the payload is not JSON.
 pub const RUNTIME_DESERIALIZE_ERROR: &str =
@@ -380,6 +380,26 @@ impl SplitMix {
             _ => Value::Object(self.object(depth - 1)),
         }
     }
+}
+
+/// Sends `f` every hostile payload and 24 seeded random ones: each must be rejected.
+pub fn reject_hostile_and_random(f: &Deployed) -> Result<()> {
+    let random = [7, 42, 1_000_003]
+        .into_iter()
+        .flat_map(|seed| random_payloads(seed, 8));
+    for p in hostile_payloads().into_iter().chain(random) {
+        expect_rejected(&p.label, &p.bytes, &f.invoke_raw(&p.bytes)?)?;
+    }
+    Ok(())
+}
+
+/// After bad input: nothing in either of the test's tables, and no panic in the log.
+pub async fn expect_nothing_written(tables: &TestTables, f: &Deployed) -> Result<()> {
+    let written = tables.snapshot().await?;
+    ensure!(written.is_empty(), "bad input was written: {written:#?}");
+    let log = f.function_log();
+    ensure!(!log.contains("panicked"), "the function panicked:\n{log}");
+    Ok(())
 }
 
 #[cfg(test)]

@@ -349,6 +349,17 @@ impl TestTables {
         }
     }
 
+    /// The settings lookup a function's `Settings::from_lookup` takes: these tables as
+    /// `INCIDENTS_TABLE` and `STATE_TABLE`, every other setting at its default.
+    pub fn lookup(&self) -> impl Fn(&str) -> Option<String> + use<> {
+        let (incidents, state) = (self.incidents.clone(), self.state.clone());
+        move |key| match key {
+            "INCIDENTS_TABLE" => Some(incidents.clone()),
+            "STATE_TABLE" => Some(state.clone()),
+            _ => None,
+        }
+    }
+
     /// Every item of both tables, to check later that something wrote nothing.
     pub async fn snapshot(&self) -> Result<Snapshot> {
         Ok(Snapshot {

@@ -24,13 +24,7 @@ use serde_json::Value;
 type TestAnalyzer = Analyzer<DynamoErrorCounts, DynamoIncidentStore, ManualClock>;
 
 fn settings(t: &TestTables) -> Settings {
-    let (i, s) = (t.incidents.clone(), t.state.clone());
-    Settings::from_lookup(move |k| match k {
-        "INCIDENTS_TABLE" => Some(i.clone()),
-        "STATE_TABLE" => Some(s.clone()),
-        _ => None,
-    })
-    .expect("valid settings")
+    Settings::from_lookup(t.lookup()).expect("valid settings")
 }
 
 /// The real time (DynamoDB Local applies TTLs from when items are written); decisions use

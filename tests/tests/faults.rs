@@ -429,13 +429,8 @@ impl AnalyzerWorld {
         let tables = TestTables::new().await.expect("tables");
         let dynamodb = proxy_to(&dynamodb().endpoint).await;
         let client = dynamodb_via(&dynamodb);
-        let (i, s) = (tables.incidents.clone(), tables.state.clone());
-        let settings = error_analyzer::handler::Settings::from_lookup(move |k| match k {
-            "INCIDENTS_TABLE" => Some(i.clone()),
-            "STATE_TABLE" => Some(s.clone()),
-            _ => None,
-        })
-        .expect("settings");
+        let settings =
+            error_analyzer::handler::Settings::from_lookup(tables.lookup()).expect("settings");
         let analyzer = Analyzer::new(
             DynamoErrorCounts::new(client.clone(), &tables.state),
             DynamoIncidentStore::new(client, &tables.incidents, &tables.state),
@@ -534,13 +529,8 @@ impl GuardWorld {
         let tables = TestTables::new().await.expect("tables");
         let dynamodb = proxy_to(&dynamodb().endpoint).await;
         let client = dynamodb_via(&dynamodb);
-        let (i, s) = (tables.incidents.clone(), tables.state.clone());
-        let settings = login_guard::handler::Settings::from_lookup(move |k| match k {
-            "INCIDENTS_TABLE" => Some(i.clone()),
-            "STATE_TABLE" => Some(s.clone()),
-            _ => None,
-        })
-        .expect("settings");
+        let settings =
+            login_guard::handler::Settings::from_lookup(tables.lookup()).expect("settings");
         let guard = Guard::new(
             DynamoGuardStore::new(client.clone(), &tables.state),
             DynamoIncidentStore::new(client, &tables.incidents, &tables.state),
@@ -665,13 +655,8 @@ impl AlarmWorld {
         let dynamodb = proxy_to(&dynamodb().endpoint).await;
         let autoscaling = proxy_to(&ministack().endpoint).await;
         let client = dynamodb_via(&dynamodb);
-        let (i, s) = (tables.incidents.clone(), tables.state.clone());
-        let settings = alarm_scaler::handler::Settings::from_lookup(move |k| match k {
-            "INCIDENTS_TABLE" => Some(i.clone()),
-            "STATE_TABLE" => Some(s.clone()),
-            _ => None,
-        })
-        .expect("settings");
+        let settings =
+            alarm_scaler::handler::Settings::from_lookup(tables.lookup()).expect("settings");
         let scaler = Scaler {
             alarms: CloudWatchAlarms::new(cw.clone()),
             metrics: CloudWatchAlarms::new(cw),

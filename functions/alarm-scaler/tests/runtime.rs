@@ -10,8 +10,8 @@ use std::path::Path;
 
 use anyhow::{Context, Result};
 use apptrack_tests::bad_input::{
-    RUNTIME_ERROR, check_broken_samples, event_files, expect_file_rejected, expect_rejected,
-    hostile_payloads, random_payloads,
+    RUNTIME_ERROR, check_broken_samples, event_files, expect_file_rejected, expect_nothing_written,
+    expect_rejected, reject_hostile_and_random,
 };
 use apptrack_tests::runtime::{Deployed, local_stack_env};
 use apptrack_tests::scaling::{create_managed_group, put_cpu_alarm};
@@ -176,19 +176,10 @@ async fn bad_input_is_a_clear_permanent_error_and_changes_nothing() -> Result<()
         schedule,
         &f.invoke_raw(schedule)?,
     )?;
-    for p in hostile_payloads().into_iter().chain(
-        [7, 42, 1_000_003]
-            .into_iter()
-            .flat_map(|s| random_payloads(s, 8)),
-    ) {
-        expect_rejected(&p.label, &p.bytes, &f.invoke_raw(&p.bytes)?)?;
-    }
+    reject_hostile_and_random(&f)?;
 
     assert_eq!(desired().await?, 2, "the group was scaled");
-    let written = tables.snapshot().await?;
-    assert!(written.is_empty(), "bad input was written: {written:#?}");
-    let log = f.function_log();
-    assert!(!log.contains("panicked"), "{log}");
+    expect_nothing_written(&tables, &f).await?;
 
     // The same process still answers: an OK with nothing open to resolve...
     let ok = f

@@ -6,8 +6,8 @@ use std::path::Path;
 
 use anyhow::Result;
 use apptrack_tests::bad_input::{
-    RUNTIME_ERROR, check_broken_samples, event_files, expect_file_rejected, expect_rejected,
-    hostile_payloads, random_payloads,
+    RUNTIME_ERROR, check_broken_samples, event_files, expect_file_rejected, expect_nothing_written,
+    reject_hostile_and_random,
 };
 use apptrack_tests::runtime::{Deployed, dynamodb_env};
 use apptrack_tests::{TestTables, attr};
@@ -132,18 +132,9 @@ async fn bad_input_is_a_clear_permanent_error_and_writes_nothing() -> Result<()>
     for path in event_files("alarm")? {
         expect_file_rejected(&path, &f.invoke_file(&path)?)?;
     }
-    for p in hostile_payloads().into_iter().chain(
-        [7, 42, 1_000_003]
-            .into_iter()
-            .flat_map(|s| random_payloads(s, 8)),
-    ) {
-        expect_rejected(&p.label, &p.bytes, &f.invoke_raw(&p.bytes)?)?;
-    }
+    reject_hostile_and_random(&f)?;
 
-    let written = tables.snapshot().await?;
-    assert!(written.is_empty(), "bad input was written: {written:#?}");
-    let log = f.function_log();
-    assert!(!log.contains("panicked"), "{log}");
+    expect_nothing_written(&tables, &f).await?;
     // The same process still does real work.
     let after = f
         .invoke_file(Path::new("events/logs/code-error.json"))?
