@@ -10,7 +10,7 @@ mod output;
 use std::process::ExitCode;
 
 use anyhow::Result;
-use apptrack_core::store::dynamo::{DynamoIncidentStore, bootstrap_tables};
+use apptrack_aws::dynamodb::incidents::{DynamoIncidentStore, bootstrap_tables};
 use clap::{Parser, Subcommand};
 
 /// apptrack: application tracking on AWS.
@@ -70,7 +70,7 @@ impl Tables {
 }
 
 async fn sdk_config() -> Result<aws_config::SdkConfig> {
-    let conf = apptrack_core::aws::load_sdk_config().await;
+    let conf = apptrack_aws::load_sdk_config().await;
     if conf.region().is_none_or(|r| r.as_ref().trim().is_empty()) {
         anyhow::bail!("no AWS region: set AWS_REGION or a region in your AWS profile");
     }
@@ -101,8 +101,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Locks(cmd) => {
             let (client, tables) = dynamodb(incidents_table, state_table).await?;
             let store = DynamoIncidentStore::new(client.clone(), &tables.incidents, &tables.state);
-            let guard =
-                apptrack_core::store::auth_state::DynamoGuardStore::new(client, &tables.state);
+            let guard = apptrack_aws::dynamodb::guard::DynamoGuardStore::new(client, &tables.state);
             locks::run(cmd, &guard, &store).await
         }
         Command::Dlq(cmd) => dlq::run(cmd, &sdk_config().await?).await,

@@ -7,10 +7,10 @@ use std::process::{Command, Output};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, Result};
+use apptrack_aws::dynamodb::guard::DynamoGuardStore;
 use apptrack_core::auth::{GuardStore, LockMode};
 use apptrack_core::clock::Timestamp;
 use apptrack_core::incident::{IncidentKind, Status};
-use apptrack_core::store::auth_state::DynamoGuardStore;
 use apptrack_core::store::{PageRequest, ReadIncidents};
 use apptrack_core::subscription::{LogEvent, LogsBatch, MessageType, encode_batch};
 use apptrack_tests::runtime::{Deployed, workspace_binary};
@@ -41,7 +41,7 @@ fn sqs() -> aws_sdk_sqs::Client {
             None,
             "apptrack-tests",
         ))
-        .http_client(apptrack_core::aws::https_client())
+        .http_client(apptrack_aws::https_client())
         .build();
     aws_sdk_sqs::Client::from_conf(conf)
 }

@@ -3,9 +3,9 @@
 
 use std::process::{Command, Output};
 
+use apptrack_aws::dynamodb::guard::DynamoGuardStore;
 use apptrack_core::clock::{ManualClock, Timestamp};
 use apptrack_core::store::ReadIncidents;
-use apptrack_core::store::auth_state::DynamoGuardStore;
 use apptrack_tests::{TestTables, dynamodb, repo_root};
 use login_guard::handler::{Guard, Settings};
 

@@ -12,7 +12,7 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
-use apptrack_core::store::dynamo::{DynamoIncidentStore, bootstrap_tables};
+use apptrack_aws::dynamodb::incidents::{DynamoIncidentStore, bootstrap_tables};
 use aws_config::SdkConfig;
 use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region, SharedCredentialsProvider};
 use memchr::memmem;
@@ -289,7 +289,7 @@ pub fn sdk_config(endpoint: &str) -> SdkConfig {
             None,
             "apptrack-tests",
         )))
-        .http_client(apptrack_core::aws::https_client())
+        .http_client(apptrack_aws::https_client())
         .build()
 }
 

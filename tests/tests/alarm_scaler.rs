@@ -5,15 +5,15 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use alarm_scaler::handler::{Action, HandlerError, Outcome, Scaler, Settings, function_handler};
+use apptrack_aws::autoscaling::AutoScalingGroups;
+use apptrack_aws::cloudwatch::CloudWatchAlarms;
+use apptrack_aws::dynamodb::incidents::DynamoIncidentStore;
+use apptrack_aws::dynamodb::ledger::DynamoScalingLedger;
 use apptrack_core::alarm::{AlarmEvent, GroupCapacity};
 use apptrack_core::clock::{ManualClock, Timestamp};
 use apptrack_core::incident::{DedupKey, IncidentKind, Status};
-use apptrack_core::scaling::autoscaling::AutoScalingGroups;
-use apptrack_core::scaling::cloudwatch::CloudWatchAlarms;
-use apptrack_core::scaling::ledger::DynamoScalingLedger;
 use apptrack_core::scaling::{CapacityController, ScalingError};
 use apptrack_core::store::ReadIncidents;
-use apptrack_core::store::dynamo::DynamoIncidentStore;
 use apptrack_tests::scaling::create_managed_group;
 use apptrack_tests::{TestTables, autoscaling_client, cloudwatch_client, repo_root};
 use aws_sdk_cloudwatch::primitives::DateTime;

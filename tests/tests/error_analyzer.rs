@@ -5,13 +5,13 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use apptrack_aws::dynamodb::error_counts::DynamoErrorCounts;
+use apptrack_aws::dynamodb::incidents::DynamoIncidentStore;
 use apptrack_core::clock::{Clock, ManualClock, Timestamp};
 use apptrack_core::errors::analyze;
 use apptrack_core::errors::counts::{CountDelta, RecordErrorCounts};
-use apptrack_core::errors::dynamo::DynamoErrorCounts;
 use apptrack_core::incident::{Incident, IncidentKind, Status};
 use apptrack_core::pattern::PatternMiner;
-use apptrack_core::store::dynamo::DynamoIncidentStore;
 use apptrack_core::store::{PageRequest, ReadIncidents};
 use apptrack_core::subscription::{
     DecodeLimits, LogEvent, LogsBatch, MessageType, decode_event, encode_batch,

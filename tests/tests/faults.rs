@@ -21,15 +21,15 @@ use std::future::Future;
 use std::time::Duration;
 
 use alarm_scaler::handler::Scaler;
+use apptrack_aws::autoscaling::AutoScalingGroups;
+use apptrack_aws::cloudwatch::CloudWatchAlarms;
+use apptrack_aws::dynamodb::error_counts::DynamoErrorCounts;
+use apptrack_aws::dynamodb::guard::DynamoGuardStore;
+use apptrack_aws::dynamodb::incidents::DynamoIncidentStore;
+use apptrack_aws::dynamodb::ledger::DynamoScalingLedger;
 use apptrack_core::alarm::AlarmEvent;
 use apptrack_core::clock::{ManualClock, Timestamp};
-use apptrack_core::errors::dynamo::DynamoErrorCounts;
 use apptrack_core::incident::{DedupKey, IncidentKind};
-use apptrack_core::scaling::autoscaling::AutoScalingGroups;
-use apptrack_core::scaling::cloudwatch::CloudWatchAlarms;
-use apptrack_core::scaling::ledger::DynamoScalingLedger;
-use apptrack_core::store::auth_state::DynamoGuardStore;
-use apptrack_core::store::dynamo::DynamoIncidentStore;
 use apptrack_core::subscription::{DecodeLimits, LogEvent, LogsBatch, decode_event, encode_batch};
 use apptrack_tests::proxy::{Effect, Fault, Proxy};
 use apptrack_tests::scaling::{create_managed_group, put_cpu_alarm};
@@ -83,7 +83,7 @@ fn dynamodb_via(proxy: &Proxy) -> aws_sdk_dynamodb::Client {
         .region(Region::new("us-east-1"))
         .endpoint_url(proxy.endpoint())
         .credentials_provider(credentials())
-        .http_client(apptrack_core::aws::https_client())
+        .http_client(apptrack_aws::https_client())
         .retry_config(sdk_retry())
         .retry_partition(own_retry_quota("dynamodb"))
         .timeout_config(sdk_timeouts())
@@ -97,7 +97,7 @@ fn autoscaling_at(endpoint: &str) -> aws_sdk_autoscaling::Client {
         .region(Region::new("us-east-1"))
         .endpoint_url(endpoint)
         .credentials_provider(credentials())
-        .http_client(apptrack_core::aws::https_client())
+        .http_client(apptrack_aws::https_client())
         .retry_config(sdk_retry())
         .retry_partition(own_retry_quota("autoscaling"))
         .timeout_config(sdk_timeouts())
@@ -111,7 +111,7 @@ fn cloudwatch() -> aws_sdk_cloudwatch::Client {
         .region(Region::new("us-east-1"))
         .endpoint_url(&ministack().endpoint)
         .credentials_provider(credentials())
-        .http_client(apptrack_core::aws::https_client())
+        .http_client(apptrack_aws::https_client())
         .build();
     aws_sdk_cloudwatch::Client::from_conf(conf)
 }
@@ -860,7 +860,7 @@ async fn a_dropped_request_is_a_connection_failure_for_the_sdk() {
         .region(Region::new("us-east-1"))
         .endpoint_url(proxy.endpoint())
         .credentials_provider(credentials())
-        .http_client(apptrack_core::aws::https_client())
+        .http_client(apptrack_aws::https_client())
         .retry_config(RetryConfig::disabled())
         .timeout_config(sdk_timeouts())
         .build();

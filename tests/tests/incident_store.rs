@@ -4,12 +4,12 @@
 use std::collections::HashSet;
 use std::time::Duration;
 
+use apptrack_aws::dynamodb::incidents::DynamoIncidentStore;
 use apptrack_core::clock::Timestamp;
 use apptrack_core::incident::{
     DedupKey, IncidentError, IncidentId, IncidentKind, MAX_TIMELINE, Occurrence, RaiseKind,
     Severity, Status, TimelineEntry, Title,
 };
-use apptrack_core::store::dynamo::DynamoIncidentStore;
 use apptrack_core::store::{PageRequest, ReadIncidents, RecordIncidents, StoreError, TimeRange};
 use apptrack_tests::TestTables;
 

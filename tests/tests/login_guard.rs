@@ -4,11 +4,11 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use apptrack_aws::dynamodb::guard::DynamoGuardStore;
+use apptrack_aws::dynamodb::incidents::DynamoIncidentStore;
 use apptrack_core::auth::{CounterKey, GuardStore, LockMode};
 use apptrack_core::clock::{ManualClock, Timestamp};
 use apptrack_core::incident::{IncidentKind, Status};
-use apptrack_core::store::auth_state::DynamoGuardStore;
-use apptrack_core::store::dynamo::DynamoIncidentStore;
 use apptrack_core::store::{PageRequest, ReadIncidents};
 use apptrack_core::subscription::{LogEvent, LogsBatch, MessageType, encode_batch};
 use apptrack_tests::{TestTables, repo_root};

@@ -1,20 +1,20 @@
 //! Wiring only: logging, settings (failing fast), AWS clients built once, the Lambda loop.
 
 use alarm_scaler::handler::{Scaler, Settings, function_handler};
+use apptrack_aws::autoscaling::AutoScalingGroups;
+use apptrack_aws::cloudwatch::CloudWatchAlarms;
+use apptrack_aws::dynamodb::incidents::DynamoIncidentStore;
+use apptrack_aws::dynamodb::ledger::DynamoScalingLedger;
 use apptrack_core::clock::SystemClock;
-use apptrack_core::scaling::autoscaling::AutoScalingGroups;
-use apptrack_core::scaling::cloudwatch::CloudWatchAlarms;
-use apptrack_core::scaling::ledger::DynamoScalingLedger;
-use apptrack_core::store::dynamo::DynamoIncidentStore;
 use lambda_runtime::{Error, LambdaEvent, run, service_fn};
 use serde_json::Value;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    apptrack_core::telemetry::init_json_logs();
+    apptrack_lambda::init_json_logs();
 
     let settings = Settings::from_env()?;
-    let sdk = apptrack_core::aws::load_sdk_config().await;
+    let sdk = apptrack_aws::load_sdk_config().await;
     let dynamodb = aws_sdk_dynamodb::Client::new(&sdk);
     let cloudwatch = CloudWatchAlarms::new(aws_sdk_cloudwatch::Client::new(&sdk));
     let scaler = Scaler {

@@ -1,18 +1,18 @@
 //! Wiring only: logging, settings (failing fast), AWS clients built once, the Lambda loop.
 
+use apptrack_aws::dynamodb::error_counts::DynamoErrorCounts;
+use apptrack_aws::dynamodb::incidents::DynamoIncidentStore;
 use apptrack_core::clock::SystemClock;
-use apptrack_core::errors::dynamo::DynamoErrorCounts;
-use apptrack_core::store::dynamo::DynamoIncidentStore;
 use error_analyzer::handler::{Analyzer, Settings, function_handler};
 use lambda_runtime::{Error, LambdaEvent, run, service_fn};
 use serde_json::Value;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    apptrack_core::telemetry::init_json_logs();
+    apptrack_lambda::init_json_logs();
 
     let settings = Settings::from_env()?;
-    let sdk = apptrack_core::aws::load_sdk_config().await;
+    let sdk = apptrack_aws::load_sdk_config().await;
     let dynamodb = aws_sdk_dynamodb::Client::new(&sdk);
     let analyzer = Analyzer::new(
         DynamoErrorCounts::new(dynamodb.clone(), &settings.store.state_table)

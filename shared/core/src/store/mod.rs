@@ -2,9 +2,6 @@
 //! Adapters: `dynamo` (DynamoDB, production) and `memory` (unit tests of domain logic).
 
 pub mod auth_memory;
-pub mod auth_state;
-pub mod dynamo;
-pub mod item;
 pub mod memory;
 
 use std::future::Future;

@@ -22,15 +22,16 @@ use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, Put, TransactWriteItem};
 
-use super::analysis::{BatchId, Minute};
-use super::counts::{
+use super::item::{Expr, Item, key as key_of, n, s};
+use super::sdk_error;
+use apptrack_core::clock::Timestamp;
+use apptrack_core::errors::analysis::{BatchId, Minute};
+use apptrack_core::errors::counts::{
     Applied, Chunk, CountDelta, CountQuery, CountSnapshot, CountWrite, PatternKey, PatternRecord,
     ReadErrorCounts, RecordErrorCounts, Series,
 };
-use crate::clock::Timestamp;
-use crate::store::StoreError;
-use crate::store::dynamo::sdk_error;
-use crate::store::item::{Expr, Item, key as key_of, n, s};
+use apptrack_core::retry::Retry;
+use apptrack_core::store::StoreError;
 
 /// Counters outlive the longest window read from them (a day of baseline) with margin.
 pub const COUNTER_TTL: Duration = Duration::from_secs(3 * 86_400);
@@ -38,8 +39,10 @@ pub const COUNTER_TTL: Duration = Duration::from_secs(3 * 86_400);
 pub const BATCH_TTL: Duration = Duration::from_secs(14 * 86_400);
 /// Default time a pattern is remembered after it was last seen.
 pub const DEFAULT_PATTERN_MEMORY: Duration = Duration::from_secs(30 * 86_400);
-/// Attempts of a conflicting transaction before giving up with a retryable error.
-const MAX_ATTEMPTS: u32 = 8;
+/// Attempts of a conflicting transaction (or of unprocessed keys) before giving up with a
+/// retryable error, and the pauses between them.
+const RETRY: Retry = Retry::TRANSACTION;
+const MAX_ATTEMPTS: u32 = RETRY.attempts;
 /// Concurrent counter queries.
 const QUERY_CONCURRENCY: usize = 16;
 
@@ -200,13 +203,7 @@ impl DynamoErrorCounts {
     ) -> Result<bool, StoreError> {
         let items = self.chunk_items(batch, chunk, now)?;
         for attempt in 0..MAX_ATTEMPTS {
-            if attempt > 0 {
-                let ms = 10u64 << attempt.min(6);
-                tokio::time::sleep(Duration::from_millis(
-                    ms / 2 + crate::incident::random_u64() % ms,
-                ))
-                .await;
-            }
+            RETRY.pause(attempt).await;
             let res = self
                 .client
                 .transact_write_items()
@@ -270,9 +267,7 @@ impl DynamoErrorCounts {
                 if pending.is_empty() {
                     break;
                 }
-                if attempt > 0 {
-                    tokio::time::sleep(Duration::from_millis(20 << attempt.min(5))).await;
-                }
+                RETRY.pause(attempt).await;
                 let req = KeysAndAttributes::builder()
                     .set_keys(Some(std::mem::take(&mut pending)))
                     .consistent_read(true)

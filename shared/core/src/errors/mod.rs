@@ -13,7 +13,6 @@
 
 pub mod analysis;
 pub mod counts;
-pub mod dynamo;
 pub mod memory;
 pub mod policy;
 

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 
 /// The SAM template, compiled in so every binary carries the definitions it was built with.
-pub const TEMPLATE: &str = include_str!("../../infra/template.yaml");
+pub const TEMPLATE: &str = include_str!("../../../infra/template.yaml");
 
 /// Logical id of the incidents table in the template.
 pub const INCIDENTS_TABLE_ID: &str = "IncidentsTable";

@@ -5,19 +5,21 @@
 //! `autoscaling` (DescribeAutoScalingGroups, SetDesiredCapacity), `ledger` (DynamoDB,
 //! `STATE_TABLE`) and `memory` (in-memory fakes for unit tests).
 
-pub mod autoscaling;
-pub mod cloudwatch;
-pub mod ledger;
 pub mod memory;
 
 use std::collections::BTreeMap;
 use std::future::Future;
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
 use crate::alarm::{AlarmKind, GroupCapacity, MetricRef};
 use crate::clock::Timestamp;
 use crate::store::StoreError;
+
+/// How long a claim holder may take before a retry may take the claim over. It must exceed
+/// the function timeout (30 s in the template) and stay under Lambda's first retry delay (~1 min).
+pub const DEFAULT_LEASE: Duration = Duration::from_secs(45);
 
 /// Why a scaling port failed, and whether trying again can help.
 #[derive(Debug, thiserror::Error)]
@@ -261,7 +263,7 @@ mod tests {
     use crate::alarm::AlarmEvent;
 
     fn event(name: &str) -> AlarmEvent {
-        let path = format!("{}/../events/alarm/{name}", env!("CARGO_MANIFEST_DIR"));
+        let path = format!("{}/../../events/alarm/{name}", env!("CARGO_MANIFEST_DIR"));
         let bytes = std::fs::read(&path).expect("sample event");
         AlarmEvent::from_slice(&bytes).expect("decodes")
     }

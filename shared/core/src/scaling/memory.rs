@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::Duration;
 
-use super::ledger::DEFAULT_LEASE;
+use super::DEFAULT_LEASE;
 use super::{
     AlarmDefinition, AlarmReader, CapacityController, Claim, Completion, Intent, MetricQuery,
     MetricReader, ScalingError, ScalingLedger,

@@ -5,9 +5,9 @@ use aws_sdk_autoscaling::Client;
 use aws_sdk_autoscaling::error::SdkError;
 use aws_sdk_autoscaling::types::LifecycleState;
 
-use super::cloudwatch::sdk_error;
-use super::{CapacityController, ScalingError};
-use crate::alarm::GroupCapacity;
+use crate::sdk::scaling_error as sdk_error;
+use apptrack_core::alarm::GroupCapacity;
+use apptrack_core::scaling::{CapacityController, ScalingError};
 
 /// Auto Scaling groups. Cheap to clone: the client is shared.
 #[derive(Debug, Clone)]

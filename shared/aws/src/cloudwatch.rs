@@ -4,14 +4,15 @@
 use std::collections::BTreeMap;
 
 use aws_sdk_cloudwatch::Client;
-use aws_sdk_cloudwatch::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_cloudwatch::primitives::DateTime;
 use aws_sdk_cloudwatch::types::{AlarmType, Dimension, Metric, MetricDataQuery, MetricStat};
 
-use super::{
+use apptrack_core::clock::Timestamp;
+use apptrack_core::scaling::{
     AlarmDefinition, AlarmReader, MetricQuery, MetricQueryEntry, MetricReader, ScalingError,
 };
-use crate::clock::Timestamp;
+
+use crate::sdk::scaling_error as sdk_error;
 
 /// CloudWatch alarms and metrics. Cheap to clone: the client is shared.
 #[derive(Debug, Clone)]
@@ -22,46 +23,6 @@ pub struct CloudWatchAlarms {
 impl CloudWatchAlarms {
     pub fn new(client: Client) -> Self {
         CloudWatchAlarms { client }
-    }
-}
-
-/// Maps a CloudWatch or Auto Scaling SDK error to a scaling error.
-pub(crate) fn sdk_error<E, R>(err: SdkError<E, R>) -> ScalingError
-where
-    E: ProvideErrorMetadata + std::error::Error + 'static,
-    R: std::fmt::Debug,
-{
-    let text = DisplayErrorContext(&err).to_string();
-    match &err {
-        SdkError::ServiceError(se) => match se.err().code() {
-            Some(
-                "AccessDenied"
-                | "AccessDeniedException"
-                | "UnauthorizedOperation"
-                | "UnrecognizedClientException"
-                | "InvalidClientTokenId"
-                | "InvalidSignatureException"
-                | "SignatureDoesNotMatch"
-                | "MissingAuthenticationToken"
-                | "ExpiredToken"
-                | "ExpiredTokenException",
-            ) => ScalingError::AccessDenied(text),
-            Some(
-                "Throttling"
-                | "ThrottlingException"
-                | "RequestLimitExceeded"
-                | "ResourceContention"
-                | "ScalingActivityInProgress"
-                | "ServiceUnavailable"
-                | "InternalFailure"
-                | "InternalServiceError"
-                | "InternalServiceFault"
-                | "LimitExceeded",
-            ) => ScalingError::Unavailable(text),
-            _ => ScalingError::Rejected(text),
-        },
-        _ if text.to_ascii_lowercase().contains("credentials") => ScalingError::AccessDenied(text),
-        _ => ScalingError::Unavailable(text),
     }
 }
 

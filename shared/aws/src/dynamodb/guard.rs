@@ -38,14 +38,14 @@ use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, ReturnValuesOnConditionCheckFailure};
 
-use super::StoreError;
-use super::dynamo::sdk_error;
 use super::item::{Expr, Item, key as key_of, n, number, s};
-use crate::auth::{
+use super::sdk_error;
+use apptrack_core::auth::{
     CounterKey, CounterUpdate, Counters, EpochMillis, GuardStore, LockMirror, LockMode, LockRecord,
     LockWrite,
 };
-use crate::clock::Timestamp;
+use apptrack_core::clock::Timestamp;
+use apptrack_core::store::StoreError;
 
 /// Minutes just before a prune horizon that every update removes blindly (removing an
 /// attribute that does not exist is allowed): keys active every few minutes never need a

@@ -71,11 +71,6 @@ fn rand_u128() -> u128 {
     ulid::Ulid::new().random()
 }
 
-/// A random number for retry jitter.
-pub(crate) fn random_u64() -> u64 {
-    rand_u128() as u64
-}
-
 impl FromStr for IncidentId {
     type Err = IncidentError;
     fn from_str(s: &str) -> Result<Self, Self::Err> {

@@ -9,7 +9,7 @@ use serde_json::Value;
 use super::*;
 
 fn read(rel: &str) -> Vec<u8> {
-    let path = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../events")).join(rel);
+    let path = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../events")).join(rel);
     std::fs::read(&path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()))
 }
 
@@ -59,7 +59,7 @@ fn two_instance_group() -> GroupCapacity {
 #[test]
 fn every_sample_decodes_without_notes() {
     let listed: std::collections::BTreeSet<String> =
-        std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../events/alarm"))
+        std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../../events/alarm"))
             .expect("events/alarm exists")
             .filter_map(|e| e.ok()?.file_name().into_string().ok())
             .filter(|n| n.ends_with(".json"))

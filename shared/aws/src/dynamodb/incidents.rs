@@ -20,11 +20,14 @@ use aws_sdk_dynamodb::types::{
 };
 
 use super::item::{Expr, Item, key as key_of, n, s};
-use super::{Page, PageRequest, ReadIncidents, RecordIncidents, StoreError, TimeRange};
-use crate::clock::Timestamp;
-use crate::incident::{
+use apptrack_core::clock::Timestamp;
+use apptrack_core::incident::{
     DedupKey, Incident, IncidentId, MAX_EVIDENCE, MAX_TIMELINE, Occurrence, RaiseKind, Raised,
     Status, TimelineEntry, Transition,
+};
+use apptrack_core::retry::Retry;
+use apptrack_core::store::{
+    Page, PageRequest, ReadIncidents, RecordIncidents, StoreError, TimeRange,
 };
 
 pub use tables::{bootstrap_tables, create_table};
@@ -36,7 +39,8 @@ const IDEM_SK: &str = "IDEM";
 /// EventBridge for 24.
 const IDEMPOTENCY_TTL: Duration = Duration::from_secs(14 * 86_400);
 /// Attempts of an optimistic write before giving up with a retryable error.
-const MAX_ATTEMPTS: u32 = 40;
+const RETRY: Retry = Retry::CONTENTION;
+const MAX_ATTEMPTS: u32 = RETRY.attempts;
 
 pub const STATUS_INDEX: &str = "by-status";
 pub const SERVICE_INDEX: &str = "by-service";
@@ -637,13 +641,7 @@ impl DynamoIncidentStore {
 }
 
 async fn backoff(attempt: u32) {
-    if attempt == 0 {
-        return;
-    }
-    // Full jitter over an exponentially growing window, capped at 250 ms.
-    let window = 5u64.saturating_mul(1 << attempt.min(6)).min(250);
-    let jitter = crate::incident::random_u64() % window.max(1);
-    tokio::time::sleep(Duration::from_millis(jitter + 1)).await;
+    RETRY.pause(attempt).await;
 }
 
 impl RecordIncidents for DynamoIncidentStore {
@@ -929,8 +927,8 @@ mod tables {
     };
 
     use super::sdk_error;
-    use crate::store::StoreError;
-    use crate::tables::{self, TableSpec};
+    use apptrack_core::store::StoreError;
+    use apptrack_core::tables::{self, TableSpec};
 
     fn key_schema(keys: &[tables::KeyElement]) -> Result<Vec<KeySchemaElement>, StoreError> {
         keys.iter()

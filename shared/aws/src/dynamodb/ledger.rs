@@ -13,16 +13,14 @@ use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, ReturnValuesOnConditionCheckFailure};
 
-use super::{Claim, Completion, Intent, ScalingError, ScalingLedger};
-use crate::clock::Timestamp;
-use crate::store::dynamo::sdk_error;
-use crate::store::item::{Item, key, n, number, s, text};
+use super::item::{Item, key, n, number, s, text};
+use super::sdk_error;
+use apptrack_core::clock::Timestamp;
+use apptrack_core::scaling::{Claim, Completion, Intent, ScalingError, ScalingLedger};
 
 /// Ledger records outlive any redelivery: Lambda retries for at most 6 hours, EventBridge for 24.
 const RECORD_TTL: Duration = Duration::from_secs(14 * 86_400);
-/// How long a claim holder may take before a retry may take the claim over. It must exceed
-/// the function timeout (30 s in the template) and stay under Lambda's first retry delay (~1 min).
-pub const DEFAULT_LEASE: Duration = Duration::from_secs(45);
+pub use apptrack_core::scaling::DEFAULT_LEASE;
 
 /// The ledger in DynamoDB. Cheap to clone: the client is shared.
 #[derive(Debug, Clone)]

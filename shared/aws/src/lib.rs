@@ -1,0 +1,14 @@
+//! apptrack-aws: the adapters that implement apptrack-core's ports over AWS, translating SDK
+//! types at this edge so the domain never sees them. One Cargo feature per SDK.
+
+pub mod config;
+pub mod sdk;
+
+#[cfg(feature = "autoscaling")]
+pub mod autoscaling;
+#[cfg(feature = "cloudwatch")]
+pub mod cloudwatch;
+#[cfg(feature = "dynamodb")]
+pub mod dynamodb;
+
+pub use config::{https_client, load_sdk_config};
