@@ -302,7 +302,7 @@ async fn redrive_replays_records_deletes_what_succeeded_and_keeps_the_rest() -> 
     );
     let broken = on_failure_record(
         event_file("broken/auth-not-gzip.json")?,
-        "Permanent.BadPayload",
+        "Permanent.InvalidGzip",
         "not gzip",
     );
     let junk = "{\"hello\": \"world\"}".to_string();
@@ -342,7 +342,7 @@ async fn redrive_replays_records_deletes_what_succeeded_and_keeps_the_rest() -> 
         "{text}"
     );
     assert!(
-        line("failed").contains("login-guard  the function failed again: Permanent.BadPayload: "),
+        line("failed").contains("login-guard  the function failed again: Permanent.InvalidGzip: "),
         "{text}"
     );
     assert!(
@@ -361,7 +361,7 @@ async fn redrive_replays_records_deletes_what_succeeded_and_keeps_the_rest() -> 
     let failures = f
         .function_log()
         .lines()
-        .filter(|l| l.contains(r#""error_type":"Permanent.BadPayload""#))
+        .filter(|l| l.contains(r#""error_type":"Permanent.InvalidGzip""#))
         .count();
     assert_eq!(failures, 1, "function log:\n{}", f.function_log());
 

@@ -60,7 +60,8 @@ async fn list_check_unlock_a_lock_set_by_login_guard() {
         ManualClock::new(now),
         settings,
     );
-    let body = std::fs::read(&file).expect("payload");
+    let body: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&file).expect("payload")).expect("a JSON event");
     let r = guard.handle(&body).await.expect("handled");
     assert_eq!(r.locked.len(), 1, "{r:?}");
     let incident = r.locked[0].incident_id.clone();

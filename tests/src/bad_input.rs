@@ -112,6 +112,78 @@ pub fn expect_file_rejected(path: &Path, out: &Outcome) -> Result<()> {
 /// not JSON: the runtime's own deserialize error.
 pub const RUNTIME_ERROR: &str = "the runtime's deserialize error";
 
+/// What every function that reads CloudWatch Logs subscriptions answers to each broken
+/// sample: its error type and what the message names. One table, because the same broken
+/// payload must get the same errorType from every such function (they share one decoder).
+pub const LOG_SUBSCRIPTION_BROKEN: [(&str, &str, &str); 14] = [
+    (
+        "alarm-bad-reasondata.json",
+        "Permanent.MissingField",
+        "`awslogs.data`",
+    ),
+    (
+        "alarm-missing-state.json",
+        "Permanent.MissingField",
+        "`awslogs.data`",
+    ),
+    ("alarm-not-json.json", RUNTIME_ERROR, ""),
+    (
+        "alarm-wrong-detail-type.json",
+        "Permanent.MissingField",
+        "`awslogs.data`",
+    ),
+    (
+        "auth-event-missing-timestamp.json",
+        "Permanent.MissingField",
+        "`logEvents[0].timestamp`",
+    ),
+    (
+        "auth-gzip-bomb.json",
+        "Permanent.TooLarge",
+        "decompresses to more than",
+    ),
+    (
+        "auth-missing-data.json",
+        "Permanent.MissingField",
+        "`awslogs.data`",
+    ),
+    (
+        "auth-not-base64.json",
+        "Permanent.InvalidBase64",
+        "not valid base64",
+    ),
+    (
+        "auth-not-gzip.json",
+        "Permanent.InvalidGzip",
+        "not a valid gzip stream",
+    ),
+    (
+        "logs-bad-gzip.json",
+        "Permanent.InvalidGzip",
+        "not a valid gzip stream",
+    ),
+    (
+        "logs-gzip-bomb.json",
+        "Permanent.TooLarge",
+        "decompresses to more than",
+    ),
+    (
+        "logs-invalid-base64.json",
+        "Permanent.InvalidBase64",
+        "not valid base64",
+    ),
+    (
+        "logs-missing-data.json",
+        "Permanent.MissingField",
+        "`awslogs.data`",
+    ),
+    (
+        "logs-not-json.json",
+        "Permanent.InvalidBatchJson",
+        "not valid JSON",
+    ),
+];
+
 /// Invokes `f` with every file of `events/broken/` but those in `skip`, and checks each
 /// answer against `expected`: `(file name, errorType, a phrase the message contains)`, or
 /// `(file name, RUNTIME_ERROR, "")`. Every file must be in one of the two lists, so a new

@@ -4,13 +4,14 @@
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use alarm_scaler::handler::{Action, HandlerError, Outcome, Scaler, Settings, function_handler};
+use alarm_scaler::handler::{Action, HandlerError, Outcome, Scaler, Settings};
 use apptrack_aws::autoscaling::AutoScalingGroups;
 use apptrack_aws::cloudwatch::CloudWatchAlarms;
 use apptrack_aws::dynamodb::incidents::DynamoIncidentStore;
 use apptrack_aws::dynamodb::ledger::DynamoScalingLedger;
 use apptrack_core::alarm::{AlarmEvent, GroupCapacity};
 use apptrack_core::clock::{ManualClock, Timestamp};
+use apptrack_core::failure::Failure as _;
 use apptrack_core::incident::{DedupKey, IncidentKind, Status};
 use apptrack_core::scaling::{CapacityController, ScalingError};
 use apptrack_core::store::ReadIncidents;
@@ -19,7 +20,6 @@ use apptrack_tests::{TestTables, autoscaling_client, cloudwatch_client, repo_roo
 use aws_sdk_cloudwatch::primitives::DateTime;
 use aws_sdk_cloudwatch::types::{ComparisonOperator, Dimension, MetricDatum, Statistic, Tag};
 use aws_sdk_dynamodb::types::AttributeValue;
-use lambda_runtime::{Context, LambdaEvent};
 use serde_json::{Value, json};
 
 /// The real Auto Scaling adapter, counting the SetDesiredCapacity calls that reach it.
@@ -146,7 +146,7 @@ impl World {
     }
 
     async fn handle(&self, event: Value) -> Result<Outcome, HandlerError> {
-        function_handler(LambdaEvent::new(event, Context::default()), &self.scaler).await
+        self.scaler.handle(&event).await
     }
 
     async fn desired(&self) -> i32 {

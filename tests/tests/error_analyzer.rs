@@ -2,6 +2,7 @@
 //! `events/logs/`, when handled, then these counters and these incidents; redelivery,
 //! partial failure and concurrency never count twice.
 
+use apptrack_core::failure::Failure as _;
 use std::sync::Arc;
 use std::time::Duration;
 

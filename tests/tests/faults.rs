@@ -16,6 +16,7 @@
 //! failing attempt then costs milliseconds, and hundreds of injected failures cannot drain a
 //! quota the next test relies on. Handler clocks are [`ManualClock`]s; nothing sleeps.
 
+use apptrack_core::failure::Failure as _;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::future::Future;
 use std::time::Duration;
@@ -549,7 +550,7 @@ impl GuardWorld {
 impl World for GuardWorld {
     async fn deliver(&self) -> Result<(), Failure> {
         self.guard
-            .handle(&self.payload)
+            .handle(&serde_json::from_slice(&self.payload).expect("a JSON event"))
             .await
             .map(drop)
             .map_err(|e| Failure::of(&e, e.error_type(), e.is_retryable()))

@@ -1,6 +1,8 @@
 //! login-guard's handler against DynamoDB Local: given a subscription payload from `events/`
 //! (or built here with controlled times), when handled, then these counters, locks, incidents.
 
+use apptrack_core::failure::Failure as _;
+use serde_json::Value;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -48,13 +50,14 @@ fn guard(t: &TestTables, pairs: &[(&str, &str)], _events_until: i64) -> TestGuar
     )
 }
 
-fn event_file(name: &str) -> Vec<u8> {
+fn event_file(name: &str) -> Value {
     let path = repo_root().join("events").join(name);
-    std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+    let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    serde_json::from_slice(&bytes).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
 /// A payload of failed JSON logins of `user`, one per (id, time, ip).
-fn failures(user: &str, events: &[(String, i64, String)]) -> Vec<u8> {
+fn failures(user: &str, events: &[(String, i64, String)]) -> Value {
     let batch = LogsBatch {
         message_type: MessageType::Data,
         owner: "123456789012".into(),
@@ -72,7 +75,7 @@ fn failures(user: &str, events: &[(String, i64, String)]) -> Vec<u8> {
             })
             .collect(),
     };
-    encode_batch(&batch).into_bytes()
+    serde_json::from_str(&encode_batch(&batch)).expect("a JSON event")
 }
 
 fn burst(tag: &str, n: usize, t: i64, net: &str) -> Vec<(String, i64, String)> {
@@ -332,18 +335,35 @@ async fn broken_payloads_fail_permanently_with_a_clear_error_and_write_nothing()
     let t = TestTables::new().await.expect("tables");
     let g = guard(&t, &[], T0);
     let cases = [
-        ("broken/auth-not-base64.json", "not valid base64"),
-        ("broken/auth-not-gzip.json", "not a valid gzip stream"),
-        ("broken/auth-missing-data.json", "awslogs.data"),
+        (
+            "broken/auth-not-base64.json",
+            "Permanent.InvalidBase64",
+            "not valid base64",
+        ),
+        (
+            "broken/auth-not-gzip.json",
+            "Permanent.InvalidGzip",
+            "not a valid gzip stream",
+        ),
+        (
+            "broken/auth-missing-data.json",
+            "Permanent.MissingField",
+            "awslogs.data",
+        ),
         (
             "broken/auth-event-missing-timestamp.json",
+            "Permanent.MissingField",
             "logEvents[0].timestamp",
         ),
-        ("broken/auth-gzip-bomb.json", "more than the limit"),
+        (
+            "broken/auth-gzip-bomb.json",
+            "Permanent.TooLarge",
+            "more than the limit",
+        ),
     ];
-    for (file, text) in cases {
+    for (file, error_type, text) in cases {
         let err = g.handle(&event_file(file)).await.expect_err(file);
-        assert_eq!(err.error_type(), "Permanent.BadPayload", "{file}");
+        assert_eq!(err.error_type(), error_type, "{file}");
         assert!(err.to_string().contains(text), "{file}: {err}");
     }
     let ctl = g

@@ -10,6 +10,7 @@ use apptrack_core::alarm::{
     representative_value,
 };
 use apptrack_core::clock::{Clock, Timestamp};
+use apptrack_core::failure::Failure;
 use apptrack_core::incident::{
     DedupKey, Evidence, IncidentError, IncidentId, IncidentKind, Occurrence, Severity,
     TimelineEntry, Title,
@@ -20,7 +21,7 @@ use apptrack_core::scaling::{
 };
 use apptrack_core::settings::{SettingsError, StoreSettings, flag, parse_or};
 use apptrack_core::store::{IncidentStore, StoreError};
-use lambda_runtime::{Diagnostic, LambdaEvent};
+use apptrack_lambda::Function;
 use serde::Serialize;
 use serde_json::Value;
 
@@ -114,42 +115,25 @@ impl HandlerError {
         let context = context.into();
         move |source| HandlerError::Store { context, source }
     }
+}
 
-    /// Whether the same event may succeed later.
-    pub fn is_retryable(&self) -> bool {
+impl Failure for HandlerError {
+    fn kind(&self) -> &'static str {
+        match self {
+            HandlerError::BadEvent(e) => e.kind(),
+            HandlerError::Identity(e) => e.kind(),
+            HandlerError::FailedEarlier(_) => "FailedEarlier",
+            HandlerError::Scaling { source, .. } => source.kind(),
+            HandlerError::Store { source, .. } => source.kind(),
+        }
+    }
+    fn is_retryable(&self) -> bool {
         match self {
             HandlerError::Scaling { source, .. } => source.is_retryable(),
             HandlerError::Store { source, .. } => source.is_retryable(),
             HandlerError::BadEvent(_)
             | HandlerError::Identity(_)
             | HandlerError::FailedEarlier(_) => false,
-        }
-    }
-
-    /// The stable `errorType` Lambda reports: `Retryable.<Kind>` or `Permanent.<Kind>`.
-    pub fn error_type(&self) -> String {
-        let kind = match self {
-            HandlerError::BadEvent(_) => "BadEvent",
-            HandlerError::Identity(_) => "BadIdentity",
-            HandlerError::FailedEarlier(_) => "FailedEarlier",
-            HandlerError::Scaling { source, .. } => match source {
-                ScalingError::GroupNotFound(_) => "GroupNotFound",
-                ScalingError::AccessDenied(_) => "AccessDenied",
-                ScalingError::Rejected(_) => "Rejected",
-                ScalingError::Unavailable(_) => "Unavailable",
-                ScalingError::Ledger(_) => "Ledger",
-            },
-            HandlerError::Store { .. } => "IncidentStore",
-        };
-        apptrack_core::failure::error_type(self.is_retryable(), kind)
-    }
-}
-
-impl From<HandlerError> for Diagnostic {
-    fn from(e: HandlerError) -> Self {
-        Diagnostic {
-            error_type: e.error_type(),
-            error_message: e.to_string(),
         }
     }
 }
@@ -214,10 +198,7 @@ pub struct Scaler<A, M, C, L, S, K> {
 }
 
 /// The Lambda entry point: accepts any JSON and decodes it leniently.
-pub async fn function_handler<A, M, C, L, S, K>(
-    event: LambdaEvent<Value>,
-    scaler: &Scaler<A, M, C, L, S, K>,
-) -> Result<Outcome, HandlerError>
+impl<A, M, C, L, S, K> Function for Scaler<A, M, C, L, S, K>
 where
     A: AlarmReader,
     M: MetricReader,
@@ -226,20 +207,12 @@ where
     S: IncidentStore,
     K: Clock,
 {
-    let result = scaler.handle(&event.payload).await;
-    match &result {
-        Ok(o) => tracing::info!(
-            request_id = %event.context.request_id,
-            alarm = %o.alarm, state = %o.state, action = ?o.action, detail = %o.detail,
-            "handled"
-        ),
-        Err(e) => tracing::error!(
-            request_id = %event.context.request_id,
-            error_type = %e.error_type(), error = %e,
-            "failed"
-        ),
+    type Output = Outcome;
+    type Error = HandlerError;
+
+    async fn handle(&self, event: &Value) -> Result<Outcome, HandlerError> {
+        Scaler::handle(self, event).await
     }
-    result
 }
 
 /// What the handler knows about an alarm once it has read its definition.
@@ -868,6 +841,7 @@ mod tests {
     use super::*;
     use apptrack_core::alarm::GroupCapacity;
     use apptrack_core::clock::ManualClock;
+    use apptrack_core::failure::Failure as _;
     use apptrack_core::incident::Status;
     use apptrack_core::scaling::memory::{
         Failure, FakeAlarms, FakeGroups, FakeMetrics, MemoryLedger,
@@ -1070,7 +1044,7 @@ mod tests {
             .handle(&sample("alarm/cpu-high-alarm.json"))
             .await
             .expect_err("the claim cannot be closed");
-        assert_eq!(err.error_type(), "Retryable.Ledger", "{err}");
+        assert_eq!(err.error_type(), "Retryable.Unavailable", "{err}");
         assert_eq!(s.groups.calls(), [("web-asg".to_owned(), 3)]);
 
         // Lambda retries after about a minute, when the claim's lease has run out.

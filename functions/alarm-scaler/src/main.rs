@@ -1,13 +1,12 @@
 //! Wiring only: logging, settings (failing fast), AWS clients built once, the Lambda loop.
 
-use alarm_scaler::handler::{Scaler, Settings, function_handler};
+use alarm_scaler::handler::{Scaler, Settings};
 use apptrack_aws::autoscaling::AutoScalingGroups;
 use apptrack_aws::cloudwatch::CloudWatchAlarms;
 use apptrack_aws::dynamodb::incidents::DynamoIncidentStore;
 use apptrack_aws::dynamodb::ledger::DynamoScalingLedger;
 use apptrack_core::clock::SystemClock;
-use lambda_runtime::{Error, LambdaEvent, run, service_fn};
-use serde_json::Value;
+use lambda_runtime::Error;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
@@ -31,8 +30,5 @@ async fn main() -> Result<(), Error> {
         settings,
     };
     tracing::info!(dry_run = scaler.settings.dry_run, "alarm-scaler ready");
-    run(service_fn(|event: LambdaEvent<Value>| {
-        function_handler(event, &scaler)
-    }))
-    .await
+    apptrack_lambda::serve(&scaler).await
 }

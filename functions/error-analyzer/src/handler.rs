@@ -9,15 +9,13 @@ use std::time::Duration;
 
 use apptrack_core::clock::{Clock, Timestamp};
 use apptrack_core::errors::{BatchAnalysis, ErrorCountStore, ErrorPolicy, SOURCE, analyze};
+use apptrack_core::failure::Failure;
 use apptrack_core::incident::{IncidentError, IncidentId, RaiseKind, Status, TimelineEntry};
 use apptrack_core::pattern::PatternMiner;
 use apptrack_core::settings::{SettingsError, StoreSettings, parse_or};
 use apptrack_core::store::{IncidentStore, PageRequest, StoreError};
-use apptrack_core::subscription::{
-    DEFAULT_MAX_DECOMPRESSED_BYTES, DecodeError, DecodeLimits, LogsBatch, MessageType,
-    awslogs_data, decode_data,
-};
-use lambda_runtime::{Diagnostic, LambdaEvent};
+use apptrack_core::subscription::{DecodeError, DecodeLimits, Delivery, LogsBatch, receive};
+use apptrack_lambda::Function;
 use serde::Serialize;
 use serde_json::Value;
 
@@ -45,13 +43,6 @@ impl Settings {
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, SettingsError> {
         let store = StoreSettings::from_lookup(&get)?;
         let policy = ErrorPolicy::from_lookup(&get)?;
-        let max_bytes = parse_or(
-            &get,
-            "APPTRACK_MAX_DECOMPRESSED_BYTES",
-            DEFAULT_MAX_DECOMPRESSED_BYTES,
-            |n| (64 * 1024..=512 * 1024 * 1024).contains(n),
-            "a number of bytes from 65536 to 536870912",
-        )?;
         let days = parse_or(
             &get,
             "APPTRACK_PATTERN_MEMORY_DAYS",
@@ -66,9 +57,7 @@ impl Settings {
         Ok(Settings {
             store,
             policy,
-            limits: DecodeLimits {
-                max_decompressed_bytes: max_bytes,
-            },
+            limits: DecodeLimits::from_lookup(&get)?,
             pattern_memory: Duration::from_secs(days * 86_400),
             metrics_namespace,
         })
@@ -79,13 +68,12 @@ impl Settings {
     }
 }
 
-/// Why an invocation failed; each variant says whether Lambda should retry it.
+/// Why an invocation failed; the kind and retryability come from the failing part, so the
+/// same bad payload or outage reads the same as in every other function.
 #[derive(Debug, thiserror::Error)]
 pub enum HandlerError {
     #[error("bad subscription payload: {0}")]
     BadPayload(#[from] DecodeError),
-    #[error("unsupported messageType {0:?}: expected DATA_MESSAGE or CONTROL_MESSAGE")]
-    UnsupportedMessage(String),
     #[error("{context}: {source}")]
     Store { context: String, source: StoreError },
     #[error("incident identity: {0}")]
@@ -97,46 +85,23 @@ impl HandlerError {
         let context = context.into();
         move |source| HandlerError::Store { context, source }
     }
-
-    /// Whether the same event may succeed later. Bad payloads never will; counts are
-    /// idempotent per batch, so a retried store failure never counts twice.
-    pub fn is_retryable(&self) -> bool {
-        match self {
-            HandlerError::Store { source, .. } => source.is_retryable(),
-            _ => false,
-        }
-    }
-
-    /// The stable `errorType` Lambda reports: `Retryable.<Kind>` or `Permanent.<Kind>`.
-    pub fn error_type(&self) -> String {
-        let kind = match self {
-            HandlerError::BadPayload(e) => match e {
-                DecodeError::NotJson { .. } => "NotJson",
-                DecodeError::MissingField(_) => "MissingField",
-                DecodeError::InvalidBase64 { .. } => "InvalidBase64",
-                DecodeError::InvalidGzip { .. } => "InvalidGzip",
-                DecodeError::TooLarge { .. } => "TooLarge",
-                DecodeError::InvalidBatchJson { .. } => "InvalidBatchJson",
-                DecodeError::WrongType { .. } => "WrongType",
-            },
-            HandlerError::UnsupportedMessage(_) => "UnsupportedMessage",
-            HandlerError::Identity(_) => "BadIdentity",
-            HandlerError::Store { source, .. } => match source {
-                StoreError::Unavailable(_) => "Unavailable",
-                StoreError::TableMissing { .. } => "TableMissing",
-                StoreError::AccessDenied(_) | StoreError::NoCredentials(_) => "AccessDenied",
-                _ => "Store",
-            },
-        };
-        apptrack_core::failure::error_type(self.is_retryable(), kind)
-    }
 }
 
-impl From<HandlerError> for Diagnostic {
-    fn from(e: HandlerError) -> Self {
-        Diagnostic {
-            error_type: e.error_type(),
-            error_message: e.to_string(),
+/// Bad payloads never succeed later; counts are idempotent per batch, so a retried store
+/// failure never counts twice.
+impl Failure for HandlerError {
+    fn kind(&self) -> &'static str {
+        match self {
+            HandlerError::BadPayload(e) => e.kind(),
+            HandlerError::Store { source, .. } => source.kind(),
+            HandlerError::Identity(e) => e.kind(),
+        }
+    }
+    fn is_retryable(&self) -> bool {
+        match self {
+            HandlerError::BadPayload(e) => e.is_retryable(),
+            HandlerError::Store { source, .. } => source.is_retryable(),
+            HandlerError::Identity(e) => e.is_retryable(),
         }
     }
 }
@@ -144,7 +109,7 @@ impl From<HandlerError> for Diagnostic {
 /// What an invocation was asked to do.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Request {
-    Logs(LogsBatch),
+    Logs(Delivery),
     ResolveQuiet,
 }
 
@@ -153,7 +118,7 @@ pub fn decode(event: &Value, limits: &DecodeLimits) -> Result<Request, DecodeErr
     if event.get("apptrack").and_then(Value::as_str) == Some(RESOLVE_QUIET) {
         return Ok(Request::ResolveQuiet);
     }
-    decode_data(awslogs_data(event)?, limits).map(Request::Logs)
+    receive(event, limits).map(Request::Logs)
 }
 
 /// [`decode`] from raw bytes (what Lambda receives before it parses JSON).
@@ -215,23 +180,19 @@ impl<C: ErrorCountStore, S: IncidentStore, K: Clock> Analyzer<C, S, K> {
     pub async fn handle(&self, event: &Value) -> Result<Outcome, HandlerError> {
         match decode(event, &self.settings.limits)? {
             Request::ResolveQuiet => self.resolve_quiet().await,
-            Request::Logs(batch) => self.handle_batch(&batch).await,
+            Request::Logs(Delivery::Data(batch)) => self.handle_batch(&batch).await,
+            Request::Logs(Delivery::Control(batch)) => {
+                tracing::info!(log_group = %batch.log_group, "control message acknowledged");
+                Ok(Outcome {
+                    status: "control-skipped",
+                    ..Outcome::default()
+                })
+            }
         }
     }
 
-    /// Counts a decoded batch and raises what it shows.
+    /// Counts a decoded batch of log events and raises what it shows.
     pub async fn handle_batch(&self, batch: &LogsBatch) -> Result<Outcome, HandlerError> {
-        match &batch.message_type {
-            MessageType::Control => {
-                tracing::info!(log_group = %batch.log_group, "control message acknowledged");
-                return Ok(Outcome {
-                    status: "control-skipped",
-                    ..Outcome::default()
-                });
-            }
-            MessageType::Other(t) => return Err(HandlerError::UnsupportedMessage(t.clone())),
-            MessageType::Data => {}
-        }
         let analysis = analyze(batch, &self.miner);
         let mut out = Outcome {
             status: "processed",
@@ -371,30 +332,13 @@ impl<C: ErrorCountStore, S: IncidentStore, K: Clock> Analyzer<C, S, K> {
     }
 }
 
-/// The Lambda entry point: handles the payload and logs the outcome or the error.
-pub async fn function_handler<C: ErrorCountStore, S: IncidentStore, K: Clock>(
-    event: LambdaEvent<Value>,
-    analyzer: &Analyzer<C, S, K>,
-) -> Result<Outcome, HandlerError> {
-    let request_id = event.context.request_id.clone();
-    let res = analyzer.handle(&event.payload).await;
-    match &res {
-        Ok(o) => tracing::info!(
-            request_id,
-            status = o.status,
-            batch = o.batch.as_deref().unwrap_or(""),
-            lines = o.lines,
-            errors = o.error_lines,
-            unparsed = o.unparsed_lines,
-            incidents = o.incidents.len(),
-            "handled"
-        ),
-        Err(e) => tracing::error!(
-            request_id, retryable = e.is_retryable(), error_type = %e.error_type(), error = %e,
-            "failed"
-        ),
+impl<C: ErrorCountStore, S: IncidentStore, K: Clock> Function for Analyzer<C, S, K> {
+    type Output = Outcome;
+    type Error = HandlerError;
+
+    async fn handle(&self, event: &Value) -> Result<Outcome, HandlerError> {
+        Analyzer::handle(self, event).await
     }
-    res
 }
 
 #[cfg(test)]

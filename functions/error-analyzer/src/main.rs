@@ -3,9 +3,8 @@
 use apptrack_aws::dynamodb::error_counts::DynamoErrorCounts;
 use apptrack_aws::dynamodb::incidents::DynamoIncidentStore;
 use apptrack_core::clock::SystemClock;
-use error_analyzer::handler::{Analyzer, Settings, function_handler};
-use lambda_runtime::{Error, LambdaEvent, run, service_fn};
-use serde_json::Value;
+use error_analyzer::handler::{Analyzer, Settings};
+use lambda_runtime::Error;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
@@ -26,8 +25,5 @@ async fn main() -> Result<(), Error> {
         settings,
     );
     tracing::info!("error-analyzer ready");
-    run(service_fn(|event: LambdaEvent<Value>| {
-        function_handler(event, &analyzer)
-    }))
-    .await
+    apptrack_lambda::serve(&analyzer).await
 }

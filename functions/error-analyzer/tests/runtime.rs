@@ -6,8 +6,8 @@ use std::path::Path;
 
 use anyhow::Result;
 use apptrack_tests::bad_input::{
-    RUNTIME_ERROR, check_broken_samples, event_files, expect_file_rejected, expect_nothing_written,
-    reject_hostile_and_random,
+    LOG_SUBSCRIPTION_BROKEN, check_broken_samples, event_files, expect_file_rejected,
+    expect_nothing_written, reject_hostile_and_random,
 };
 use apptrack_tests::runtime::{Deployed, dynamodb_env};
 use apptrack_tests::{TestTables, attr};
@@ -52,82 +52,12 @@ async fn a_dependency_failure_burst_opens_one_incident_and_a_redelivery_changes_
     Ok(())
 }
 
-/// What error-analyzer answers to each broken sample: its error type and what the message names.
-const BROKEN: [(&str, &str, &str); 14] = [
-    (
-        "alarm-bad-reasondata.json",
-        "Permanent.MissingField",
-        "`awslogs.data`",
-    ),
-    (
-        "alarm-missing-state.json",
-        "Permanent.MissingField",
-        "`awslogs.data`",
-    ),
-    ("alarm-not-json.json", RUNTIME_ERROR, ""),
-    (
-        "alarm-wrong-detail-type.json",
-        "Permanent.MissingField",
-        "`awslogs.data`",
-    ),
-    (
-        "auth-event-missing-timestamp.json",
-        "Permanent.MissingField",
-        "`logEvents[0].timestamp`",
-    ),
-    (
-        "auth-gzip-bomb.json",
-        "Permanent.TooLarge",
-        "decompresses to more than",
-    ),
-    (
-        "auth-missing-data.json",
-        "Permanent.MissingField",
-        "`awslogs.data`",
-    ),
-    (
-        "auth-not-base64.json",
-        "Permanent.InvalidBase64",
-        "not valid base64",
-    ),
-    (
-        "auth-not-gzip.json",
-        "Permanent.InvalidGzip",
-        "not a valid gzip stream",
-    ),
-    (
-        "logs-bad-gzip.json",
-        "Permanent.InvalidGzip",
-        "not a valid gzip stream",
-    ),
-    (
-        "logs-gzip-bomb.json",
-        "Permanent.TooLarge",
-        "decompresses to more than",
-    ),
-    (
-        "logs-invalid-base64.json",
-        "Permanent.InvalidBase64",
-        "not valid base64",
-    ),
-    (
-        "logs-missing-data.json",
-        "Permanent.MissingField",
-        "`awslogs.data`",
-    ),
-    (
-        "logs-not-json.json",
-        "Permanent.InvalidBatchJson",
-        "not valid JSON",
-    ),
-];
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_input_is_a_clear_permanent_error_and_writes_nothing() -> Result<()> {
     let tables = TestTables::new().await?;
     let f = deploy(&tables)?;
 
-    check_broken_samples(&f, &BROKEN, &[])?;
+    check_broken_samples(&f, &LOG_SUBSCRIPTION_BROKEN, &[])?;
     // An alarm is not a log batch. (Authentication logs are: they are valid input here.)
     for path in event_files("alarm")? {
         expect_file_rejected(&path, &f.invoke_file(&path)?)?;

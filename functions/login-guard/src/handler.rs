@@ -7,18 +7,20 @@ use std::net::IpAddr;
 use std::time::Duration;
 
 use apptrack_core::auth::{
-    AccountAggregate, AccountState, AuthParser, BatchAggregate, CLOCK_SKEW_MINUTES, ConfigError,
-    CounterKey, CounterUpdate, Counters, EpochMillis, GuardPolicy, GuardStore, LockMirror,
-    LockMode, LockRecord, LockWrite, SourceAggregate, WindowPolicy, minute_of,
+    AccountAggregate, AccountState, AuthParser, BatchAggregate, CLOCK_SKEW_MINUTES, CounterKey,
+    CounterUpdate, Counters, EpochMillis, GuardPolicy, GuardStore, LockMirror, LockMode,
+    LockRecord, LockWrite, SourceAggregate, WindowPolicy, minute_of,
 };
 use apptrack_core::clock::{Clock, Timestamp};
+use apptrack_core::failure::Failure;
 use apptrack_core::incident::{
     DedupKey, Evidence, IncidentError, IncidentKind, Occurrence, Severity, Title,
 };
+use apptrack_core::retry::Retry;
 use apptrack_core::settings::{SettingsError, StoreSettings, flag};
 use apptrack_core::store::{RecordIncidents, StoreError};
-use apptrack_core::subscription::{DecodeError, DecodeLimits, MessageType, decode_event};
-use lambda_runtime::{Diagnostic, LambdaEvent};
+use apptrack_core::subscription::{DecodeError, DecodeLimits, Delivery, receive};
+use apptrack_lambda::Function;
 use serde::Serialize;
 use serde_json::{Value, json};
 
@@ -27,8 +29,13 @@ pub const SOURCE: &str = "login-guard";
 /// How long a batch's fingerprints are kept, in minutes: longer than any redelivery can
 /// arrive after the events (the template sets a maximum event age of one hour).
 pub const FINGERPRINT_HORIZON_MINUTES: i64 = 90;
-/// Conditional lock writes tried before giving up with a retryable error.
-const MAX_LOCK_ATTEMPTS: u32 = 25;
+/// Conditional lock writes tried before giving up with a retryable error, and the pauses
+/// between them (the lock and the counters race concurrent batches of the same account).
+const LOCK_RETRY: Retry = Retry {
+    attempts: 25,
+    base: Duration::from_millis(10),
+    cap: Duration::from_millis(150),
+};
 
 /// The function's settings, read once at start-up.
 #[derive(Debug, Clone, PartialEq)]
@@ -38,40 +45,31 @@ pub struct Settings {
     pub policy: GuardPolicy,
     /// `APPTRACK_DRY_RUN` (default false): audit mode, record what would be locked.
     pub dry_run: bool,
-}
-
-/// A setting that is missing or malformed, named.
-#[derive(Debug, thiserror::Error)]
-pub enum SettingsFailure {
-    #[error(transparent)]
-    Store(#[from] SettingsError),
-    #[error(transparent)]
-    Policy(#[from] ConfigError),
+    /// `APPTRACK_MAX_DECOMPRESSED_BYTES` (8 MiB): a payload that inflates past this is rejected.
+    pub limits: DecodeLimits,
 }
 
 impl Settings {
-    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, SettingsFailure> {
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, SettingsError> {
         Ok(Settings {
             store: StoreSettings::from_lookup(&get)?,
-            policy: GuardPolicy::from_env(&|k| get(k))?,
+            policy: GuardPolicy::from_env(&get)?,
             dry_run: flag(&get, "APPTRACK_DRY_RUN")?,
+            limits: DecodeLimits::from_lookup(&get)?,
         })
     }
 
-    pub fn from_env() -> Result<Self, SettingsFailure> {
+    pub fn from_env() -> Result<Self, SettingsError> {
         Self::from_lookup(|k| std::env::var(k).ok())
     }
 }
 
-/// Why an invocation failed; each variant says whether Lambda should retry it.
+/// Why an invocation failed; the kind and retryability come from the failing part, so the
+/// same bad payload or outage reads the same as in every other function.
 #[derive(Debug, thiserror::Error)]
 pub enum HandlerError {
     #[error("bad log subscription payload: {0}")]
     BadPayload(#[from] DecodeError),
-    #[error(
-        "bad log subscription payload: messageType {0:?} is neither DATA_MESSAGE nor CONTROL_MESSAGE"
-    )]
-    UnknownMessageType(String),
     #[error("{context}: {source}")]
     Store { context: String, source: StoreError },
     #[error("incident identity: {0}")]
@@ -86,36 +84,25 @@ impl HandlerError {
         let context = context.into();
         move |source| HandlerError::Store { context, source }
     }
-
-    /// Whether the same event may succeed later. Retrying is always safe: every count is
-    /// conditioned on the batch fingerprint and every incident write has an idempotency key.
-    pub fn is_retryable(&self) -> bool {
-        match self {
-            HandlerError::Store { source, .. } => source.is_retryable(),
-            HandlerError::Contended(_) => true,
-            HandlerError::BadPayload(_)
-            | HandlerError::UnknownMessageType(_)
-            | HandlerError::Identity(_) => false,
-        }
-    }
-
-    /// The stable `errorType` Lambda reports: `Retryable.<Kind>` or `Permanent.<Kind>`.
-    pub fn error_type(&self) -> String {
-        let kind = match self {
-            HandlerError::BadPayload(_) | HandlerError::UnknownMessageType(_) => "BadPayload",
-            HandlerError::Store { .. } => "Store",
-            HandlerError::Identity(_) => "BadIdentity",
-            HandlerError::Contended(_) => "Contended",
-        };
-        apptrack_core::failure::error_type(self.is_retryable(), kind)
-    }
 }
 
-impl From<HandlerError> for Diagnostic {
-    fn from(e: HandlerError) -> Self {
-        Diagnostic {
-            error_type: e.error_type(),
-            error_message: e.to_string(),
+/// Retrying is always safe: every count is conditioned on the batch fingerprint and every
+/// incident write has an idempotency key.
+impl Failure for HandlerError {
+    fn kind(&self) -> &'static str {
+        match self {
+            HandlerError::BadPayload(e) => e.kind(),
+            HandlerError::Store { source, .. } => source.kind(),
+            HandlerError::Identity(e) => e.kind(),
+            HandlerError::Contended(_) => "Contended",
+        }
+    }
+    fn is_retryable(&self) -> bool {
+        match self {
+            HandlerError::BadPayload(e) => e.is_retryable(),
+            HandlerError::Store { source, .. } => source.is_retryable(),
+            HandlerError::Identity(e) => e.is_retryable(),
+            HandlerError::Contended(_) => true,
         }
     }
 }
@@ -163,34 +150,13 @@ pub struct Guard<G, S, K> {
     parser: AuthParser,
 }
 
-/// The Lambda entry point.
-pub async fn function_handler<G, S, K>(
-    event: LambdaEvent<Value>,
-    guard: &Guard<G, S, K>,
-) -> Result<Report, HandlerError>
-where
-    G: GuardStore,
-    S: RecordIncidents,
-    K: Clock,
-{
-    let bytes = serde_json::to_vec(&event.payload).unwrap_or_default();
-    let result = guard.handle(&bytes).await;
-    match &result {
-        Ok(r) => tracing::info!(
-            request_id = %event.context.request_id,
-            log_group = %r.log_group, events = r.events, failures = r.failures,
-            unparsed = r.unparsed, counter_writes = r.counter_writes,
-            already_counted = r.already_counted, locked = r.locked.len(),
-            stuffing = r.stuffing.len(), mode = %r.mode,
-            "handled"
-        ),
-        Err(e) => tracing::error!(
-            request_id = %event.context.request_id,
-            error_type = %e.error_type(), error = %e,
-            "failed"
-        ),
+impl<G: GuardStore, S: RecordIncidents, K: Clock> Function for Guard<G, S, K> {
+    type Output = Report;
+    type Error = HandlerError;
+
+    async fn handle(&self, event: &Value) -> Result<Report, HandlerError> {
+        Guard::handle(self, event).await
     }
-    result
 }
 
 impl<G: GuardStore, S: RecordIncidents, K: Clock> Guard<G, S, K> {
@@ -213,22 +179,21 @@ impl<G: GuardStore, S: RecordIncidents, K: Clock> Guard<G, S, K> {
         }
     }
 
-    /// Handles one raw Lambda event (the subscription payload as JSON bytes).
-    pub async fn handle(&self, event: &[u8]) -> Result<Report, HandlerError> {
-        let batch = decode_event(event, &DecodeLimits::default())?;
+    /// Handles one Lambda event (a log subscription delivery).
+    pub async fn handle(&self, event: &Value) -> Result<Report, HandlerError> {
+        let (batch, control_message) = match receive(event, &self.settings.limits)? {
+            Delivery::Data(batch) => (batch, false),
+            Delivery::Control(batch) => (batch, true),
+        };
         let mut report = Report {
             log_group: batch.log_group.clone(),
             mode: self.mode().to_string(),
             events: batch.log_events.len(),
+            control_message,
             ..Report::default()
         };
-        match &batch.message_type {
-            MessageType::Control => {
-                report.control_message = true;
-                return Ok(report);
-            }
-            MessageType::Other(t) => return Err(HandlerError::UnknownMessageType(t.clone())),
-            MessageType::Data => {}
+        if control_message {
+            return Ok(report);
         }
         let attempts: Vec<_> = batch
             .log_events
@@ -350,10 +315,8 @@ impl<G: GuardStore, S: RecordIncidents, K: Clock> Guard<G, S, K> {
             return Ok(());
         }
 
-        for attempt in 0..MAX_LOCK_ATTEMPTS {
-            if attempt > 0 {
-                backoff(attempt).await;
-            }
+        for attempt in 0..LOCK_RETRY.attempts {
+            LOCK_RETRY.pause(attempt).await;
             // A lock whose episode this batch belongs to, or already counted.
             if let Some(m) = c.lock.clone().filter(|m| m.mode == mode) {
                 if m.snapshot.contains(&fp) {
@@ -798,21 +761,13 @@ fn first_failure(c: &Counters, first_minute: i64) -> Option<EpochMillis> {
         .map(|(m, _)| m * 60_000)
 }
 
-async fn backoff(attempt: u32) {
-    let window = 5u64.saturating_mul(1 << attempt.min(5)).min(150);
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| u64::from(d.subsec_nanos()))
-        .unwrap_or(0);
-    tokio::time::sleep(Duration::from_millis(1 + nanos % window)).await;
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use apptrack_core::clock::ManualClock;
     use apptrack_core::store::auth_memory::MemoryGuardStore;
     use apptrack_core::store::memory::MemoryIncidentStore;
+    use apptrack_core::subscription::MessageType;
     use apptrack_core::subscription::{LogEvent, LogsBatch, encode_batch};
 
     const T0: i64 = 1_795_000_000_000;
@@ -840,7 +795,7 @@ mod tests {
         )
     }
 
-    fn payload(events: &[(&str, i64, String)]) -> Vec<u8> {
+    fn payload(events: &[(&str, i64, String)]) -> Value {
         let batch = LogsBatch {
             message_type: MessageType::Data,
             owner: "123456789012".into(),
@@ -856,7 +811,7 @@ mod tests {
                 })
                 .collect(),
         };
-        encode_batch(&batch).into_bytes()
+        serde_json::from_str(&encode_batch(&batch)).expect("a JSON event")
     }
 
     fn failure(user: &str, ip: &str) -> String {
@@ -909,7 +864,7 @@ mod tests {
         let body = payload(&as_refs(&burst("e", "alice", 5, T0)));
         g.state.fail_next_mirror_write();
         let err = g.handle(&body).await.expect_err("the second write fails");
-        assert_eq!(err.error_type(), "Retryable.Store", "{err}");
+        assert_eq!(err.error_type(), "Retryable.Unavailable", "{err}");
 
         g.handle(&body).await.expect("the retry");
         let lock = g
@@ -974,11 +929,11 @@ mod tests {
     async fn bad_payload_is_permanent_and_names_the_problem() {
         let g = guard(&[]);
         let err = g
-            .handle(br#"{"awslogs":{"data":"%%%"}}"#)
+            .handle(&json!({"awslogs": {"data": "%%%"}}))
             .await
             .expect_err("bad");
         assert!(!err.is_retryable());
-        assert_eq!(err.error_type(), "Permanent.BadPayload");
+        assert_eq!(err.error_type(), "Permanent.InvalidBase64");
         assert!(err.to_string().contains("base64"), "{err}");
         assert_eq!(g.state.writes(), 0);
     }
@@ -987,15 +942,22 @@ mod tests {
     async fn a_field_of_the_wrong_type_is_named_not_called_missing() {
         let g = guard(&[]);
         let err = g
-            .handle(br#"{"awslogs":{"data":["H4sI"]}}"#)
+            .handle(&json!({"awslogs": {"data": ["H4sI"]}}))
             .await
             .expect_err("bad");
-        assert_eq!(err.error_type(), "Permanent.BadPayload");
+        assert_eq!(err.error_type(), "Permanent.WrongType");
         assert_eq!(
             err.to_string(),
             "bad log subscription payload: `awslogs.data` is an array, expected a string"
         );
         assert_eq!(g.state.writes(), 0);
+    }
+
+    #[test]
+    fn reads_the_decompression_limit_every_log_function_reads() {
+        let s = settings(&[("APPTRACK_MAX_DECOMPRESSED_BYTES", "65536")]);
+        assert_eq!(s.limits.max_decompressed_bytes, 65_536);
+        assert_eq!(settings(&[]).limits, DecodeLimits::default());
     }
 
     #[test]

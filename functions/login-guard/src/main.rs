@@ -3,9 +3,8 @@
 use apptrack_aws::dynamodb::guard::DynamoGuardStore;
 use apptrack_aws::dynamodb::incidents::DynamoIncidentStore;
 use apptrack_core::clock::SystemClock;
-use lambda_runtime::{Error, LambdaEvent, run, service_fn};
-use login_guard::handler::{Guard, Settings, function_handler};
-use serde_json::Value;
+use lambda_runtime::Error;
+use login_guard::handler::{Guard, Settings};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
@@ -25,8 +24,5 @@ async fn main() -> Result<(), Error> {
         settings,
     );
     tracing::info!(mode = %guard.mode(), "login-guard ready");
-    run(service_fn(|event: LambdaEvent<Value>| {
-        function_handler(event, &guard)
-    }))
-    .await
+    apptrack_lambda::serve(&guard).await
 }

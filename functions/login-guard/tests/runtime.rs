@@ -8,8 +8,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use anyhow::{Context, Result};
 use apptrack_core::subscription::{DecodeLimits, decode_event, encode_batch};
 use apptrack_tests::bad_input::{
-    RUNTIME_ERROR, check_broken_samples, event_files, expect_file_rejected, expect_nothing_written,
-    expect_rejected, reject_hostile_and_random,
+    LOG_SUBSCRIPTION_BROKEN, check_broken_samples, event_files, expect_file_rejected,
+    expect_nothing_written, expect_rejected, reject_hostile_and_random,
 };
 use apptrack_tests::runtime::{Deployed, dynamodb_env, write_event};
 use apptrack_tests::{TestTables, attr, repo_root};
@@ -118,82 +118,12 @@ async fn a_failed_login_burst_locks_the_account_and_a_redelivery_changes_nothing
     Ok(())
 }
 
-/// What login-guard answers to each broken sample: its error type and what the message names.
-const BROKEN: [(&str, &str, &str); 14] = [
-    (
-        "alarm-bad-reasondata.json",
-        "Permanent.BadPayload",
-        "`awslogs.data`",
-    ),
-    (
-        "alarm-missing-state.json",
-        "Permanent.BadPayload",
-        "`awslogs.data`",
-    ),
-    ("alarm-not-json.json", RUNTIME_ERROR, ""),
-    (
-        "alarm-wrong-detail-type.json",
-        "Permanent.BadPayload",
-        "`awslogs.data`",
-    ),
-    (
-        "auth-event-missing-timestamp.json",
-        "Permanent.BadPayload",
-        "`logEvents[0].timestamp`",
-    ),
-    (
-        "auth-gzip-bomb.json",
-        "Permanent.BadPayload",
-        "decompresses to more than",
-    ),
-    (
-        "auth-missing-data.json",
-        "Permanent.BadPayload",
-        "`awslogs.data`",
-    ),
-    (
-        "auth-not-base64.json",
-        "Permanent.BadPayload",
-        "not valid base64",
-    ),
-    (
-        "auth-not-gzip.json",
-        "Permanent.BadPayload",
-        "not a valid gzip stream",
-    ),
-    (
-        "logs-bad-gzip.json",
-        "Permanent.BadPayload",
-        "not a valid gzip stream",
-    ),
-    (
-        "logs-gzip-bomb.json",
-        "Permanent.BadPayload",
-        "decompresses to more than",
-    ),
-    (
-        "logs-invalid-base64.json",
-        "Permanent.BadPayload",
-        "not valid base64",
-    ),
-    (
-        "logs-missing-data.json",
-        "Permanent.BadPayload",
-        "`awslogs.data`",
-    ),
-    (
-        "logs-not-json.json",
-        "Permanent.BadPayload",
-        "not valid JSON",
-    ),
-];
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_input_is_a_clear_permanent_error_and_writes_nothing() -> Result<()> {
     let tables = TestTables::new().await?;
     let f = deploy(&tables)?;
 
-    check_broken_samples(&f, &BROKEN, &[])?;
+    check_broken_samples(&f, &LOG_SUBSCRIPTION_BROKEN, &[])?;
     // An alarm is not a log batch.
     for path in event_files("alarm")? {
         expect_file_rejected(&path, &f.invoke_file(&path)?)?;
@@ -213,5 +143,63 @@ async fn bad_input_is_a_clear_permanent_error_and_writes_nothing() -> Result<()>
         .invoke_file(Path::new("events/auth/sshd-brute-force.json"))?
         .response()?;
     assert!(after["failures"].as_u64().is_some_and(|n| n > 0), "{after}");
+    Ok(())
+}
+
+/// A batch of `n` failed JSON logins, about 300 bytes each once decompressed.
+fn failed_logins(n: usize, at: i64) -> String {
+    use apptrack_core::subscription::{LogEvent, LogsBatch, MessageType};
+    encode_batch(&LogsBatch {
+        message_type: MessageType::Data,
+        owner: "123456789012".into(),
+        log_group: "/apptrack/test/auth".into(),
+        log_stream: "web-1".into(),
+        subscription_filters: vec!["login-guard".into()],
+        log_events: (0..n)
+            .map(|i| LogEvent {
+                id: format!("{i:056}"),
+                timestamp: at + i as i64,
+                message: format!(
+                    r#"{{"event":"login_failed","user":"user{i}@example.com","ip":"198.51.100.{}","user_agent":"Mozilla/5.0 (X11; Linux x86_64) test/{i}"}}"#,
+                    i % 250 + 1
+                ),
+            })
+            .collect(),
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn honours_the_configured_limit_on_decompressed_bytes() -> Result<()> {
+    let tables = TestTables::new().await?;
+    let payload = failed_logins(400, now_ms() - 60_000);
+    let inflated =
+        serde_json::to_vec(&decode_event(payload.as_bytes(), &DecodeLimits::default())?)?;
+    assert!(
+        inflated.len() > 65_536,
+        "the batch must exceed the low limit"
+    );
+    let event = write_event("large-batch.json", payload.as_bytes())?;
+
+    let mut env = dynamodb_env(&tables);
+    env.push(("APPTRACK_MAX_DECOMPRESSED_BYTES", "65536".to_owned()));
+    let strict = Deployed::start(env!("CARGO_BIN_EXE_login-guard").as_ref(), &env)?;
+    let rejected = strict.invoke_file(&event)?;
+    match &rejected {
+        apptrack_tests::runtime::Outcome::Error {
+            error_type,
+            message,
+        } => {
+            assert_eq!(error_type, "Permanent.TooLarge", "{message}");
+            assert!(message.contains("65536"), "{message}");
+        }
+        other => panic!("expected Permanent.TooLarge, got {other:?}"),
+    }
+    expect_nothing_written(&tables, &strict).await?;
+    drop(strict);
+
+    // The default limit (8 MiB) takes the same batch.
+    let f = deploy(&tables)?;
+    let handled = f.invoke_file(&event)?.response()?;
+    assert_eq!(handled["events"], 400, "{handled}");
     Ok(())
 }

@@ -2,6 +2,7 @@
 //! types at this edge so the domain never sees them. One Cargo feature per SDK.
 
 pub mod config;
+#[cfg(any(feature = "dynamodb", feature = "cloudwatch", feature = "autoscaling"))]
 pub mod sdk;
 
 #[cfg(feature = "autoscaling")]

@@ -7,6 +7,8 @@ use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
 #[cfg(any(feature = "cloudwatch", feature = "autoscaling"))]
 use apptrack_core::scaling::ScalingError;
+#[cfg(feature = "dynamodb")]
+use apptrack_core::store::StoreError;
 
 #[cfg(any(feature = "cloudwatch", feature = "autoscaling"))]
 /// Maps a CloudWatch or Auto Scaling SDK error to a scaling error.
@@ -47,4 +49,64 @@ where
         _ if text.to_ascii_lowercase().contains("credentials") => ScalingError::AccessDenied(text),
         _ => ScalingError::Unavailable(text),
     }
+}
+
+#[cfg(feature = "dynamodb")]
+/// Maps an SDK error to a store error that says whether a retry can help.
+pub fn store_error<E, R>(err: SdkError<E, R>, table: &str) -> StoreError
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    let text = readable(&DisplayErrorContext(&err).to_string());
+    match &err {
+        SdkError::ServiceError(se) => match se.err().code() {
+            Some("ResourceNotFoundException") => StoreError::TableMissing {
+                table: table.to_string(),
+            },
+            Some(
+                "AccessDeniedException"
+                | "UnrecognizedClientException"
+                | "InvalidSignatureException"
+                | "MissingAuthenticationTokenException"
+                | "ExpiredTokenException",
+            ) => StoreError::AccessDenied(text),
+            Some(
+                "ProvisionedThroughputExceededException"
+                | "ThrottlingException"
+                | "RequestLimitExceeded"
+                | "InternalServerError"
+                | "ServiceUnavailable"
+                | "TransactionConflictException"
+                | "TransactionInProgressException",
+            ) => StoreError::Unavailable(text),
+            _ => StoreError::Rejected(text),
+        },
+        _ if text.contains("no credentials") || text.contains("CredentialsNotLoaded") => {
+            StoreError::NoCredentials(
+                "none found in the AWS configuration chain (environment, profile, web identity, \
+                 container, instance metadata)"
+                    .to_string(),
+            )
+        }
+        _ => StoreError::Unavailable(text),
+    }
+}
+
+#[cfg(feature = "dynamodb")]
+/// The SDK's error chain without the Debug dump it appends in parentheses.
+fn readable(text: &str) -> String {
+    let variants = [
+        " (ServiceError(",
+        " (DispatchFailure(",
+        " (TimeoutError(",
+        " (ResponseError(",
+        " (ConstructionFailure(",
+    ];
+    let cut = variants
+        .iter()
+        .filter_map(|v| text.find(v))
+        .min()
+        .unwrap_or(text.len());
+    text[..cut].to_string()
 }

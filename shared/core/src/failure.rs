@@ -1,5 +1,22 @@
-//! How a handler's failure is reported to Lambda: a stable `errorType` that says whether a
-//! retry can help, so alarms and on-failure queues can tell the two apart.
+//! The one error vocabulary of apptrack's handlers: every failure says whether a retry can
+//! help and names a stable kind, reported to Lambda as `Retryable.<Kind>` / `Permanent.<Kind>`.
+//!
+//! Each error type a port or decoder returns implements [`Failure`] once, here or beside it,
+//! so the same bad input or the same outage gets the same `errorType` from every function.
+
+/// An error a handler can report: its kind and whether the same event may succeed later.
+pub trait Failure: std::error::Error {
+    /// The stable kind, CamelCase (`InvalidGzip`, `Unavailable`, `BadEvent`).
+    fn kind(&self) -> &'static str;
+
+    /// Whether the same event may succeed later (throttling, an outage, contention).
+    fn is_retryable(&self) -> bool;
+
+    /// `Retryable.<Kind>` or `Permanent.<Kind>`: what Lambda reports as the `errorType`.
+    fn error_type(&self) -> String {
+        error_type(self.is_retryable(), self.kind())
+    }
+}
 
 /// `Retryable.<kind>` when the same event may succeed later, `Permanent.<kind>` otherwise.
 pub fn error_type(retryable: bool, kind: &str) -> String {
@@ -7,14 +24,108 @@ pub fn error_type(retryable: bool, kind: &str) -> String {
     format!("{class}.{kind}")
 }
 
+impl Failure for crate::settings::SettingsError {
+    fn kind(&self) -> &'static str {
+        "BadSettings"
+    }
+    fn is_retryable(&self) -> bool {
+        false
+    }
+}
+
+impl Failure for crate::incident::IncidentError {
+    fn kind(&self) -> &'static str {
+        "BadIdentity"
+    }
+    fn is_retryable(&self) -> bool {
+        false
+    }
+}
+
+impl Failure for crate::store::StoreError {
+    fn kind(&self) -> &'static str {
+        use crate::store::StoreError as E;
+        match self {
+            E::NotFound(_) => "NotFound",
+            E::Invalid(_) => "BadIdentity",
+            E::TableMissing { .. } => "TableMissing",
+            E::AccessDenied(_) | E::NoCredentials(_) => "AccessDenied",
+            E::Unavailable(_) => "Unavailable",
+            E::Rejected(_) => "Rejected",
+            E::Corrupt(_) => "Corrupt",
+            E::BadCursor(_) => "BadCursor",
+        }
+    }
+    fn is_retryable(&self) -> bool {
+        crate::store::StoreError::is_retryable(self)
+    }
+}
+
+impl Failure for crate::scaling::ScalingError {
+    fn kind(&self) -> &'static str {
+        use crate::scaling::ScalingError as E;
+        match self {
+            E::GroupNotFound(_) => "GroupNotFound",
+            E::AccessDenied(_) => "AccessDenied",
+            E::Rejected(_) => "Rejected",
+            E::Unavailable(_) => "Unavailable",
+            // The ledger is storage: its failures read as every other store failure.
+            E::Ledger(e) => e.kind(),
+        }
+    }
+    fn is_retryable(&self) -> bool {
+        crate::scaling::ScalingError::is_retryable(self)
+    }
+}
+
+/// Bad payloads stay bad: a retry cannot help, so callers count and drop them.
+impl Failure for crate::subscription::DecodeError {
+    fn kind(&self) -> &'static str {
+        use crate::subscription::DecodeError as E;
+        match self {
+            E::NotJson { .. } => "NotJson",
+            E::MissingField(_) => "MissingField",
+            E::InvalidBase64 { .. } => "InvalidBase64",
+            E::InvalidGzip { .. } => "InvalidGzip",
+            E::TooLarge { .. } => "TooLarge",
+            E::InvalidBatchJson { .. } => "InvalidBatchJson",
+            E::WrongType { .. } => "WrongType",
+            E::UnsupportedMessage(_) => "UnsupportedMessage",
+        }
+    }
+    fn is_retryable(&self) -> bool {
+        false
+    }
+}
+
+impl Failure for crate::alarm::AlarmEventError {
+    fn kind(&self) -> &'static str {
+        "BadEvent"
+    }
+    fn is_retryable(&self) -> bool {
+        false
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    use super::*;
+    use crate::store::StoreError;
+    use crate::subscription::DecodeError;
+
     #[test]
     fn names_the_class_and_kind() {
-        assert_eq!(super::error_type(true, "Store"), "Retryable.Store");
-        assert_eq!(
-            super::error_type(false, "BadPayload"),
-            "Permanent.BadPayload"
-        );
+        assert_eq!(error_type(true, "Store"), "Retryable.Store");
+        assert_eq!(error_type(false, "BadPayload"), "Permanent.BadPayload");
+    }
+
+    #[test]
+    fn a_failure_of_storage_reads_the_same_through_every_port() {
+        let store = StoreError::Unavailable("throttled".into());
+        assert_eq!(store.error_type(), "Retryable.Unavailable");
+        let ledger = crate::scaling::ScalingError::Ledger(StoreError::Unavailable("x".into()));
+        assert_eq!(ledger.error_type(), "Retryable.Unavailable");
+        let gzip = DecodeError::InvalidGzip { reason: "x".into() };
+        assert_eq!(gzip.error_type(), "Permanent.InvalidGzip");
     }
 }

@@ -11,6 +11,8 @@ use flate2::write::GzEncoder;
 use serde::{Deserialize, Serialize, Serializer};
 use thiserror::Error;
 
+use crate::settings::{SettingsError, parse_or};
+
 /// Default cap on decompressed bytes. CloudWatch batches are at most ~1 MiB of events,
 /// so 8 MiB leaves room for verbose batches while staying far below Lambda memory sizes.
 pub const DEFAULT_MAX_DECOMPRESSED_BYTES: usize = 8 * 1024 * 1024;
@@ -26,6 +28,21 @@ const BASE64: GeneralPurpose = GeneralPurpose::new(
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct DecodeLimits {
     pub max_decompressed_bytes: usize,
+}
+
+impl DecodeLimits {
+    /// `APPTRACK_MAX_DECOMPRESSED_BYTES` (default 8 MiB), the one place every log function reads it.
+    pub fn from_lookup(get: &dyn Fn(&str) -> Option<String>) -> Result<Self, SettingsError> {
+        Ok(DecodeLimits {
+            max_decompressed_bytes: parse_or(
+                get,
+                "APPTRACK_MAX_DECOMPRESSED_BYTES",
+                DEFAULT_MAX_DECOMPRESSED_BYTES,
+                |n| (64 * 1024..=512 * 1024 * 1024).contains(n),
+                "a number of bytes from 65536 to 536870912",
+            )?,
+        })
+    }
 }
 
 impl Default for DecodeLimits {
@@ -52,6 +69,9 @@ pub enum DecodeError {
     TooLarge { limit: usize },
     #[error("the decompressed log batch is not valid JSON of the expected shape: {reason}")]
     InvalidBatchJson { reason: String },
+    /// A batch that is neither log events nor CloudWatch's reachability check.
+    #[error("unsupported messageType {0:?}: expected DATA_MESSAGE or CONTROL_MESSAGE")]
+    UnsupportedMessage(String),
     /// A field is there but holds the wrong kind of value (`field` is its path).
     #[error("`{field}` is {found}, expected {expected}")]
     WrongType {
@@ -59,13 +79,6 @@ pub enum DecodeError {
         found: &'static str,
         expected: &'static str,
     },
-}
-
-impl DecodeError {
-    /// Bad payloads stay bad: a retry cannot help, so callers should count and drop them.
-    pub fn is_retryable(&self) -> bool {
-        false
-    }
 }
 
 /// `DATA_MESSAGE` carries log events; `CONTROL_MESSAGE` is CloudWatch checking that the
@@ -150,6 +163,26 @@ struct WireEvent {
     id: Option<String>,
     timestamp: Option<i64>,
     message: Option<String>,
+}
+
+/// What a log-subscription function was handed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Delivery {
+    /// Log events to work on.
+    Data(LogsBatch),
+    /// CloudWatch checking that the destination is reachable: acknowledge, do nothing.
+    Control(LogsBatch),
+}
+
+/// The one input of every log-subscription function: the Lambda event decoded within the
+/// configured limits, the message type checked. Any other shape is a [`DecodeError`].
+pub fn receive(event: &serde_json::Value, limits: &DecodeLimits) -> Result<Delivery, DecodeError> {
+    let batch = decode_data(awslogs_data(event)?, limits)?;
+    match &batch.message_type {
+        MessageType::Data => Ok(Delivery::Data(batch)),
+        MessageType::Control => Ok(Delivery::Control(batch)),
+        MessageType::Other(t) => Err(DecodeError::UnsupportedMessage(t.clone())),
+    }
 }
 
 /// Decodes the whole Lambda event (`{"awslogs":{"data":"..."}}`).

@@ -13,7 +13,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
     AttributeValue, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
@@ -30,6 +30,7 @@ use apptrack_core::store::{
     Page, PageRequest, ReadIncidents, RecordIncidents, StoreError, TimeRange,
 };
 
+pub use crate::sdk::store_error as sdk_error;
 pub use tables::{bootstrap_tables, create_table};
 
 const INCIDENT_SK: &str = "INCIDENT";
@@ -856,64 +857,6 @@ fn decode_cursor(c: &str) -> Result<Item, StoreError> {
         return Err(StoreError::BadCursor(format!("{c:?}: empty")));
     }
     Ok(m.into_iter().map(|(k, v)| (k, s(v))).collect())
-}
-
-/// Maps an SDK error to a store error that says whether a retry can help.
-pub fn sdk_error<E, R>(err: SdkError<E, R>, table: &str) -> StoreError
-where
-    E: ProvideErrorMetadata + std::error::Error + 'static,
-    R: std::fmt::Debug,
-{
-    let text = readable(&DisplayErrorContext(&err).to_string());
-    match &err {
-        SdkError::ServiceError(se) => match se.err().code() {
-            Some("ResourceNotFoundException") => StoreError::TableMissing {
-                table: table.to_string(),
-            },
-            Some(
-                "AccessDeniedException"
-                | "UnrecognizedClientException"
-                | "InvalidSignatureException"
-                | "MissingAuthenticationTokenException"
-                | "ExpiredTokenException",
-            ) => StoreError::AccessDenied(text),
-            Some(
-                "ProvisionedThroughputExceededException"
-                | "ThrottlingException"
-                | "RequestLimitExceeded"
-                | "InternalServerError"
-                | "ServiceUnavailable"
-                | "TransactionConflictException"
-                | "TransactionInProgressException",
-            ) => StoreError::Unavailable(text),
-            _ => StoreError::Rejected(text),
-        },
-        _ if text.contains("no credentials") || text.contains("CredentialsNotLoaded") => {
-            StoreError::NoCredentials(
-                "none found in the AWS configuration chain (environment, profile, web identity, \
-                 container, instance metadata)"
-                    .to_string(),
-            )
-        }
-        _ => StoreError::Unavailable(text),
-    }
-}
-
-/// The SDK's error chain without the Debug dump it appends in parentheses.
-fn readable(text: &str) -> String {
-    let variants = [
-        " (ServiceError(",
-        " (DispatchFailure(",
-        " (TimeoutError(",
-        " (ResponseError(",
-        " (ConstructionFailure(",
-    ];
-    let cut = variants
-        .iter()
-        .filter_map(|v| text.find(v))
-        .min()
-        .unwrap_or(text.len());
-    text[..cut].to_string()
 }
 
 mod tables {

@@ -5,7 +5,7 @@ use std::net::IpAddr;
 
 use ipnet::IpNet;
 
-use super::config::ConfigError;
+use crate::settings::SettingsError;
 
 /// CIDR ranges whose attempts are ignored. Default: loopback (`127.0.0.0/8`, `::1/128`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -52,8 +52,8 @@ impl AllowList {
         Ok(Self { nets })
     }
 
-    pub(crate) fn from_setting(name: &'static str, raw: &str) -> Result<Self, ConfigError> {
-        Self::parse(raw).map_err(|reason| ConfigError::invalid(name, raw, reason))
+    pub(crate) fn from_setting(name: &'static str, raw: &str) -> Result<Self, SettingsError> {
+        Self::parse(raw).map_err(|reason| SettingsError::invalid(name, raw, reason))
     }
 
     /// Whether attempts from `ip` must be ignored. IPv4-mapped IPv6 addresses are matched

@@ -23,7 +23,6 @@
 mod aggregate;
 mod allow;
 mod attempt;
-mod config;
 mod lock;
 mod parse;
 mod policy;
@@ -40,7 +39,6 @@ pub use attempt::{
     AccountCase, LoginAttempt, MAX_ACCOUNT_CHARS, MAX_USER_AGENT_CHARS, Outcome, normalize_account,
     parse_source,
 };
-pub use config::ConfigError;
 pub use lock::{LockDecision, LockPolicy};
 pub use parse::{AuthParser, AuthParserConfig, CustomPattern};
 pub use policy::{AccountState, GuardPolicy, SourceState};

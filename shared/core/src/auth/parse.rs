@@ -11,8 +11,8 @@ use super::EpochMillis;
 use super::attempt::{
     AccountCase, LoginAttempt, Outcome, clean_user_agent, normalize_account, parse_source,
 };
-use super::config::{self, ConfigError};
 use super::sshd;
+use crate::settings::{self, SettingsError};
 
 const DEFAULT_ACCOUNT_FIELDS: &[&str] = &[
     "user",
@@ -188,22 +188,22 @@ impl AuthParserConfig {
     /// Reads the parser settings; unset or blank variables keep the defaults. A list
     /// replaces the default list (it does not add to it), so the operator sees exactly
     /// which fields are read.
-    pub fn from_env(get: &dyn Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+    pub fn from_env(get: &dyn Fn(&str) -> Option<String>) -> Result<Self, SettingsError> {
         let d = Self::default();
-        let or_default = |name, default: &Vec<String>| -> Result<Vec<String>, ConfigError> {
+        let or_default = |name, default: &Vec<String>| -> Result<Vec<String>, SettingsError> {
             let defaults: Vec<&str> = default.iter().map(String::as_str).collect();
-            config::list(get, name, &defaults)
+            settings::list(get, name, &defaults)
         };
-        let custom = match config::lookup(get, Self::REGEX_VAR) {
+        let custom = match settings::lookup(get, Self::REGEX_VAR) {
             Some(raw) => Some(
                 CustomPattern::new(&raw)
-                    .map_err(|reason| ConfigError::invalid(Self::REGEX_VAR, &raw, reason))?,
+                    .map_err(|reason| SettingsError::invalid(Self::REGEX_VAR, &raw, reason))?,
             ),
             None => None,
         };
-        let account_case = match config::lookup(get, Self::ACCOUNT_CASE_VAR) {
+        let account_case = match settings::lookup(get, Self::ACCOUNT_CASE_VAR) {
             Some(raw) => AccountCase::parse(&raw).ok_or_else(|| {
-                ConfigError::invalid(
+                SettingsError::invalid(
                     Self::ACCOUNT_CASE_VAR,
                     &raw,
                     "expected preserve, lower-emails or lower",
@@ -211,12 +211,12 @@ impl AuthParserConfig {
             })?,
             None => d.account_case,
         };
-        let count_sshd_pam = match config::lookup(get, Self::COUNT_SSHD_PAM_VAR) {
+        let count_sshd_pam = match settings::lookup(get, Self::COUNT_SSHD_PAM_VAR) {
             Some(raw) => match raw.trim().to_ascii_lowercase().as_str() {
                 "true" | "1" | "yes" => true,
                 "false" | "0" | "no" => false,
                 _ => {
-                    return Err(ConfigError::invalid(
+                    return Err(SettingsError::invalid(
                         Self::COUNT_SSHD_PAM_VAR,
                         &raw,
                         "expected true or false",

@@ -8,11 +8,11 @@ use std::time::Duration;
 use super::EpochMillis;
 use super::aggregate::AggregateLimits;
 use super::allow::AllowList;
-use super::config::{self, ConfigError};
 use super::lock::{LockDecision, LockPolicy};
 use super::parse::AuthParserConfig;
 use super::stuffing::{StuffingDecision, StuffingPolicy};
 use super::window::WindowPolicy;
+use crate::settings::{self, SettingsError};
 
 /// What the store holds for one account after this batch's update was applied.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -61,9 +61,9 @@ impl GuardPolicy {
     ///
     /// Bounds: find time 60 s..1 day (whole-minute buckets; a day keeps at most 1,440 of
     /// them per item), lock base 1 s..cap, cap up to 30 days, stuffing threshold ≥ 2.
-    pub fn from_env(get: &dyn Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+    pub fn from_env(get: &dyn Fn(&str) -> Option<String>) -> Result<Self, SettingsError> {
         let d = Self::default();
-        let max_failures = config::u32_in(
+        let max_failures = settings::u32_in(
             get,
             Self::MAX_FAILURES_VAR,
             d.window.max_failures,
@@ -71,32 +71,32 @@ impl GuardPolicy {
             1_000_000,
         )?;
         let find_time =
-            config::secs_in(get, Self::FIND_TIME_VAR, d.window.find_time, 60, DAY_SECS)?;
-        let cap = config::secs_in(get, Self::LOCK_CAP_VAR, d.lock.cap, 1, 30 * DAY_SECS)?;
-        let base = config::secs_in(get, Self::LOCK_BASE_VAR, d.lock.base, 1, 30 * DAY_SECS)?;
+            settings::secs_in(get, Self::FIND_TIME_VAR, d.window.find_time, 60, DAY_SECS)?;
+        let cap = settings::secs_in(get, Self::LOCK_CAP_VAR, d.lock.cap, 1, 30 * DAY_SECS)?;
+        let base = settings::secs_in(get, Self::LOCK_BASE_VAR, d.lock.base, 1, 30 * DAY_SECS)?;
         if base > cap {
             let raw = base.as_secs().to_string();
-            return Err(ConfigError::invalid(
+            return Err(SettingsError::invalid(
                 Self::LOCK_BASE_VAR,
                 &raw,
                 format!("must not exceed {}={}", Self::LOCK_CAP_VAR, cap.as_secs()),
             ));
         }
-        let repeat_window = config::secs_in(
+        let repeat_window = settings::secs_in(
             get,
             Self::REPEAT_WINDOW_VAR,
             d.lock.repeat_window,
             60,
             30 * DAY_SECS,
         )?;
-        let stuffing_accounts = config::u32_in(
+        let stuffing_accounts = settings::u32_in(
             get,
             Self::STUFFING_ACCOUNTS_VAR,
             d.stuffing.distinct_accounts,
             2,
             10_000,
         )?;
-        let allow = match config::lookup(get, Self::ALLOW_CIDRS_VAR) {
+        let allow = match settings::lookup(get, Self::ALLOW_CIDRS_VAR) {
             Some(raw) => AllowList::from_setting(Self::ALLOW_CIDRS_VAR, &raw)?,
             None => d.allow,
         };
