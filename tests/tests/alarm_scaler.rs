@@ -8,7 +8,7 @@ use alarm_scaler::handler::{Action, HandlerError, Outcome, Scaler, Settings};
 use apptrack_aws::autoscaling::AutoScalingGroups;
 use apptrack_aws::cloudwatch::CloudWatchAlarms;
 use apptrack_aws::dynamodb::incidents::DynamoIncidentStore;
-use apptrack_aws::dynamodb::ledger::DynamoScalingLedger;
+use apptrack_aws::dynamodb::ledger::{DynamoActionLedger, DynamoScaleOuts, SCALING_NAMESPACE};
 use apptrack_core::alarm::{AlarmEvent, GroupCapacity};
 use apptrack_core::clock::{ManualClock, Timestamp};
 use apptrack_core::failure::Failure as _;
@@ -43,7 +43,8 @@ type LiveScaler = Scaler<
     CloudWatchAlarms,
     CloudWatchAlarms,
     CountingGroups,
-    DynamoScalingLedger,
+    DynamoActionLedger,
+    DynamoScaleOuts,
     DynamoIncidentStore,
     ManualClock,
 >;
@@ -78,7 +79,12 @@ impl World {
                     inner: AutoScalingGroups::new(asg.clone()),
                     sets: AtomicUsize::new(0),
                 },
-                ledger: DynamoScalingLedger::new(tables.client.clone(), &tables.state),
+                ledger: DynamoActionLedger::new(
+                    tables.client.clone(),
+                    &tables.state,
+                    SCALING_NAMESPACE,
+                ),
+                scale_outs: DynamoScaleOuts::new(tables.client.clone(), &tables.state),
                 incidents: tables.store(),
                 clock: ManualClock::new(Timestamp::from_millis(0)),
                 settings: settings_for(&tables, settings),

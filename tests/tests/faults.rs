@@ -27,7 +27,7 @@ use apptrack_aws::cloudwatch::CloudWatchAlarms;
 use apptrack_aws::dynamodb::error_counts::DynamoErrorCounts;
 use apptrack_aws::dynamodb::guard::DynamoGuardStore;
 use apptrack_aws::dynamodb::incidents::DynamoIncidentStore;
-use apptrack_aws::dynamodb::ledger::DynamoScalingLedger;
+use apptrack_aws::dynamodb::ledger::{DynamoActionLedger, DynamoScaleOuts, SCALING_NAMESPACE};
 use apptrack_core::alarm::AlarmEvent;
 use apptrack_core::clock::{ManualClock, Timestamp};
 use apptrack_core::incident::{DedupKey, IncidentKind};
@@ -601,7 +601,8 @@ type LiveScaler = Scaler<
     CloudWatchAlarms,
     CloudWatchAlarms,
     AutoScalingGroups,
-    DynamoScalingLedger,
+    DynamoActionLedger,
+    DynamoScaleOuts,
     DynamoIncidentStore,
     ManualClock,
 >;
@@ -662,7 +663,8 @@ impl AlarmWorld {
             alarms: CloudWatchAlarms::new(cw.clone()),
             metrics: CloudWatchAlarms::new(cw),
             groups: AutoScalingGroups::new(autoscaling_at(autoscaling.endpoint())),
-            ledger: DynamoScalingLedger::new(client.clone(), &tables.state),
+            ledger: DynamoActionLedger::new(client.clone(), &tables.state, SCALING_NAMESPACE),
+            scale_outs: DynamoScaleOuts::new(client.clone(), &tables.state),
             incidents: DynamoIncidentStore::new(client, &tables.incidents, &tables.state),
             clock: ManualClock::new(delivered_at),
             settings,

@@ -15,9 +15,10 @@ use apptrack_core::incident::{
     DedupKey, Evidence, IncidentError, IncidentId, IncidentKind, Occurrence, Severity,
     TimelineEntry, Title,
 };
+use apptrack_core::ledger::{ActionLedger, Claim, Completion, note_key};
 use apptrack_core::scaling::{
-    AlarmDefinition, AlarmReader, CapacityController, Claim, Completion, Intent, MetricQuery,
-    MetricReader, ScalingError, ScalingLedger,
+    AlarmDefinition, AlarmReader, CapacityController, Intent, MetricQuery, MetricReader,
+    ScaleOutLog, ScalingError,
 };
 use apptrack_core::settings::{SettingsError, StoreSettings, flag, parse_or};
 use apptrack_core::store::{IncidentStore, StoreError};
@@ -187,23 +188,27 @@ fn state_as_cloudwatch_spells_it<S: serde::Serializer>(
 }
 
 /// Everything the handler works through: the ports, a clock and the settings.
-pub struct Scaler<A, M, C, L, S, K> {
+pub struct Scaler<A, M, C, L, O, S, K> {
     pub alarms: A,
     pub metrics: M,
     pub groups: C,
+    /// Exactly-once claims, one per alarm transition.
     pub ledger: L,
+    /// Each group's last scale-out (the scale-in stabilization window).
+    pub scale_outs: O,
     pub incidents: S,
     pub clock: K,
     pub settings: Settings,
 }
 
 /// The Lambda entry point: accepts any JSON and decodes it leniently.
-impl<A, M, C, L, S, K> Function for Scaler<A, M, C, L, S, K>
+impl<A, M, C, L, O, S, K> Function for Scaler<A, M, C, L, O, S, K>
 where
     A: AlarmReader,
     M: MetricReader,
     C: CapacityController,
-    L: ScalingLedger,
+    L: ActionLedger,
+    O: ScaleOutLog,
     S: IncidentStore,
     K: Clock,
 {
@@ -284,12 +289,13 @@ fn severity(s: SeveritySuggestion) -> Severity {
     }
 }
 
-impl<A, M, C, L, S, K> Scaler<A, M, C, L, S, K>
+impl<A, M, C, L, O, S, K> Scaler<A, M, C, L, O, S, K>
 where
     A: AlarmReader,
     M: MetricReader,
     C: CapacityController,
-    L: ScalingLedger,
+    L: ActionLedger,
+    O: ScaleOutLog,
     S: IncidentStore,
     K: Clock,
 {
@@ -496,9 +502,9 @@ where
     async fn claim(&self, transition: &str) -> Result<Claimed, HandlerError> {
         let claim = self
             .ledger
-            .claim(transition, self.clock.now())
+            .claim::<Intent>(transition, self.clock.now())
             .await
-            .map_err(HandlerError::scaling("claiming the transition"))?;
+            .map_err(|e| HandlerError::scaling("claiming the transition")(e.into()))?;
         Ok(match claim {
             Claim::Acquired {
                 token,
@@ -537,9 +543,7 @@ where
         self.ledger
             .complete(transition, token, &completion, self.clock.now())
             .await
-            .map_err(HandlerError::scaling(
-                "recording the outcome of the transition",
-            ))
+            .map_err(|e| HandlerError::scaling("recording the outcome of the transition")(e.into()))
     }
 
     async fn on_group_alarm(&self, alarm: &Alarm) -> Result<Outcome, HandlerError> {
@@ -681,7 +685,9 @@ where
                 self.ledger
                     .record_intent(transition, token, &intent)
                     .await
-                    .map_err(HandlerError::scaling("recording the intended change"))?;
+                    .map_err(|e| {
+                        HandlerError::scaling("recording the intended change")(e.into())
+                    })?;
                 self.groups.set_desired_capacity(group, to).await.map_err(
                     HandlerError::scaling(format!(
                         "setting the desired capacity of {group} to {to}"
@@ -712,7 +718,7 @@ where
         };
         let last_scale_out = match direction {
             Direction::Low => self
-                .ledger
+                .scale_outs
                 .last_scale_out(group)
                 .await
                 .map_err(HandlerError::scaling("reading the last scale-out"))?,
@@ -793,7 +799,7 @@ where
         intent: &Intent,
     ) -> Result<(), HandlerError> {
         if intent.to > intent.from {
-            self.ledger
+            self.scale_outs
                 .record_scale_out(group, self.clock.now())
                 .await
                 .map_err(HandlerError::scaling("recording the scale-out time"))?;
@@ -801,11 +807,6 @@ where
         self.note(incident, transition, "scaled", &intent.detail)
             .await
     }
-}
-
-/// The idempotency key of a timeline entry written under a transition's claim.
-fn note_key(transition: &str, action: &str) -> String {
-    format!("{transition}:{action}")
 }
 
 /// A claim this delivery holds, or how the transition was already settled.
@@ -843,14 +844,22 @@ mod tests {
     use apptrack_core::clock::ManualClock;
     use apptrack_core::failure::Failure as _;
     use apptrack_core::incident::Status;
+    use apptrack_core::ledger::memory::MemoryLedger;
     use apptrack_core::scaling::memory::{
-        Failure, FakeAlarms, FakeGroups, FakeMetrics, MemoryLedger,
+        Failure, FakeAlarms, FakeGroups, FakeMetrics, MemoryScaleOuts,
     };
     use apptrack_core::store::ReadIncidents;
     use apptrack_core::store::memory::MemoryIncidentStore;
 
-    type TestScaler =
-        Scaler<FakeAlarms, FakeMetrics, FakeGroups, MemoryLedger, MemoryIncidentStore, ManualClock>;
+    type TestScaler = Scaler<
+        FakeAlarms,
+        FakeMetrics,
+        FakeGroups,
+        MemoryLedger,
+        MemoryScaleOuts,
+        MemoryIncidentStore,
+        ManualClock,
+    >;
 
     // 2026-11-24T02:00:30Z, just after the sample ALARM transition.
     const NOW_MS: i64 = 1_795_485_630_000;
@@ -878,6 +887,7 @@ mod tests {
             metrics: FakeMetrics::default(),
             groups: FakeGroups::default(),
             ledger: MemoryLedger::default(),
+            scale_outs: MemoryScaleOuts::default(),
             incidents: MemoryIncidentStore::new(),
             clock: ManualClock::new(Timestamp::from_millis(NOW_MS)),
             settings: settings(pairs),
@@ -943,7 +953,7 @@ mod tests {
             "{tl:?}"
         );
         assert!(
-            s.ledger
+            s.scale_outs
                 .last_scale_out("web-asg")
                 .await
                 .expect("ledger")

@@ -4,7 +4,7 @@ use alarm_scaler::handler::{Scaler, Settings};
 use apptrack_aws::autoscaling::AutoScalingGroups;
 use apptrack_aws::cloudwatch::CloudWatchAlarms;
 use apptrack_aws::dynamodb::incidents::DynamoIncidentStore;
-use apptrack_aws::dynamodb::ledger::DynamoScalingLedger;
+use apptrack_aws::dynamodb::ledger::{DynamoActionLedger, DynamoScaleOuts, SCALING_NAMESPACE};
 use apptrack_core::clock::SystemClock;
 use lambda_runtime::Error;
 
@@ -20,7 +20,12 @@ async fn main() -> Result<(), Error> {
         alarms: cloudwatch.clone(),
         metrics: cloudwatch,
         groups: AutoScalingGroups::new(aws_sdk_autoscaling::Client::new(&sdk)),
-        ledger: DynamoScalingLedger::new(dynamodb.clone(), &settings.store.state_table),
+        ledger: DynamoActionLedger::new(
+            dynamodb.clone(),
+            &settings.store.state_table,
+            SCALING_NAMESPACE,
+        ),
+        scale_outs: DynamoScaleOuts::new(dynamodb.clone(), &settings.store.state_table),
         incidents: DynamoIncidentStore::new(
             dynamodb,
             &settings.store.incidents_table,

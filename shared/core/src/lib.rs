@@ -7,6 +7,7 @@ pub mod clock;
 pub mod errors;
 pub mod failure;
 pub mod incident;
+pub mod ledger;
 pub mod logline;
 pub mod pattern;
 pub mod retry;

@@ -1,10 +1,12 @@
-//! The scaling ledger in DynamoDB (`STATE_TABLE`): one conditional claim per alarm
-//! transition, so duplicate and concurrent deliveries act once, and each group's last scale-out.
+//! The action ledger in DynamoDB (`STATE_TABLE`): one conditional claim per action key, so
+//! duplicate and concurrent deliveries act once (the protocol is `apptrack_core::ledger`'s);
+//! and, for alarm-scaler, each group's last scale-out.
 //!
 //! Items:
-//! - transition: `pk = SCALE#<transition key>`, `sk = CLAIM`, `state` (claimed, released,
-//!   done, failed), `token` of the holder, `lease_until` (epoch ms), `intent_from`/`intent_to`/`intent_detail`,
-//!   `outcome`, `expires_at` (epoch seconds, TTL);
+//! - action: `pk = <namespace>#<key>` (alarm-scaler: `SCALE#<transition key>`), `sk = CLAIM`,
+//!   `state` (claimed, released, done, failed), `token` of the holder, `lease_until` (epoch
+//!   ms), `intent` (what the holder set out to do, JSON), `outcome`, `expires_at` (epoch
+//!   seconds, TTL);
 //! - group: `pk = SCALEOUT#<group>`, `sk = LAST`, `at_ms` of the last scale-out, `expires_at`.
 
 use std::time::Duration;
@@ -12,52 +14,80 @@ use std::time::Duration;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, ReturnValuesOnConditionCheckFailure};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
 
 use super::item::{Item, key, n, number, s, text};
 use super::sdk_error;
 use apptrack_core::clock::Timestamp;
-use apptrack_core::scaling::{Claim, Completion, Intent, ScalingError, ScalingLedger};
+use apptrack_core::ledger::{ActionLedger, Claim, Completion, DEFAULT_LEASE, LedgerError};
+use apptrack_core::scaling::{ScaleOutLog, ScalingError};
+use apptrack_core::store::StoreError;
 
 /// Ledger records outlive any redelivery: Lambda retries for at most 6 hours, EventBridge for 24.
 const RECORD_TTL: Duration = Duration::from_secs(14 * 86_400);
-pub use apptrack_core::scaling::DEFAULT_LEASE;
 
-/// The ledger in DynamoDB. Cheap to clone: the client is shared.
+/// The namespace of alarm-scaler's claims, one per alarm transition.
+pub const SCALING_NAMESPACE: &str = "SCALE";
+
+/// The action ledger in DynamoDB. Cheap to clone: the client is shared.
 #[derive(Debug, Clone)]
-pub struct DynamoScalingLedger {
+pub struct DynamoActionLedger {
     client: Client,
     table: String,
+    namespace: String,
     lease: Duration,
-}
-
-fn transition_key(transition: &str) -> Item {
-    key(format!("SCALE#{transition}"), "CLAIM")
-}
-
-fn group_key(group: &str) -> Item {
-    key(format!("SCALEOUT#{group}"), "LAST")
-}
-
-fn intent_of(item: &Item) -> Option<Intent> {
-    let from = i32::try_from(number(item, "intent_from")?).ok()?;
-    let to = i32::try_from(number(item, "intent_to")?).ok()?;
-    let detail = match text(item, "intent_detail") {
-        Some(d) => d.to_owned(),
-        // Written before intents carried their detail.
-        None => format!("from {from} to {to}"),
-    };
-    Some(Intent { from, to, detail })
 }
 
 fn expiry(now: Timestamp) -> AttributeValue {
     n(now.saturating_add(RECORD_TTL).as_secs())
 }
 
-impl DynamoScalingLedger {
-    pub fn new(client: Client, state_table: impl Into<String>) -> Self {
-        DynamoScalingLedger {
+fn intent_of<I: DeserializeOwned>(item: &Item) -> Result<Option<I>, LedgerError> {
+    text(item, "intent")
+        .map(serde_json::from_str)
+        .transpose()
+        .map_err(|e| LedgerError::Store(StoreError::Corrupt(format!("recorded intent: {e}"))))
+}
+
+/// Runs an update that is allowed to lose its condition; `Ok(false)` when it did.
+async fn update_if(
+    client: &Client,
+    table: &str,
+    key: Item,
+    expression: &str,
+    condition: &str,
+    names: &[(&str, &str)],
+    values: Vec<(&str, AttributeValue)>,
+) -> Result<bool, StoreError> {
+    let mut req = client
+        .update_item()
+        .table_name(table)
+        .set_key(Some(key))
+        .update_expression(expression)
+        .condition_expression(condition);
+    for (k, v) in names {
+        req = req.expression_attribute_names(*k, *v);
+    }
+    for (k, v) in values {
+        req = req.expression_attribute_values(k, v);
+    }
+    match req.send().await {
+        Ok(_) => Ok(true),
+        Err(SdkError::ServiceError(se)) if se.err().is_conditional_check_failed_exception() => {
+            Ok(false)
+        }
+        Err(e) => Err(sdk_error(e, table)),
+    }
+}
+
+impl DynamoActionLedger {
+    /// Claims of one kind of action (`namespace`: `SCALE`, `ROLLBACK`, `NOTIFY`...).
+    pub fn new(client: Client, state_table: impl Into<String>, namespace: &str) -> Self {
+        DynamoActionLedger {
             client,
             table: state_table.into(),
+            namespace: namespace.to_owned(),
             lease: DEFAULT_LEASE,
         }
     }
@@ -68,55 +98,43 @@ impl DynamoScalingLedger {
         self
     }
 
-    fn err<E, R>(&self, e: SdkError<E, R>) -> ScalingError
-    where
-        E: aws_sdk_dynamodb::error::ProvideErrorMetadata + std::error::Error + 'static,
-        R: std::fmt::Debug,
-    {
-        ScalingError::Ledger(sdk_error(e, &self.table))
+    fn key_of(&self, action: &str) -> Item {
+        key(format!("{}#{action}", self.namespace), "CLAIM")
     }
 
-    /// Runs an update that is allowed to lose its condition; `Ok(false)` when it did.
     async fn update_if(
         &self,
-        key: Item,
+        action: &str,
         expression: &str,
         condition: &str,
-        names: &[(&str, &str)],
         values: Vec<(&str, AttributeValue)>,
-    ) -> Result<bool, ScalingError> {
-        let mut req = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(key))
-            .update_expression(expression)
-            .condition_expression(condition);
-        for (k, v) in names {
-            req = req.expression_attribute_names(*k, *v);
-        }
-        for (k, v) in values {
-            req = req.expression_attribute_values(k, v);
-        }
-        match req.send().await {
-            Ok(_) => Ok(true),
-            Err(SdkError::ServiceError(se)) if se.err().is_conditional_check_failed_exception() => {
-                Ok(false)
-            }
-            Err(e) => Err(self.err(e)),
-        }
+    ) -> Result<bool, LedgerError> {
+        Ok(update_if(
+            &self.client,
+            &self.table,
+            self.key_of(action),
+            expression,
+            condition,
+            &[("#token", "token"), ("#state", "state")],
+            values,
+        )
+        .await?)
     }
 }
 
-impl ScalingLedger for DynamoScalingLedger {
-    async fn claim(&self, transition: &str, now: Timestamp) -> Result<Claim, ScalingError> {
+impl ActionLedger for DynamoActionLedger {
+    async fn claim<I: DeserializeOwned + Send>(
+        &self,
+        action: &str,
+        now: Timestamp,
+    ) -> Result<Claim<I>, LedgerError> {
         let token = ulid::Ulid::new().to_string();
         let lease_until = now.saturating_add(self.lease).as_millis();
         let out = self
             .client
             .update_item()
             .table_name(&self.table)
-            .set_key(Some(transition_key(transition)))
+            .set_key(Some(self.key_of(action)))
             .update_expression(
                 "SET #state = :claimed, #token = :token, lease_until = :lease, expires_at = :exp",
             )
@@ -144,7 +162,10 @@ impl ScalingLedger for DynamoScalingLedger {
         match out {
             Ok(out) => Ok(Claim::Acquired {
                 token,
-                prior_intent: out.attributes.as_ref().and_then(intent_of),
+                prior_intent: match out.attributes.as_ref() {
+                    Some(old) => intent_of(old)?,
+                    None => None,
+                },
             }),
             Err(SdkError::ServiceError(se)) if se.err().is_conditional_check_failed_exception() => {
                 let old = match se.into_err() {
@@ -158,26 +179,25 @@ impl ScalingLedger for DynamoScalingLedger {
                     _ => Claim::HeldElsewhere,
                 })
             }
-            Err(e) => Err(self.err(e)),
+            Err(e) => Err(LedgerError::Store(sdk_error(e, &self.table))),
         }
     }
 
-    async fn record_intent(
+    async fn record_intent<I: Serialize + Sync>(
         &self,
-        transition: &str,
+        action: &str,
         token: &str,
-        intent: &Intent,
-    ) -> Result<(), ScalingError> {
+        intent: &I,
+    ) -> Result<(), LedgerError> {
+        let json = serde_json::to_string(intent)
+            .map_err(|e| LedgerError::Store(StoreError::Rejected(format!("intent: {e}"))))?;
         let held = self
             .update_if(
-                transition_key(transition),
-                "SET intent_from = :from, intent_to = :to, intent_detail = :detail",
+                action,
+                "SET intent = :intent",
                 "#token = :token AND #state = :claimed",
-                &[("#token", "token"), ("#state", "state")],
                 vec![
-                    (":from", n(intent.from)),
-                    (":to", n(intent.to)),
-                    (":detail", s(intent.detail.as_str())),
+                    (":intent", s(json)),
                     (":token", s(token)),
                     (":claimed", s("claimed")),
                 ],
@@ -187,30 +207,27 @@ impl ScalingLedger for DynamoScalingLedger {
             Ok(())
         } else {
             // Our lease ran out and another delivery took over: it must act, not us.
-            Err(ScalingError::Unavailable(format!(
-                "the claim on {transition} was taken over before the change was made"
-            )))
+            Err(LedgerError::TakenOver(action.to_owned()))
         }
     }
 
     async fn complete(
         &self,
-        transition: &str,
+        action: &str,
         token: &str,
         completion: &Completion,
         now: Timestamp,
-    ) -> Result<(), ScalingError> {
+    ) -> Result<(), LedgerError> {
         let (state, outcome) = match completion {
             Completion::Done(o) => ("done", o),
             Completion::Failed(o) => ("failed", o),
         };
         let held = self
             .update_if(
-                transition_key(transition),
+                action,
                 "SET #state = :state, outcome = :outcome, done_at = :now, expires_at = :exp \
                  REMOVE lease_until",
                 "#token = :token",
-                &[("#token", "token"), ("#state", "state")],
                 vec![
                     (":state", s(state)),
                     (":outcome", s(outcome.as_str())),
@@ -222,20 +239,19 @@ impl ScalingLedger for DynamoScalingLedger {
             .await?;
         if !held {
             tracing::warn!(
-                transition,
+                action,
                 "claim was taken over before completion; its new holder completes it"
             );
         }
         Ok(())
     }
 
-    async fn release(&self, transition: &str, token: &str) -> Result<(), ScalingError> {
+    async fn release(&self, action: &str, token: &str) -> Result<(), LedgerError> {
         // A lost condition means someone already took the claim over: nothing to give up.
         self.update_if(
-            transition_key(transition),
+            action,
             "SET #state = :released REMOVE lease_until",
             "#token = :token AND #state = :claimed",
-            &[("#token", "token"), ("#state", "state")],
             vec![
                 (":released", s("released")),
                 (":claimed", s("claimed")),
@@ -245,7 +261,29 @@ impl ScalingLedger for DynamoScalingLedger {
         .await
         .map(|_| ())
     }
+}
 
+/// Each group's last scale-out by apptrack, in DynamoDB.
+#[derive(Debug, Clone)]
+pub struct DynamoScaleOuts {
+    client: Client,
+    table: String,
+}
+
+impl DynamoScaleOuts {
+    pub fn new(client: Client, state_table: impl Into<String>) -> Self {
+        DynamoScaleOuts {
+            client,
+            table: state_table.into(),
+        }
+    }
+}
+
+fn group_key(group: &str) -> Item {
+    key(format!("SCALEOUT#{group}"), "LAST")
+}
+
+impl ScaleOutLog for DynamoScaleOuts {
     async fn last_scale_out(&self, group: &str) -> Result<Option<Timestamp>, ScalingError> {
         let out = self
             .client
@@ -255,7 +293,7 @@ impl ScalingLedger for DynamoScalingLedger {
             .consistent_read(true)
             .send()
             .await
-            .map_err(|e| self.err(e))?;
+            .map_err(|e| ScalingError::Ledger(sdk_error(e, &self.table)))?;
         Ok(out
             .item
             .as_ref()
@@ -264,7 +302,9 @@ impl ScalingLedger for DynamoScalingLedger {
     }
 
     async fn record_scale_out(&self, group: &str, at: Timestamp) -> Result<(), ScalingError> {
-        self.update_if(
+        update_if(
+            &self.client,
+            &self.table,
             group_key(group),
             "SET at_ms = :at, expires_at = :exp",
             "attribute_not_exists(at_ms) OR at_ms < :at",
@@ -273,5 +313,6 @@ impl ScalingLedger for DynamoScalingLedger {
         )
         .await
         .map(|_| ())
+        .map_err(ScalingError::Ledger)
     }
 }

@@ -11,4 +11,4 @@ pub mod ledger;
 pub use error_counts::DynamoErrorCounts;
 pub use guard::DynamoGuardStore;
 pub use incidents::{DynamoIncidentStore, bootstrap_tables, create_table, sdk_error};
-pub use ledger::DynamoScalingLedger;
+pub use ledger::{DynamoActionLedger, DynamoScaleOuts};

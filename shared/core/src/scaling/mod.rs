@@ -9,17 +9,15 @@ pub mod memory;
 
 use std::collections::BTreeMap;
 use std::future::Future;
-use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
 use crate::alarm::{AlarmKind, GroupCapacity, MetricRef};
 use crate::clock::Timestamp;
+use crate::ledger::LedgerError;
 use crate::store::StoreError;
 
-/// How long a claim holder may take before a retry may take the claim over. It must exceed
-/// the function timeout (30 s in the template) and stay under Lambda's first retry delay (~1 min).
-pub const DEFAULT_LEASE: Duration = Duration::from_secs(45);
+pub use crate::ledger::DEFAULT_LEASE;
 
 /// Why a scaling port failed, and whether trying again can help.
 #[derive(Debug, thiserror::Error)]
@@ -36,6 +34,18 @@ pub enum ScalingError {
     Unavailable(String),
     #[error("scaling ledger: {0}")]
     Ledger(#[from] StoreError),
+}
+
+impl From<LedgerError> for ScalingError {
+    fn from(e: LedgerError) -> Self {
+        match e {
+            // The new holder acts; this delivery's retry will find the transition settled.
+            LedgerError::TakenOver(key) => ScalingError::Unavailable(format!(
+                "the claim on {key} was taken over before the change was made"
+            )),
+            LedgerError::Store(e) => ScalingError::Ledger(e),
+        }
+    }
 }
 
 impl ScalingError {
@@ -183,66 +193,9 @@ pub struct Intent {
     pub detail: String,
 }
 
-/// The answer to a claim on an alarm transition.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Claim {
-    /// This delivery holds the transition and must act (or release it). `prior_intent` is
-    /// the change an earlier, failed holder set out to make.
-    Acquired {
-        token: String,
-        prior_intent: Option<Intent>,
-    },
-    /// Another delivery holds a live claim; it (or its retry) acts.
-    HeldElsewhere,
-    /// The transition was handled; `outcome` says how.
-    Done { outcome: String },
-    /// The transition failed permanently; repeating it would fail the same way.
-    Failed { error: String },
-}
-
-/// How a claim ended.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Completion {
-    Done(String),
-    Failed(String),
-}
-
-/// Per-transition claims and per-group scale-out times in `STATE_TABLE`.
-///
-/// A claim is a conditional write on the transition key: exactly one delivery gets it.
-/// It carries a lease; a holder that dies leaves a claim that expires, and the next
-/// delivery (Lambda's retry) takes it over together with the holder's recorded intent.
-pub trait ScalingLedger: Send + Sync {
-    fn claim(
-        &self,
-        transition: &str,
-        now: Timestamp,
-    ) -> impl Future<Output = Result<Claim, ScalingError>> + Send;
-
-    /// Records the change about to be made (only while `token` holds the claim).
-    fn record_intent(
-        &self,
-        transition: &str,
-        token: &str,
-        intent: &Intent,
-    ) -> impl Future<Output = Result<(), ScalingError>> + Send;
-
-    /// Closes the claim for good.
-    fn complete(
-        &self,
-        transition: &str,
-        token: &str,
-        completion: &Completion,
-        now: Timestamp,
-    ) -> impl Future<Output = Result<(), ScalingError>> + Send;
-
-    /// Gives the claim up so a retry can act; the recorded intent is kept.
-    fn release(
-        &self,
-        transition: &str,
-        token: &str,
-    ) -> impl Future<Output = Result<(), ScalingError>> + Send;
-
+/// Each group's last scale-out by apptrack (for the scale-in stabilization window), in
+/// `STATE_TABLE`. The exactly-once claims per transition are the generic [`crate::ledger`].
+pub trait ScaleOutLog: Send + Sync {
     /// When apptrack last scaled `group` out.
     fn last_scale_out(
         &self,
@@ -305,6 +258,7 @@ mod tests {
 
     #[test]
     fn only_transient_errors_are_retryable() {
+        assert!(ScalingError::from(LedgerError::TakenOver("t".into())).is_retryable());
         assert!(ScalingError::Unavailable("throttled".into()).is_retryable());
         assert!(!ScalingError::GroupNotFound("g".into()).is_retryable());
         assert!(!ScalingError::AccessDenied("no".into()).is_retryable());
