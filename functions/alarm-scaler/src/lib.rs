@@ -1,4 +1,15 @@
 //! alarm-scaler: scales Auto Scaling groups on CloudWatch alarms and records saturation,
 //! performance and availability incidents. `main.rs` wires it to AWS and the Lambda runtime.
+//!
+//! One file per role: `settings`, `error`, `outcome`, the `handler` (decode, read the alarm,
+//! dispatch), and a use case per kind of transition (`group_alarm`, `state_change`).
 
+mod error;
+mod group_alarm;
 pub mod handler;
+mod outcome;
+mod settings;
+mod state_change;
+
+#[cfg(test)]
+mod tests;

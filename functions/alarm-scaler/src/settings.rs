@@ -1,0 +1,58 @@
+//! alarm-scaler's settings, read once at start-up; a malformed value names its variable.
+
+use std::time::Duration;
+
+use apptrack_core::alarm::ScalingPolicy;
+use apptrack_core::settings::{SettingsError, StoreSettings, flag, parse_or};
+
+/// The function's settings, read once at start-up.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Settings {
+    pub store: StoreSettings,
+    /// `APPTRACK_DRY_RUN` (default false): decide and record, never change capacity.
+    pub dry_run: bool,
+    /// `APPTRACK_IGNORE_TARGET_TRACKING` (default true): skip `TargetTracking-*` alarms.
+    pub ignore_target_tracking: bool,
+    /// `APPTRACK_TARGET_FRACTION` (default 0.8) and
+    /// `APPTRACK_SCALE_IN_STABILIZATION_SECS` (default 300) land here.
+    pub policy: ScalingPolicy,
+}
+
+impl Settings {
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, SettingsError> {
+        let store = StoreSettings::from_lookup(&get)?;
+        let defaults = ScalingPolicy::default();
+        let target_fraction = parse_or(
+            &get,
+            "APPTRACK_TARGET_FRACTION",
+            defaults.target_fraction,
+            |f: &f64| f.is_finite() && *f > 0.0 && *f <= 1.0,
+            "a fraction greater than 0 and at most 1",
+        )?;
+        let stabilization = parse_or(
+            &get,
+            "APPTRACK_SCALE_IN_STABILIZATION_SECS",
+            defaults.stabilization.as_secs(),
+            |s: &u64| *s <= 86_400,
+            "a whole number of seconds from 0 to 86400",
+        )?;
+        let ignore_target_tracking = match get("APPTRACK_IGNORE_TARGET_TRACKING") {
+            Some(v) if !v.trim().is_empty() => flag(&get, "APPTRACK_IGNORE_TARGET_TRACKING")?,
+            _ => true,
+        };
+        Ok(Settings {
+            store,
+            dry_run: flag(&get, "APPTRACK_DRY_RUN")?,
+            ignore_target_tracking,
+            policy: ScalingPolicy {
+                target_fraction,
+                stabilization: Duration::from_secs(stabilization),
+                ..defaults
+            },
+        })
+    }
+
+    pub fn from_env() -> Result<Self, SettingsError> {
+        Self::from_lookup(|k| std::env::var(k).ok())
+    }
+}
