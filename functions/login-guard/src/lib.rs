@@ -1,4 +1,15 @@
-//! login-guard: counts failed logins per account and per source from authentication logs,
-//! locks accounts on bursts and records security incidents. `main.rs` wires it to AWS.
+//! login-guard: locks accounts on failed-login bursts in authentication logs and records
+//! security incidents. `main.rs` wires it to AWS and the Lambda runtime.
+//!
+//! One file per role: `settings`, `error`, `report`, the `handler` (decode, aggregate,
+//! dispatch), and a use case per counted key (`account`, `source`).
 
+mod account;
+mod error;
 pub mod handler;
+mod report;
+mod settings;
+mod source;
+
+#[cfg(test)]
+mod tests;

@@ -23,7 +23,7 @@ use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, Put, TransactWriteItem};
 
 use super::item::{Expr, Item, key as key_of, n, s};
-use super::sdk_error;
+use super::{Cancelled, cancelled, sdk_error};
 use apptrack_core::clock::Timestamp;
 use apptrack_core::errors::analysis::{BatchId, Minute};
 use apptrack_core::errors::counts::{
@@ -214,29 +214,18 @@ impl DynamoErrorCounts {
                 Ok(_) => return Ok(true),
                 Err(SdkError::ServiceError(se)) => match se.err() {
                     TransactWriteItemsError::TransactionCanceledException(tc) => {
-                        let reasons = tc.cancellation_reasons();
-                        if reasons
-                            .first()
-                            .is_some_and(|r| r.code() == Some("ConditionalCheckFailed"))
-                        {
-                            return Ok(false);
-                        }
-                        let transient = reasons.is_empty()
-                            || reasons.iter().any(|r| {
-                                matches!(
-                                    r.code(),
-                                    Some(
-                                        "TransactionConflict"
-                                            | "ThrottlingError"
-                                            | "ProvisionedThroughputExceeded"
-                                    )
-                                )
-                            });
-                        if !transient {
-                            let codes: Vec<_> = reasons.iter().filter_map(|r| r.code()).collect();
-                            return Err(StoreError::Rejected(format!(
-                                "counter transaction cancelled: {codes:?}"
-                            )));
+                        match cancelled(tc.cancellation_reasons()) {
+                            // The chunk record's own condition: an earlier delivery wrote it.
+                            Cancelled::Condition { index: 0, .. } => return Ok(false),
+                            Cancelled::Contention => {}
+                            Cancelled::Condition { index, .. } => {
+                                return Err(StoreError::Rejected(format!(
+                                    "counter transaction cancelled: condition of item {index} failed"
+                                )));
+                            }
+                            Cancelled::Rejected(why) => {
+                                return Err(StoreError::Rejected(format!("counter {why}")));
+                            }
                         }
                     }
                     TransactWriteItemsError::TransactionInProgressException(_) => {}

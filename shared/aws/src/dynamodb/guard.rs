@@ -39,7 +39,7 @@ use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, ReturnValuesOnConditionCheckFailure};
 
 use super::item::{Expr, Item, key as key_of, n, number, s};
-use super::sdk_error;
+use super::{Cancelled, cancelled, sdk_error};
 use apptrack_core::auth::{
     CounterKey, CounterUpdate, Counters, EpochMillis, GuardStore, LockMirror, LockMode, LockRecord,
     LockWrite,
@@ -512,27 +512,16 @@ impl GuardStore for DynamoGuardStore {
             Ok(_) => Ok(LockWrite::Written),
             Err(SdkError::ServiceError(se)) => match se.err() {
                 TransactWriteItemsError::TransactionCanceledException(tc) => {
-                    let codes: Vec<Option<&str>> =
-                        tc.cancellation_reasons().iter().map(|r| r.code()).collect();
-                    if codes.first() == Some(&Some("ConditionalCheckFailed")) {
-                        Ok(LockWrite::LockChanged)
-                    } else if codes.get(1) == Some(&Some("ConditionalCheckFailed")) {
-                        Ok(LockWrite::CounterChanged)
-                    } else if codes.iter().flatten().all(|c| {
-                        matches!(
-                            *c,
-                            "None"
-                                | "TransactionConflict"
-                                | "ThrottlingError"
-                                | "ProvisionedThroughputExceeded"
-                        )
-                    }) {
-                        // A concurrent counter update touched the item mid-transaction.
-                        Ok(LockWrite::CounterChanged)
-                    } else {
-                        Err(StoreError::Rejected(format!(
-                            "lock transaction cancelled: {codes:?}"
-                        )))
+                    match cancelled(tc.cancellation_reasons()) {
+                        Cancelled::Condition { index: 0, .. } => Ok(LockWrite::LockChanged),
+                        // The counter's condition, or a concurrent counter update that
+                        // touched the item mid-transaction.
+                        Cancelled::Condition { .. } | Cancelled::Contention => {
+                            Ok(LockWrite::CounterChanged)
+                        }
+                        Cancelled::Rejected(why) => {
+                            Err(StoreError::Rejected(format!("lock {why}")))
+                        }
                     }
                 }
                 TransactWriteItemsError::TransactionInProgressException(_) => {

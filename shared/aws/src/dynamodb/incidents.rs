@@ -20,6 +20,7 @@ use aws_sdk_dynamodb::types::{
 };
 
 use super::item::{Expr, Item, key as key_of, n, s};
+use super::{Cancelled, cancelled};
 use apptrack_core::clock::Timestamp;
 use apptrack_core::incident::{
     DedupKey, Incident, IncidentId, MAX_EVIDENCE, MAX_TIMELINE, Occurrence, RaiseKind, Raised,
@@ -212,34 +213,12 @@ impl DynamoIncidentStore {
             Ok(_) => Ok(Written::Ok),
             Err(SdkError::ServiceError(se)) => match se.err() {
                 TransactWriteItemsError::TransactionCanceledException(tc) => {
-                    let reasons = tc.cancellation_reasons();
-                    if let Some((index, r)) = reasons
-                        .iter()
-                        .enumerate()
-                        .find(|(_, r)| r.code() == Some("ConditionalCheckFailed"))
-                    {
-                        return Ok(Written::Condition {
-                            index,
-                            old: r.item().cloned(),
-                        });
-                    }
-                    let transient = reasons.iter().any(|r| {
-                        matches!(
-                            r.code(),
-                            Some(
-                                "TransactionConflict"
-                                    | "ThrottlingError"
-                                    | "ProvisionedThroughputExceeded"
-                            )
-                        )
-                    });
-                    if transient || reasons.is_empty() {
-                        Ok(Written::Conflict)
-                    } else {
-                        let codes: Vec<_> = reasons.iter().filter_map(|r| r.code()).collect();
-                        Err(StoreError::Rejected(format!(
-                            "transaction cancelled: {codes:?}"
-                        )))
+                    match cancelled(tc.cancellation_reasons()) {
+                        Cancelled::Condition { index, item } => {
+                            Ok(Written::Condition { index, old: item })
+                        }
+                        Cancelled::Contention => Ok(Written::Conflict),
+                        Cancelled::Rejected(why) => Err(StoreError::Rejected(why)),
                     }
                 }
                 TransactWriteItemsError::TransactionInProgressException(_) => Ok(Written::Conflict),

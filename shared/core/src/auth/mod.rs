@@ -23,6 +23,7 @@
 mod aggregate;
 mod allow;
 mod attempt;
+pub mod incident;
 mod lock;
 mod parse;
 mod policy;

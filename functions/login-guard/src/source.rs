@@ -1,0 +1,68 @@
+//! One source's share of a batch: count it exactly once, and raise credential stuffing when
+//! it failed against many accounts. Locks nothing: accounts lock on their own threshold.
+
+use std::collections::BTreeSet;
+
+use apptrack_core::auth::incident;
+use apptrack_core::auth::{CounterKey, GuardStore, SourceAggregate, SourceState, WindowPolicy};
+use apptrack_core::clock::Clock;
+use apptrack_core::store::RecordIncidents;
+
+use crate::handler::{Guard, HandlerError, Report};
+
+impl<G: GuardStore, S: RecordIncidents, K: Clock> Guard<G, S, K> {
+    /// accounts. Locks nothing: accounts are locked only on their own threshold.
+    pub(crate) async fn source(
+        &self,
+        s: &SourceAggregate,
+        log_group: &str,
+        locked: &BTreeSet<String>,
+        report: &mut Report,
+    ) -> Result<Option<String>, HandlerError> {
+        let policy = &self.settings.policy;
+        let window = WindowPolicy {
+            max_failures: policy.stuffing.distinct_accounts,
+            find_time: policy.stuffing.find_time,
+        };
+        let fp = s.batch_fingerprint();
+        let u = self.update(
+            CounterKey::Source(s.source),
+            fp.clone(),
+            s.last_at,
+            &window,
+            &s.failure_minutes,
+            s.successes,
+            s.accounts_by_minute.clone(),
+        );
+        let c = self
+            .state
+            .apply(&u)
+            .await
+            .map_err(HandlerError::store(format!(
+                "updating the counters of source {}",
+                s.source
+            )))?;
+        report.counter_writes += 1;
+        report.already_counted += usize::from(!c.applied);
+        if s.failures == 0 {
+            return Ok(None);
+        }
+        let now = self.decision_time(s.last_at);
+        let state = SourceState {
+            account_buckets: c.member_buckets.clone(),
+        };
+        let Some(d) = policy.decide_stuffing(s.source, &state, now) else {
+            return Ok(None);
+        };
+        let occ = incident::credential_stuffing(s, &d, &policy.stuffing, log_group, locked, &fp)?;
+        let ip = &occ.resource;
+        let raised = self
+            .incidents
+            .raise(&occ)
+            .await
+            .map_err(HandlerError::store(format!(
+                "recording credential stuffing from {ip}"
+            )))?;
+        Ok(Some(raised.id.to_string()))
+    }
+}
