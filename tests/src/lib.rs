@@ -13,6 +13,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use apptrack_aws::dynamodb::incidents::{DynamoIncidentStore, bootstrap_tables};
+use apptrack_core::clock::Timestamp;
+use apptrack_core::incident::IncidentId;
 use aws_config::SdkConfig;
 use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region, SharedCredentialsProvider};
 use memchr::memmem;
@@ -366,6 +368,62 @@ impl TestTables {
             state: self.items(&self.state).await?,
             incidents: self.items(&self.incidents).await?,
         })
+    }
+
+    /// Writes, with the SDK and not through the store, an open incident item shaped as
+    /// README.md documents it, as another (say, newer) build would write it: `kind` is put
+    /// as given, whether or not this build knows it. Returns its id.
+    pub async fn put_raw_incident(
+        &self,
+        kind: &str,
+        service: &str,
+        first_seen: Timestamp,
+    ) -> Result<IncidentId> {
+        use aws_sdk_dynamodb::types::AttributeValue as V;
+        let id = IncidentId::new(first_seen);
+        let s = |v: &str| V::S(v.to_string());
+        let at = s(&first_seen.to_string());
+        let entry = V::M(Item::from([
+            ("at".to_string(), at.clone()),
+            ("actor".to_string(), s("deploy-guard")),
+            ("action".to_string(), s("opened")),
+            ("detail".to_string(), s("p99 latency up 40 % after v42")),
+        ]));
+        let evidence = V::M(Item::from([
+            ("at".to_string(), at.clone()),
+            ("text".to_string(), s("p99 1.4 s (was 1.0 s before v42)")),
+        ]));
+        let item = Item::from([
+            ("pk".to_string(), s(&format!("INCIDENT#{id}"))),
+            ("sk".to_string(), s("INCIDENT")),
+            ("id".to_string(), s(id.as_str())),
+            (
+                "dedup_key".to_string(),
+                s(&format!("{kind}-00112233445566778899aabbccddeeff")),
+            ),
+            ("kind".to_string(), s(kind)),
+            ("severity".to_string(), s("high")),
+            ("status".to_string(), s("open")),
+            ("source".to_string(), s("deploy-guard")),
+            ("service".to_string(), s(service)),
+            ("resource".to_string(), s(service)),
+            ("title".to_string(), s("p99 latency up 40 % after v42")),
+            ("summary".to_string(), s("")),
+            ("first_seen".to_string(), at.clone()),
+            ("last_seen".to_string(), at),
+            ("count".to_string(), V::N("3".into())),
+            ("evidence".to_string(), V::L(vec![evidence])),
+            ("timeline".to_string(), V::L(vec![entry])),
+            ("timeline_dropped".to_string(), V::N("0".into())),
+        ]);
+        self.client
+            .put_item()
+            .table_name(&self.incidents)
+            .set_item(Some(item))
+            .send()
+            .await
+            .with_context(|| format!("putting incident {id} into {}", self.incidents))?;
+        Ok(id)
     }
 
     /// The incident items (`sk = INCIDENT`) of the incidents table, by id.

@@ -387,3 +387,108 @@ async fn bad_input_gets_clear_errors() {
     assert!(matches!(err, StoreError::TableMissing { .. }), "{err}");
     assert!(err.to_string().contains("no-such-table"));
 }
+
+#[tokio::test]
+async fn an_incident_of_a_kind_this_build_does_not_know_is_raised_listed_and_read() {
+    let (t, store) = setup().await;
+    // Raised through the store, as a newer function would.
+    let kind = IncidentKind::parse("capacity-forecast").unwrap();
+    assert!(!kind.is_known());
+    let k = DedupKey::new("capacity-planner", kind, "web-asg", "14d").unwrap();
+    let occ = Occurrence {
+        kind,
+        ..occurrence(&k, "web", 0)
+    };
+    let first = store.raise(&occ).await.unwrap();
+    assert_eq!(first.kind, RaiseKind::Opened);
+    let again = store
+        .raise(&Occurrence { at: at(60), ..occ })
+        .await
+        .unwrap();
+    assert_eq!(
+        (again.id.clone(), again.kind),
+        (first.id.clone(), RaiseKind::Updated)
+    );
+    let items = t.incidents().await.unwrap();
+    assert_eq!(items.len(), 1);
+    assert_eq!(
+        apptrack_tests::attr(&items[0], "kind"),
+        Some("capacity-forecast")
+    );
+
+    // Written raw with the SDK, the way another build's store writes an item.
+    let raw = t
+        .put_raw_incident("deployment-regression", "checkout", at(120))
+        .await
+        .unwrap();
+
+    let inc = store.get(&first.id, at(200)).await.unwrap();
+    assert_eq!((inc.kind, inc.count), (kind, 2));
+    assert_eq!(
+        store.active_for_key(&k).await.unwrap().map(|i| i.id),
+        Some(first.id.clone())
+    );
+    let other = store.get(&raw, at(200)).await.unwrap();
+    assert_eq!(other.kind.as_str(), "deployment-regression");
+    assert!(matches!(other.kind, IncidentKind::Other(_)));
+    assert_eq!(other.count, 3);
+    assert_eq!(other.evidence.len(), 1);
+    let tl = store.timeline(&raw, at(200)).await.unwrap();
+    assert_eq!(tl[0].action, "opened");
+
+    let open = store
+        .list_by_status(Status::Open, &page(10, None, 200))
+        .await
+        .unwrap();
+    let kinds: Vec<&str> = open.items.iter().map(|i| i.kind.as_str()).collect();
+    assert_eq!(kinds, ["deployment-regression", "capacity-forecast"]);
+    let range = TimeRange {
+        from: at(0),
+        to: at(1_000),
+    };
+    let by_service = store
+        .list_by_service("checkout", range, &page(10, None, 200))
+        .await
+        .unwrap();
+    assert_eq!(by_service.items, std::slice::from_ref(&other));
+
+    // Its lifecycle works as any other's, and the stored kind is kept unchanged.
+    let acked = store
+        .acknowledge(
+            &raw,
+            &TimelineEntry::new(at(300), "cli:ops", "acknowledged", ""),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (acked.status, acked.kind),
+        (Status::Acknowledged, other.kind)
+    );
+    let items = t.incidents().await.unwrap();
+    let mut stored: Vec<_> = items
+        .iter()
+        .filter_map(|i| apptrack_tests::attr(i, "kind"))
+        .collect();
+    stored.sort_unstable();
+    assert_eq!(stored, ["capacity-forecast", "deployment-regression"]);
+}
+
+#[tokio::test]
+async fn a_stored_kind_that_is_not_a_kind_is_a_clear_error() {
+    let (t, store) = setup().await;
+    let id = t
+        .put_raw_incident("Not A Kind", "checkout", at(0))
+        .await
+        .unwrap();
+    let err = store.get(&id, at(10)).await.unwrap_err();
+    assert!(matches!(err, StoreError::Corrupt(_)), "{err}");
+    assert!(
+        err.to_string().contains("invalid kind \"Not A Kind\""),
+        "{err}"
+    );
+    // Where kinds are written, junk never gets that far.
+    assert!(matches!(
+        IncidentKind::parse("Not A Kind"),
+        Err(IncidentError::InvalidKind { .. })
+    ));
+}

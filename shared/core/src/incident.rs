@@ -37,6 +37,12 @@ pub enum IncidentError {
         value: String,
         expected: &'static str,
     },
+    #[error(
+        "invalid kind {value:?}: {reason}; a kind is lowercase kebab-case (words of a-z and \
+         0-9 joined by single hyphens), 1 to {max} characters",
+        max = MAX_KIND_LEN
+    )]
+    InvalidKind { value: String, reason: String },
     #[error("{0} must not be empty")]
     EmptyField(&'static str),
     #[error("invalid incident id {0:?}: expected a 26-character ULID")]
@@ -175,9 +181,52 @@ macro_rules! string_enum {
     };
 }
 
-string_enum!(
+/// Longest incident kind, in characters (a kind is ASCII, so also in bytes).
+pub const MAX_KIND_LEN: usize = 48;
+
+macro_rules! incident_kinds {
+    ($(#[$meta:meta])* { $($(#[$vmeta:meta])* $variant:ident => $text:literal),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum IncidentKind {
+            $($(#[$vmeta])* $variant,)+
+            /// A well-formed kind this build has no variant for, such as one a newer
+            /// function raises. Never the name of a kind that has a variant.
+            Other(OtherKind),
+        }
+
+        impl IncidentKind {
+            /// The kinds this build raises (others are read as [`IncidentKind::Other`]).
+            pub const KNOWN: &'static [IncidentKind] = &[$(IncidentKind::$variant),+];
+
+            /// The kind's name, as stored.
+            pub fn as_str(&self) -> &str {
+                match self {
+                    $(IncidentKind::$variant => $text,)+
+                    IncidentKind::Other(k) => k.as_str(),
+                }
+            }
+
+            fn known(name: &str) -> Option<IncidentKind> {
+                match name {
+                    $($text => Some(IncidentKind::$variant),)+
+                    _ => None,
+                }
+            }
+        }
+    };
+}
+
+incident_kinds!(
     /// What sort of problem an incident is.
-    IncidentKind, "kind", {
+    ///
+    /// Kinds are open: those this build raises have a variant, and any other well-formed
+    /// kind is carried, unchanged, as [`IncidentKind::Other`], so an incident written by a
+    /// newer function (a `deployment-regression`, a `capacity-forecast`) is read, listed and
+    /// shown like any other. A well-formed kind is lowercase kebab-case: words of `a-z` and
+    /// `0-9` joined by single hyphens, 1 to [`MAX_KIND_LEN`] characters. Every build accepts
+    /// exactly this grammar, so whatever one build writes, every other one can read.
+    {
         Saturation => "saturation",
         Performance => "performance",
         Availability => "availability",
@@ -188,6 +237,150 @@ string_enum!(
         CredentialStuffing => "credential-stuffing",
     }
 );
+
+impl IncidentKind {
+    /// The kind named exactly `name` (as stored, no normalizing): its variant when this
+    /// build knows it, [`IncidentKind::Other`] when it is well-formed but unknown, and
+    /// [`IncidentError::InvalidKind`] when it is not a kind at all.
+    pub fn parse(name: &str) -> Result<Self, IncidentError> {
+        if let Some(kind) = IncidentKind::known(name) {
+            return Ok(kind);
+        }
+        match kind_problem(name) {
+            None => Ok(IncidentKind::Other(OtherKind::new(name))),
+            Some(reason) => Err(IncidentError::InvalidKind {
+                value: truncate_chars(name, MAX_KIND_LEN + 12),
+                reason,
+            }),
+        }
+    }
+
+    /// Whether this build has a variant for the kind.
+    pub fn is_known(&self) -> bool {
+        !matches!(self, IncidentKind::Other(_))
+    }
+}
+
+/// Why `name` is not a well-formed kind, or `None` when it is.
+fn kind_problem(name: &str) -> Option<String> {
+    if name.is_empty() {
+        return Some("it is empty".into());
+    }
+    if let Some(c) = name
+        .chars()
+        .find(|c| !matches!(c, 'a'..='z' | '0'..='9' | '-'))
+    {
+        return Some(format!("{c:?} is not allowed"));
+    }
+    if name.len() > MAX_KIND_LEN {
+        return Some(format!("it is {} characters long", name.len()));
+    }
+    if name.split('-').any(str::is_empty) {
+        return Some("a hyphen must join two words".into());
+    }
+    None
+}
+
+/// The name of an [`IncidentKind::Other`]: a well-formed kind this build does not know.
+/// Only [`IncidentKind::parse`] makes one. Held inline, so `IncidentKind` stays `Copy`.
+#[derive(Clone, Copy)]
+pub struct OtherKind {
+    len: u8,
+    bytes: [u8; MAX_KIND_LEN],
+}
+
+impl OtherKind {
+    /// `name` must be well-formed (so ASCII and at most [`MAX_KIND_LEN`] bytes).
+    fn new(name: &str) -> Self {
+        let mut bytes = [0; MAX_KIND_LEN];
+        bytes[..name.len()].copy_from_slice(name.as_bytes());
+        OtherKind {
+            len: name.len() as u8,
+            bytes,
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        // Always ASCII: only a well-formed kind is ever copied in.
+        std::str::from_utf8(&self.bytes[..usize::from(self.len)]).unwrap_or_default()
+    }
+}
+
+impl PartialEq for OtherKind {
+    fn eq(&self, other: &Self) -> bool {
+        self.as_str() == other.as_str()
+    }
+}
+
+impl Eq for OtherKind {}
+
+impl std::hash::Hash for OtherKind {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.as_str().hash(state);
+    }
+}
+
+impl PartialOrd for OtherKind {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for OtherKind {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.as_str().cmp(other.as_str())
+    }
+}
+
+impl fmt::Debug for OtherKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self.as_str(), f)
+    }
+}
+
+impl fmt::Display for IncidentKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Parses a kind as typed (a command-line filter, a setting): trimmed and lowercased first,
+/// then as [`IncidentKind::parse`]. A well-formed kind this build does not know is accepted.
+impl FromStr for IncidentKind {
+    type Err = IncidentError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        IncidentKind::parse(&s.trim().to_ascii_lowercase()).map_err(|e| match e {
+            IncidentError::InvalidKind { reason, .. } => IncidentError::InvalidKind {
+                value: truncate_chars(s, MAX_KIND_LEN + 12),
+                reason,
+            },
+            other => other,
+        })
+    }
+}
+
+impl Serialize for IncidentKind {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+/// Reads a kind exactly as stored: any well-formed kind, known or not.
+impl<'de> Deserialize<'de> for IncidentKind {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct KindVisitor;
+        impl serde::de::Visitor<'_> for KindVisitor {
+            type Value = IncidentKind;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an incident kind (lowercase kebab-case)")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<IncidentKind, E> {
+                IncidentKind::parse(v).map_err(E::custom)
+            }
+        }
+        deserializer.deserialize_str(KindVisitor)
+    }
+}
 
 string_enum!(
     /// How urgent an incident is; ordered from most to least urgent.
@@ -640,6 +833,126 @@ mod tests {
     }
 
     #[test]
+    fn known_kinds_keep_their_names_and_round_trip() {
+        let names: Vec<&str> = IncidentKind::KNOWN.iter().map(|k| k.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "saturation",
+                "performance",
+                "availability",
+                "new-error",
+                "error-spike",
+                "dependency-failure",
+                "brute-force",
+                "credential-stuffing",
+            ]
+        );
+        for &kind in IncidentKind::KNOWN {
+            assert!(kind.is_known());
+            assert_eq!(IncidentKind::parse(kind.as_str()), Ok(kind));
+            let json = serde_json::to_string(&kind).unwrap();
+            assert_eq!(json, format!("\"{kind}\""));
+            assert_eq!(serde_json::from_str::<IncidentKind>(&json).unwrap(), kind);
+        }
+        assert_eq!(
+            " Brute-Force ".parse::<IncidentKind>(),
+            Ok(IncidentKind::BruteForce)
+        );
+    }
+
+    #[test]
+    fn unknown_kinds_are_carried_unchanged() {
+        let kind = IncidentKind::parse("deployment-regression").unwrap();
+        assert!(!kind.is_known());
+        assert!(matches!(kind, IncidentKind::Other(k) if k.as_str() == "deployment-regression"));
+        assert_eq!(kind.to_string(), "deployment-regression");
+        assert_eq!(format!("{kind:?}"), "Other(\"deployment-regression\")");
+        let json = serde_json::to_string(&kind).unwrap();
+        assert_eq!(json, "\"deployment-regression\"");
+        assert_eq!(serde_json::from_str::<IncidentKind>(&json).unwrap(), kind);
+        assert_eq!(
+            "Capacity-Forecast".parse(),
+            IncidentKind::parse("capacity-forecast")
+        );
+        // A known name is always its variant, never an `Other`.
+        assert_eq!(
+            IncidentKind::parse("saturation"),
+            Ok(IncidentKind::Saturation)
+        );
+        let longest = "a".repeat(MAX_KIND_LEN);
+        assert_eq!(IncidentKind::parse(&longest).unwrap().as_str(), longest);
+
+        // Kinds still work as everywhere else: in dedup keys and in incidents read back.
+        let key = DedupKey::new("deploy-guard", kind, "checkout", "v42").unwrap();
+        assert!(key.as_str().starts_with("deployment-regression-"));
+        let occ = Occurrence::new(
+            key,
+            kind,
+            Severity::High,
+            "deploy-guard",
+            "checkout",
+            "checkout",
+            Title::truncated("p99 latency up 40 % after v42"),
+            at(1),
+        );
+        let inc = Incident::open(IncidentId::new(at(1)), &occ, None);
+        let back: Incident = serde_json::from_value(serde_json::to_value(&inc).unwrap()).unwrap();
+        assert_eq!(back, inc);
+        assert_eq!(back.kind.as_str(), "deployment-regression");
+    }
+
+    #[test]
+    fn invalid_kinds_are_rejected_with_a_clear_error() {
+        let cases = [
+            ("", "it is empty"),
+            ("Saturation", "'S' is not allowed"),
+            ("new_error", "'_' is not allowed"),
+            ("new error", "' ' is not allowed"),
+            ("kind/x", "'/' is not allowed"),
+            ("café", "'é' is not allowed"),
+            ("-lead", "a hyphen must join two words"),
+            ("trail-", "a hyphen must join two words"),
+            ("two--hyphens", "a hyphen must join two words"),
+            ("-", "a hyphen must join two words"),
+        ];
+        for (name, reason) in cases {
+            assert_eq!(
+                IncidentKind::parse(name),
+                Err(IncidentError::InvalidKind {
+                    value: name.to_string(),
+                    reason: reason.to_string(),
+                }),
+                "{name:?}"
+            );
+        }
+        let long = "a".repeat(MAX_KIND_LEN + 1);
+        let err = IncidentKind::parse(&long).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "invalid kind {long:?}: it is 49 characters long; a kind is lowercase \
+                 kebab-case (words of a-z and 0-9 joined by single hyphens), 1 to 48 characters"
+            )
+        );
+        // Typed input is trimmed and lowercased first; the error shows it as typed.
+        let err = " new_error ".parse::<IncidentKind>().unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("invalid kind \" new_error \": '_'"),
+            "{err}"
+        );
+        // Reading a stored kind does not normalize: junk is an error there too.
+        for stored in ["\"Saturation\"", "\"\"", "\"a--b\"", "42"] {
+            let err = serde_json::from_str::<IncidentKind>(stored).unwrap_err();
+            assert!(err.to_string().contains("kind"), "{stored}: {err}");
+        }
+        // A huge value is cut in the message.
+        let err = IncidentKind::parse(&"x".repeat(10_000)).unwrap_err();
+        assert!(err.to_string().len() < 300, "{err}");
+    }
+
+    #[test]
     fn evidence_is_capped() {
         let e = Evidence::new(
             at(1),
@@ -680,6 +993,42 @@ mod tests {
             }
             prop_assert_eq!(inc.count, counts.iter().sum::<u64>());
             prop_assert!(inc.evidence.len() <= MAX_EVIDENCE);
+        }
+
+        #[test]
+        fn any_well_formed_kind_round_trips(name in "[a-z0-9]{1,12}(-[a-z0-9]{1,12}){0,5}") {
+            let kind = IncidentKind::parse(&name);
+            if name.len() > MAX_KIND_LEN {
+                prop_assert!(kind.is_err());
+                return Ok(());
+            }
+            let kind = kind.unwrap();
+            prop_assert_eq!(kind.as_str(), name.as_str());
+            prop_assert_eq!(kind.to_string(), name.as_str());
+            prop_assert_eq!(
+                kind.is_known(),
+                IncidentKind::KNOWN.iter().any(|k| k.as_str() == name)
+            );
+            prop_assert_eq!(name.to_ascii_uppercase().parse::<IncidentKind>(), Ok(kind));
+            let json = serde_json::to_string(&kind).unwrap();
+            prop_assert_eq!(serde_json::from_str::<IncidentKind>(&json).unwrap(), kind);
+        }
+
+        #[test]
+        fn any_text_is_a_kind_unchanged_or_an_invalid_kind(s in "[a-zA-Z0-9 _é-]{0,60}") {
+            match IncidentKind::parse(&s) {
+                Ok(kind) => prop_assert_eq!(kind.as_str(), s.as_str()),
+                Err(e) => prop_assert!(matches!(e, IncidentError::InvalidKind { .. }), "{e}"),
+            }
+        }
+
+        #[test]
+        fn kinds_order_and_compare_by_name(a in "[a-z]{1,6}(-[a-z]{1,6})?", b in "[a-z]{1,6}(-[a-z]{1,6})?") {
+            let (ka, kb) = (IncidentKind::parse(&a).unwrap(), IncidentKind::parse(&b).unwrap());
+            prop_assert_eq!(ka == kb, a == b);
+            if let (IncidentKind::Other(x), IncidentKind::Other(y)) = (ka, kb) {
+                prop_assert_eq!(x.cmp(&y), a.cmp(&b));
+            }
         }
 
         #[test]
