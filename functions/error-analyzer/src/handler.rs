@@ -4,107 +4,21 @@
 //! A second entry point, the event `{"apptrack": "resolve-quiet"}` (sent by a schedule in the
 //! SAM template), resolves this function's incidents that have had no occurrence for
 //! `APPTRACK_QUIET_RESOLVE_SECS`.
-
-use std::time::Duration;
-
-use apptrack_core::clock::{Clock, Timestamp};
-use apptrack_core::errors::{BatchAnalysis, ErrorCountStore, ErrorPolicy, SOURCE, analyze};
-use apptrack_core::failure::Failure;
-use apptrack_core::incident::{IncidentError, IncidentId, RaiseKind, Status, TimelineEntry};
+use apptrack_core::clock::Clock;
+use apptrack_core::errors::{BatchAnalysis, ErrorCountStore, analyze};
 use apptrack_core::pattern::PatternMiner;
-use apptrack_core::settings::{SettingsError, StoreSettings, parse_or};
-use apptrack_core::store::{IncidentStore, PageRequest, StoreError};
+use apptrack_core::store::IncidentStore;
 use apptrack_core::subscription::{DecodeError, DecodeLimits, Delivery, LogsBatch, receive};
 use apptrack_lambda::Function;
-use serde::Serialize;
 use serde_json::Value;
 
+pub use crate::error::HandlerError;
 use crate::metrics;
+pub use crate::outcome::{Outcome, RaisedIncident};
+pub use crate::settings::Settings;
 
 /// The event the quiet-resolution schedule sends.
 pub const RESOLVE_QUIET: &str = "resolve-quiet";
-/// Incidents looked at per status by one quiet sweep (pages of 100).
-const SWEEP_PAGES: usize = 10;
-
-/// The function's settings, read once at start-up.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Settings {
-    pub store: StoreSettings,
-    pub policy: ErrorPolicy,
-    /// `APPTRACK_MAX_DECOMPRESSED_BYTES` (8 MiB): a payload that inflates past this is rejected.
-    pub limits: DecodeLimits,
-    /// `APPTRACK_PATTERN_MEMORY_DAYS` (30): a pattern unseen this long is new again.
-    pub pattern_memory: Duration,
-    /// `APPTRACK_METRICS_NAMESPACE` (`apptrack`): the EMF namespace.
-    pub metrics_namespace: String,
-}
-
-impl Settings {
-    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, SettingsError> {
-        let store = StoreSettings::from_lookup(&get)?;
-        let policy = ErrorPolicy::from_lookup(&get)?;
-        let days = parse_or(
-            &get,
-            "APPTRACK_PATTERN_MEMORY_DAYS",
-            30u64,
-            |d| (1..=365).contains(d),
-            "a whole number of days from 1 to 365",
-        )?;
-        let metrics_namespace = get("APPTRACK_METRICS_NAMESPACE")
-            .map(|v| v.trim().to_owned())
-            .filter(|v| !v.is_empty())
-            .unwrap_or_else(|| "apptrack".to_owned());
-        Ok(Settings {
-            store,
-            policy,
-            limits: DecodeLimits::from_lookup(&get)?,
-            pattern_memory: Duration::from_secs(days * 86_400),
-            metrics_namespace,
-        })
-    }
-
-    pub fn from_env() -> Result<Self, SettingsError> {
-        Self::from_lookup(|k| std::env::var(k).ok())
-    }
-}
-
-/// Why an invocation failed; the kind and retryability come from the failing part, so the
-/// same bad payload or outage reads the same as in every other function.
-#[derive(Debug, thiserror::Error)]
-pub enum HandlerError {
-    #[error("bad subscription payload: {0}")]
-    BadPayload(#[from] DecodeError),
-    #[error("{context}: {source}")]
-    Store { context: String, source: StoreError },
-    #[error("incident identity: {0}")]
-    Identity(#[from] IncidentError),
-}
-
-impl HandlerError {
-    fn store(context: impl Into<String>) -> impl FnOnce(StoreError) -> Self {
-        let context = context.into();
-        move |source| HandlerError::Store { context, source }
-    }
-}
-
-/// Bad payloads never succeed later; counts are idempotent per batch, so a retried store
-/// failure never counts twice.
-impl Failure for HandlerError {
-    fn kind(&self) -> &'static str {
-        match self {
-            HandlerError::BadPayload(e) => e.kind(),
-            HandlerError::Store { source, .. } => source.kind(),
-            HandlerError::Identity(e) => e.kind(),
-        }
-    }
-    fn is_retryable(&self) -> bool {
-        match self {
-            HandlerError::BadPayload(e) => e.is_retryable(),
-            HandlerError::Store { source, .. } => source.is_retryable(),
-            HandlerError::Identity(e) => e.is_retryable(),
-        }
-    }
-}
 
 /// What an invocation was asked to do.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -127,33 +41,6 @@ pub fn decode_bytes(event: &[u8], limits: &DecodeLimits) -> Result<Request, Deco
         reason: e.to_string(),
     })?;
     decode(&value, limits)
-}
-
-/// One incident raised for a batch.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct RaisedIncident {
-    pub kind: String,
-    pub id: String,
-    pub raise: RaiseKind,
-    pub title: String,
-}
-
-/// What an invocation did; returned to the caller and logged.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Default)]
-pub struct Outcome {
-    /// `processed`, `duplicate`, `control-skipped` or `resolve-quiet`.
-    pub status: &'static str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub batch: Option<String>,
-    pub lines: u64,
-    pub error_lines: u64,
-    pub unparsed_lines: u64,
-    pub patterns: usize,
-    /// Counter chunks written now, and chunks an earlier delivery had written.
-    pub chunks_written: usize,
-    pub chunks_skipped: usize,
-    pub incidents: Vec<RaisedIncident>,
-    pub resolved: Vec<String>,
 }
 
 /// The handler's dependencies, built once per cold start.
@@ -271,64 +158,6 @@ impl<C: ErrorCountStore, S: IncidentStore, K: Clock> Analyzer<C, S, K> {
             });
         }
         Ok(raised)
-    }
-
-    /// Resolves this function's active incidents with no occurrence for the quiet time.
-    pub async fn resolve_quiet(&self) -> Result<Outcome, HandlerError> {
-        let now = self.clock.now();
-        let policy = &self.settings.policy;
-        let mut quiet: Vec<(IncidentId, Timestamp)> = Vec::new();
-        for status in [Status::Open, Status::Acknowledged] {
-            let mut cursor = None;
-            for _ in 0..SWEEP_PAGES {
-                let page = self
-                    .incidents
-                    .list_by_status(
-                        status,
-                        &PageRequest {
-                            limit: 100,
-                            cursor: cursor.take(),
-                            now,
-                        },
-                    )
-                    .await
-                    .map_err(HandlerError::store("listing active incidents"))?;
-                quiet.extend(
-                    page.items
-                        .iter()
-                        .filter(|i| policy.is_quiet(i, now))
-                        .map(|i| (i.id.clone(), i.last_seen)),
-                );
-                cursor = page.next;
-                if cursor.is_none() {
-                    break;
-                }
-            }
-        }
-        let mut out = Outcome {
-            status: "resolve-quiet",
-            ..Outcome::default()
-        };
-        for (id, last_seen) in quiet {
-            let detail = format!(
-                "no occurrence since {last_seen} (quiet for more than {} s)",
-                policy.quiet_resolve.as_secs()
-            );
-            let entry = TimelineEntry::new(now, SOURCE, "resolved", &detail);
-            match self
-                .incidents
-                .resolve(&id, &entry, self.settings.store.retention)
-                .await
-            {
-                Ok(_) => out.resolved.push(id.to_string()),
-                // Resolved by someone else in between: nothing left to do.
-                Err(StoreError::Invalid(IncidentError::InvalidTransition { .. }))
-                | Err(StoreError::NotFound(_)) => {}
-                Err(e) => return Err(HandlerError::store(format!("resolving {id}"))(e)),
-            }
-        }
-        tracing::info!(resolved = out.resolved.len(), "quiet sweep");
-        Ok(out)
     }
 }
 

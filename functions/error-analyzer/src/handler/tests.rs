@@ -12,6 +12,7 @@ use proptest::prelude::*;
 use serde_json::Value;
 
 use super::*;
+use apptrack_core::failure::Failure as _;
 
 type TestAnalyzer = Analyzer<MemoryErrorCounts, MemoryIncidentStore, ManualClock>;
 
