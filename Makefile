@@ -12,8 +12,11 @@ help: ## List the targets
 tools: ## Install the pinned local tools into .local/ and node_modules/ (skips when up to date)
 	@scripts/install-tools.sh
 
-build: ## Build the workspace (debug)
-	$(CARGO) build --workspace
+# Test targets included: `cargo test --workspace --all-targets` unifies the dev-dependencies'
+# features (tokio's test-util, ...) too, so a plain `cargo build --workspace` would compile the
+# SDK crates a second time for make test. The demo runs these binaries; nothing else compiles.
+build: ## Build the workspace (debug), with the same features make test uses
+	$(CARGO) build --workspace --all-targets
 
 up: tools build ## Start DynamoDB Local and ministack on free ports, create the tables, write .local/env
 	@scripts/stack-up.sh
@@ -35,7 +38,7 @@ template-lint: ## sam validate --lint, cfn-lint and checkov on infra/template.ya
 	cfn-lint infra/template.yaml
 	checkov --file infra/template.yaml --framework cloudformation --compact --quiet --skip-download
 
-sam-build: ## sam build of infra/template.yaml: the three functions for arm64 with cargo-lambda, offline
+sam-build: ## sam build of infra/template.yaml: every function for arm64 with cargo-lambda, offline
 	@scripts/sam-build.sh
 
 lint: ## rustfmt and clippy, warnings as errors
@@ -44,9 +47,10 @@ lint: ## rustfmt and clippy, warnings as errors
 
 bench: tools ## Benchmarks (figures and the machine they ran on go to BENCHMARKS.md)
 	@mkdir -p target/bench
-	@scripts/bench-loghub.sh target/bench
-	$(CARGO) run --release -q -p apptrack-bench --bin analyzer-bench -- --json target/bench/analyzer.json
-	$(CARGO) run --release -q -p apptrack-bench --bin auth-bench
+	$(CARGO) build --release -q --workspace
+	@LOGHUB_BENCH=target/release/loghub-bench scripts/bench-loghub.sh target/bench
+	target/release/analyzer-bench --json target/bench/analyzer.json
+	target/release/auth-bench
 	@scripts/bench-functions.sh target/bench
 
 clean: down ## Stop the stack and remove build output (keeps installed tools)

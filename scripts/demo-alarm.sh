@@ -3,8 +3,8 @@
 # the alarm's ALARM event, invoked through `cargo lambda invoke` against `cargo lambda watch`,
 # takes the group to the computed size and opens an incident; its OK event resolves it.
 #
-# Expects the local stack to be up and .local/env sourced (`make demo` does both).
-# Honours CARGO_TARGET_DIR. Leaves nothing running: cargo lambda watch is stopped on exit.
+# Expects the local stack up, .local/env sourced and the workspace built (`make demo` does all three).
+# Honours CARGO_TARGET_DIR. Leaves nothing running: the emulator and the function are stopped on exit.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 : "${AWS_ENDPOINT_URL:?source .local/env first (make up writes it)}"
@@ -55,10 +55,8 @@ PY
 patch events/alarm/cpu-high-alarm.json "$tmp/alarm.json"
 patch events/alarm/cpu-high-ok.json "$tmp/ok.json"
 
-say "building alarm-scaler and the apptrack CLI"
-cargo build -q -p alarm-scaler -p apptrack-cli
-
 source scripts/lambda-watch.sh
+watch_require "$apptrack"
 watch_start alarm-scaler "$tmp"
 invoke() { watch_invoke "$1"; }
 

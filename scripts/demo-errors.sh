@@ -8,8 +8,9 @@
 # The payloads are the logs of events/logs/*.json, re-encoded with logs-to-event under a log
 # stream unique to this run: each run is a new delivery (a second run against the same stack
 # adds to the incidents the first opened, as the same problems still open should).
-# Expects the local stack up and .local/env sourced (`make demo` does both). Honours CARGO_TARGET_DIR.
-# Leaves nothing running: cargo lambda watch is stopped on exit.
+# Expects the local stack up, .local/env sourced and the workspace built (`make demo` does all three).
+# Honours CARGO_TARGET_DIR.
+# Leaves nothing running: the emulator and the function are stopped on exit.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 : "${AWS_ENDPOINT_URL_DYNAMODB:?source .local/env first (make up writes it)}"
@@ -22,9 +23,8 @@ say() { printf '\033[1m-- %s\033[0m\n' "$*"; }
 tmp="$(mktemp -d)"
 run="$(date +%s)"
 
-say "building error-analyzer, logs-to-event and the apptrack CLI"
-cargo build -q -p error-analyzer -p apptrack-cli
-cargo build -q -p apptrack-bench --bin logs-to-event
+source scripts/lambda-watch.sh
+watch_require "$apptrack" "$encode"
 
 src=events/logs/source
 "$encode" "$src/dependency-failure-burst.log" --log-group /aws/lambda/checkout --log-stream "demo-$run-burst" \
@@ -34,7 +34,6 @@ src=events/logs/source
 "$encode" "$src/new-exception.log" --log-group /aws/lambda/orders --log-stream "demo-$run-new" \
     --start 2026-11-24T03:20:00Z --interval-ms 1000 --out "$tmp/new.json" 2>/dev/null
 
-source scripts/lambda-watch.sh
 watch_start error-analyzer "$tmp"
 invoke() { watch_invoke "$1"; }
 summary() { # one line per invocation, one per incident raised

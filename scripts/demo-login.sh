@@ -4,8 +4,8 @@
 # account and opens one brute-force incident; a redelivery changes nothing; `apptrack locks check`
 # reports the lock (exit 1); `apptrack locks unlock --note` lifts it and notes it on the incident.
 #
-# Expects the local stack to be up and .local/env sourced (`make demo` does both).
-# Honours CARGO_TARGET_DIR. Leaves nothing running: cargo lambda watch is stopped on exit.
+# Expects the local stack up, .local/env sourced and the workspace built (`make demo` does all three).
+# Honours CARGO_TARGET_DIR. Leaves nothing running: the emulator and the function are stopped on exit.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 : "${AWS_ENDPOINT_URL_DYNAMODB:?source .local/env first (make up writes it)}"
@@ -22,10 +22,8 @@ account="alice+$(date +%s)@example.com"
 python3 scripts/gen-auth-events.py --now --only burst-one-account \
     --account "$account" --out "$tmp/burst.json"
 
-say "building login-guard and the apptrack CLI"
-cargo build -q -p login-guard -p apptrack-cli
-
 source scripts/lambda-watch.sh
+watch_require "$apptrack"
 watch_start login-guard "$tmp"
 invoke() { watch_invoke "$1"; }
 

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# The local demo: apptrack's jobs run for real (each function's bootstrap under `cargo lambda
-# watch`, invoked with `cargo lambda invoke`) against the emulators; then the incident history
-# read back with the plain AWS CLI, and last the incidents and locks with apptrack's CLI.
-# Run through `make demo` (which starts the stack).
+# The local demo: apptrack's jobs run for real (each function's debug bootstrap polling
+# `cargo lambda watch --only-lambda-apis`, invoked with `cargo lambda invoke`) against the
+# emulators; then the incident history read back with the plain AWS CLI, and last the incidents
+# and locks with apptrack's CLI. Run through `make demo` (which builds the workspace once and
+# starts the stack); nothing here compiles.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 source .local/env

@@ -377,7 +377,7 @@ fn envelope(compressed: &[u8]) -> Value {
     json!({"awslogs": {"data": data}})
 }
 
-/// Field names of the three triggers' events, so random objects reach past the first check.
+/// Field names of the triggers' events (log subscriptions, alarm state changes), so random objects reach past the first check.
 const FIELDS: [&str; 16] = [
     "awslogs",
     "data",

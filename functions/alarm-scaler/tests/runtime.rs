@@ -24,7 +24,7 @@ const ALARM: &str = "web-asg-cpu-high";
 static WEB_ASG: Mutex<bool> = Mutex::const_new(false);
 
 /// The sample alarm's group (desired 2 of 1..=10, managed by apptrack) and its CPU alarm
-/// (average above 90 %), as `scripts/bench-functions.sh` creates them; held until the guard
+/// (average above 90 %), as its bench (`functions/alarm-scaler/bench.sh`) creates them; held until the guard
 /// drops, with the group back at 2.
 async fn web_asg() -> Result<MutexGuard<'static, bool>> {
     let mut created = WEB_ASG.lock().await;
