@@ -1,59 +1,40 @@
-//! Why an alarm-scaler invocation failed, in the one vocabulary of `Failure`.
+//! Why an alarm-scaler invocation failed: the list of what can fail in it. Kind and
+//! retryability come from the failing part (`core::failure`), as in every other function.
 
 use apptrack_core::alarm::AlarmEventError;
-use apptrack_core::failure::Failure;
+use apptrack_core::failure::{During, Own};
 use apptrack_core::incident::IncidentError;
 use apptrack_core::scaling::ScalingError;
 use apptrack_core::store::StoreError;
 
-/// Why an invocation failed; each variant says whether Lambda should retry it.
 #[derive(Debug, thiserror::Error)]
 pub enum HandlerError {
     #[error("bad alarm event: {0}")]
     BadEvent(#[from] AlarmEventError),
-    #[error("{context}: {source}")]
-    Scaling {
-        context: String,
-        source: ScalingError,
-    },
-    #[error("{context}: {source}")]
-    Store { context: String, source: StoreError },
+    #[error(transparent)]
+    Scaling(#[from] During<ScalingError>),
+    #[error(transparent)]
+    Store(#[from] During<StoreError>),
     #[error("incident identity: {0}")]
     Identity(#[from] IncidentError),
-    /// An earlier delivery of this transition failed permanently; this one would too.
-    #[error("this alarm transition already failed: {0}")]
-    FailedEarlier(String),
+    /// An earlier delivery of this transition failed permanently (`Permanent.FailedEarlier`).
+    #[error(transparent)]
+    Own(#[from] Own),
 }
 
-impl HandlerError {
-    pub(crate) fn scaling(context: impl Into<String>) -> impl FnOnce(ScalingError) -> Self {
-        let context = context.into();
-        move |source| HandlerError::Scaling { context, source }
-    }
+apptrack_core::failure_of_parts!(HandlerError {
+    BadEvent,
+    Scaling,
+    Store,
+    Identity,
+    Own
+});
 
-    pub(crate) fn store(context: impl Into<String>) -> impl FnOnce(StoreError) -> Self {
-        let context = context.into();
-        move |source| HandlerError::Store { context, source }
-    }
-}
-
-impl Failure for HandlerError {
-    fn kind(&self) -> &'static str {
-        match self {
-            HandlerError::BadEvent(e) => e.kind(),
-            HandlerError::Identity(e) => e.kind(),
-            HandlerError::FailedEarlier(_) => "FailedEarlier",
-            HandlerError::Scaling { source, .. } => source.kind(),
-            HandlerError::Store { source, .. } => source.kind(),
-        }
-    }
-    fn is_retryable(&self) -> bool {
-        match self {
-            HandlerError::Scaling { source, .. } => source.is_retryable(),
-            HandlerError::Store { source, .. } => source.is_retryable(),
-            HandlerError::BadEvent(_)
-            | HandlerError::Identity(_)
-            | HandlerError::FailedEarlier(_) => false,
-        }
-    }
+/// An earlier delivery of this transition failed permanently; this one would too.
+pub(crate) fn failed_earlier(error: String) -> HandlerError {
+    HandlerError::Own(Own {
+        kind: "FailedEarlier",
+        retryable: false,
+        message: format!("this alarm transition already failed: {error}"),
+    })
 }

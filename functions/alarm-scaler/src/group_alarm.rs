@@ -10,10 +10,11 @@ use apptrack_core::alarm::{
 };
 use apptrack_core::clock::{Clock, Timestamp};
 use apptrack_core::failure::Failure;
+use apptrack_core::failure::during;
 use apptrack_core::incident::IncidentId;
 use apptrack_core::ledger::{ActionLedger, Completion, note_key};
 use apptrack_core::scaling::{
-    AlarmReader, CapacityController, Intent, MetricQuery, MetricReader, ScaleOutLog,
+    AlarmReader, CapacityController, Intent, MetricQuery, MetricReader, ScaleOutLog, ScalingError,
 };
 use apptrack_core::store::IncidentStore;
 
@@ -100,7 +101,7 @@ where
             .groups
             .capacity(group)
             .await
-            .map_err(HandlerError::scaling(format!("reading group {group}")))?;
+            .map_err(during(format!("reading group {group}")))?;
 
         // An earlier holder set out to make this change and the group shows it made it
         // (its answer was lost, or it failed before recording it): record it as that holder
@@ -172,14 +173,13 @@ where
                 self.ledger
                     .record_intent(transition, token, &intent)
                     .await
-                    .map_err(|e| {
-                        HandlerError::scaling("recording the intended change")(e.into())
-                    })?;
-                self.groups.set_desired_capacity(group, to).await.map_err(
-                    HandlerError::scaling(format!(
+                    .map_err(|e| during("recording the intended change")(ScalingError::from(e)))?;
+                self.groups
+                    .set_desired_capacity(group, to)
+                    .await
+                    .map_err(during(format!(
                         "setting the desired capacity of {group} to {to}"
-                    )),
-                )?;
+                    )))?;
                 self.record_scaled(group, incident, transition, &intent)
                     .await?;
                 Ok((Action::Scaled, intent.detail, Some(to)))
@@ -205,7 +205,7 @@ where
                 .scale_outs
                 .last_scale_out(group)
                 .await
-                .map_err(HandlerError::scaling("reading the last scale-out"))?,
+                .map_err(during("reading the last scale-out"))?,
             _ => None,
         };
         let metric = alarm
@@ -247,9 +247,7 @@ where
             .metrics
             .recent_values(&query, end.saturating_sub(window), end)
             .await
-            .map_err(HandlerError::scaling(
-                "reading the metric with GetMetricData",
-            ))?;
+            .map_err(during("reading the metric with GetMetricData"))?;
         Ok(values
             .into_iter()
             .filter(|v| v.is_finite())
@@ -272,7 +270,7 @@ where
             )
             .await
             .map(drop)
-            .map_err(HandlerError::store("writing the timeline"))
+            .map_err(|e| during("writing the timeline")(e).into())
     }
 
     async fn record_scaled(
@@ -286,7 +284,7 @@ where
             self.scale_outs
                 .record_scale_out(group, self.clock.now())
                 .await
-                .map_err(HandlerError::scaling("recording the scale-out time"))?;
+                .map_err(during("recording the scale-out time"))?;
         }
         self.note(incident, transition, "scaled", &intent.detail)
             .await

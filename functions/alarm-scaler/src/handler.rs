@@ -7,12 +7,14 @@ use std::collections::BTreeMap;
 use apptrack_core::alarm::incident;
 use apptrack_core::alarm::{AlarmEvent, AlarmState, Direction, GROUP_TAG, MetricContext};
 use apptrack_core::clock::{Clock, Timestamp};
+use apptrack_core::failure::during;
 use apptrack_core::incident::{
     DedupKey, Evidence, IncidentError, IncidentId, IncidentKind, Occurrence, TimelineEntry, Title,
 };
 use apptrack_core::ledger::{ActionLedger, Claim, Completion};
 use apptrack_core::scaling::{
     AlarmDefinition, AlarmReader, CapacityController, Intent, MetricReader, ScaleOutLog,
+    ScalingError,
 };
 use apptrack_core::store::IncidentStore;
 use apptrack_lambda::Function;
@@ -132,10 +134,7 @@ where
             .alarms
             .describe_alarm(&event.alarm_name)
             .await
-            .map_err(HandlerError::scaling(format!(
-                "reading alarm {}",
-                event.alarm_name
-            )))?;
+            .map_err(during(format!("reading alarm {}", event.alarm_name)))?;
         let mut tags = event.tags.clone();
         if let Some(d) = &definition {
             tags.extend(d.tags.iter().map(|(k, v)| (k.clone(), v.clone())));
@@ -210,7 +209,7 @@ where
             .incidents
             .raise(&occ)
             .await
-            .map_err(HandlerError::store("recording the incident"))?;
+            .map_err(during("recording the incident"))?;
         Ok(raised.id)
     }
 
@@ -219,7 +218,7 @@ where
             .ledger
             .claim::<Intent>(transition, self.clock.now())
             .await
-            .map_err(|e| HandlerError::scaling("claiming the transition")(e.into()))?;
+            .map_err(|e| during("claiming the transition")(ScalingError::from(e)))?;
         Ok(match claim {
             Claim::Acquired {
                 token,
@@ -235,7 +234,7 @@ where
             Claim::Done { outcome } => {
                 Claimed::Settled((Action::Duplicate, format!("already handled: {outcome}")))
             }
-            Claim::Failed { error } => return Err(HandlerError::FailedEarlier(error)),
+            Claim::Failed { error } => return Err(crate::error::failed_earlier(error)),
         })
     }
 
@@ -258,7 +257,9 @@ where
         self.ledger
             .complete(transition, token, &completion, self.clock.now())
             .await
-            .map_err(|e| HandlerError::scaling("recording the outcome of the transition")(e.into()))
+            .map_err(|e| {
+                during("recording the outcome of the transition")(ScalingError::from(e)).into()
+            })
     }
 }
 

@@ -3,6 +3,7 @@
 
 use apptrack_core::alarm::metric_context;
 use apptrack_core::clock::Clock;
+use apptrack_core::failure::during;
 use apptrack_core::incident::{Incident, IncidentError};
 use apptrack_core::ledger::{ActionLedger, Completion, note_key};
 use apptrack_core::scaling::{AlarmReader, CapacityController, MetricReader, ScaleOutLog};
@@ -39,7 +40,7 @@ where
         self.incidents
             .active_for_key(&key)
             .await
-            .map_err(HandlerError::store("finding the open incident"))
+            .map_err(|e| during("finding the open incident")(e).into())
     }
 
     pub(crate) async fn on_ok(&self, alarm: &Alarm) -> Result<Outcome, HandlerError> {
@@ -58,7 +59,7 @@ where
         {
             // A concurrent delivery resolved it first: the same end state.
             Ok(_) | Err(StoreError::Invalid(IncidentError::InvalidTransition { .. })) => {}
-            Err(e) => return Err(HandlerError::store("resolving the incident")(e)),
+            Err(e) => return Err(during("resolving the incident")(e).into()),
         }
         Ok(Outcome {
             incident_id: Some(inc.id),
@@ -102,7 +103,7 @@ where
             .await;
         if let Err(e) = written {
             self.release(&transition, &token).await;
-            return Err(HandlerError::store("noting insufficient data")(e));
+            return Err(during("noting insufficient data")(e).into());
         }
         self.complete(&transition, &token, Completion::Done(detail.clone()))
             .await?;

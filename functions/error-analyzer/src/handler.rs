@@ -6,6 +6,7 @@
 //! `APPTRACK_QUIET_RESOLVE_SECS`.
 use apptrack_core::clock::Clock;
 use apptrack_core::errors::{BatchAnalysis, ErrorCountStore, analyze};
+use apptrack_core::failure::during;
 use apptrack_core::pattern::PatternMiner;
 use apptrack_core::store::IncidentStore;
 use apptrack_core::subscription::{DecodeError, DecodeLimits, Delivery, LogsBatch, receive};
@@ -104,7 +105,7 @@ impl<C: ErrorCountStore, S: IncidentStore, K: Clock> Analyzer<C, S, K> {
             .counts
             .is_done(id)
             .await
-            .map_err(HandlerError::store(format!("reading batch {id}")))?
+            .map_err(during(format!("reading batch {id}")))?
         {
             tracing::info!(batch = %id, "batch already handled; nothing to do");
             out.status = "duplicate";
@@ -115,14 +116,14 @@ impl<C: ErrorCountStore, S: IncidentStore, K: Clock> Analyzer<C, S, K> {
             .counts
             .apply(&analysis.delta(), now)
             .await
-            .map_err(HandlerError::store(format!("counting batch {id}")))?;
+            .map_err(during(format!("counting batch {id}")))?;
         out.chunks_written = applied.written;
         out.chunks_skipped = applied.skipped;
         out.incidents = self.raise_findings(&analysis).await?;
         self.counts
             .mark_done(id, now)
             .await
-            .map_err(HandlerError::store(format!("finishing batch {id}")))?;
+            .map_err(during(format!("finishing batch {id}")))?;
         metrics::print(&metrics::emf(
             &self.settings.metrics_namespace,
             &analysis,
@@ -133,14 +134,11 @@ impl<C: ErrorCountStore, S: IncidentStore, K: Clock> Analyzer<C, S, K> {
 
     async fn raise_findings(&self, a: &BatchAnalysis) -> Result<Vec<RaisedIncident>, HandlerError> {
         let policy = &self.settings.policy;
-        let snapshot =
-            self.counts
-                .snapshot(&policy.query_for(a))
-                .await
-                .map_err(HandlerError::store(format!(
-                    "reading counts for batch {}",
-                    a.id
-                )))?;
+        let snapshot = self
+            .counts
+            .snapshot(&policy.query_for(a))
+            .await
+            .map_err(during(format!("reading counts for batch {}", a.id)))?;
         let mut raised = Vec::new();
         for finding in policy.decide(a, &snapshot) {
             let occ = finding.occurrence(&a.id)?;
@@ -148,7 +146,7 @@ impl<C: ErrorCountStore, S: IncidentStore, K: Clock> Analyzer<C, S, K> {
                 .incidents
                 .raise(&occ)
                 .await
-                .map_err(HandlerError::store(format!("raising {}", occ.dedup_key)))?;
+                .map_err(during(format!("raising {}", occ.dedup_key)))?;
             tracing::info!(kind = %finding.kind, id = %r.id, raise = ?r.kind, title = %finding.title, "incident");
             raised.push(RaisedIncident {
                 kind: finding.kind.to_string(),

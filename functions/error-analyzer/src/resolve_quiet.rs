@@ -3,6 +3,7 @@
 
 use apptrack_core::clock::{Clock, Timestamp};
 use apptrack_core::errors::{ErrorCountStore, SOURCE};
+use apptrack_core::failure::during;
 use apptrack_core::incident::{IncidentError, IncidentId, Status, TimelineEntry};
 use apptrack_core::store::{IncidentStore, PageRequest, StoreError};
 
@@ -31,7 +32,7 @@ impl<C: ErrorCountStore, S: IncidentStore, K: Clock> Analyzer<C, S, K> {
                         },
                     )
                     .await
-                    .map_err(HandlerError::store("listing active incidents"))?;
+                    .map_err(during("listing active incidents"))?;
                 quiet.extend(
                     page.items
                         .iter()
@@ -63,7 +64,7 @@ impl<C: ErrorCountStore, S: IncidentStore, K: Clock> Analyzer<C, S, K> {
                 // Resolved by someone else in between: nothing left to do.
                 Err(StoreError::Invalid(IncidentError::InvalidTransition { .. }))
                 | Err(StoreError::NotFound(_)) => {}
-                Err(e) => return Err(HandlerError::store(format!("resolving {id}"))(e)),
+                Err(e) => return Err(during(format!("resolving {id}"))(e).into()),
             }
         }
         tracing::info!(resolved = out.resolved.len(), "quiet sweep");

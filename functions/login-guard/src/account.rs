@@ -12,6 +12,7 @@ use apptrack_core::auth::{
     LockMirror, LockRecord, LockWrite, minute_of,
 };
 use apptrack_core::clock::{Clock, Timestamp};
+use apptrack_core::failure::during;
 use apptrack_core::retry::Retry;
 use apptrack_core::store::RecordIncidents;
 
@@ -60,11 +61,7 @@ impl<G: GuardStore, S: RecordIncidents, K: Clock> Guard<G, S, K> {
             members,
         );
         let ctx = || format!("updating the counters of account {}", a.account);
-        let mut c = self
-            .state
-            .apply(&u)
-            .await
-            .map_err(HandlerError::store(ctx()))?;
+        let mut c = self.state.apply(&u).await.map_err(during(ctx()))?;
         report.counter_writes += 1;
         report.already_counted += usize::from(!c.applied);
         if a.failures == 0 {
@@ -95,10 +92,7 @@ impl<G: GuardStore, S: RecordIncidents, K: Clock> Guard<G, S, K> {
                 .state
                 .get_lock(mode, &a.account)
                 .await
-                .map_err(HandlerError::store(format!(
-                    "reading the lock of {}",
-                    a.account
-                )))?;
+                .map_err(during(format!("reading the lock of {}", a.account)))?;
             let first_minute = window.first_minute(now);
             let state = AccountState {
                 failure_buckets: c.failure_buckets.clone(),
@@ -172,7 +166,7 @@ impl<G: GuardStore, S: RecordIncidents, K: Clock> Guard<G, S, K> {
                     expires,
                 )
                 .await
-                .map_err(HandlerError::store(format!("locking {}", a.account)))?;
+                .map_err(during(format!("locking {}", a.account)))?;
             match written {
                 LockWrite::Written => {
                     let id = self.open_lock_incident(&record).await?;
@@ -190,11 +184,11 @@ impl<G: GuardStore, S: RecordIncidents, K: Clock> Guard<G, S, K> {
                         .state
                         .read_counters(&key)
                         .await
-                        .map_err(HandlerError::store(ctx()))?;
+                        .map_err(during(ctx()))?;
                 }
             }
         }
-        Err(HandlerError::Contended(a.account.clone()))
+        Err(crate::error::contended(&a.account))
     }
 
     /// The lock's incident, raised from its record if no invocation recorded it yet (the
@@ -212,16 +206,14 @@ impl<G: GuardStore, S: RecordIncidents, K: Clock> Guard<G, S, K> {
             .state
             .get_lock(m.mode, account)
             .await
-            .map_err(HandlerError::store(format!(
-                "reading the lock of {account}"
-            )))?;
+            .map_err(during(format!("reading the lock of {account}")))?;
         match lock {
             Some(l) if l.locked_at == m.locked_at => match l.incident_id.clone() {
                 Some(id) => {
                     self.state
                         .set_lock_incident(l.mode, account, l.locked_at, &id)
                         .await
-                        .map_err(HandlerError::store(format!(
+                        .map_err(during(format!(
                             "recording the incident of {account}'s lock"
                         )))?;
                     Ok(Some(id))
@@ -239,15 +231,12 @@ impl<G: GuardStore, S: RecordIncidents, K: Clock> Guard<G, S, K> {
             .incidents
             .raise(&occ)
             .await
-            .map_err(HandlerError::store(format!(
-                "recording the lock of {}",
-                l.account
-            )))?;
+            .map_err(during(format!("recording the lock of {}", l.account)))?;
         let id = raised.id.to_string();
         self.state
             .set_lock_incident(l.mode, &l.account, l.locked_at, &id)
             .await
-            .map_err(HandlerError::store(format!(
+            .map_err(during(format!(
                 "recording the incident of {}'s lock",
                 l.account
             )))?;
@@ -263,14 +252,10 @@ impl<G: GuardStore, S: RecordIncidents, K: Clock> Guard<G, S, K> {
     ) -> Result<String, HandlerError> {
         let opening = self.ensure_opening(m, &a.account).await?;
         let occ = incident::failed_during_lock(m, a, fp)?;
-        let raised = self
-            .incidents
-            .raise(&occ)
-            .await
-            .map_err(HandlerError::store(format!(
-                "adding to the lock incident of {}",
-                a.account
-            )))?;
+        let raised = self.incidents.raise(&occ).await.map_err(during(format!(
+            "adding to the lock incident of {}",
+            a.account
+        )))?;
         Ok(opening.unwrap_or_else(|| raised.id.to_string()))
     }
 }

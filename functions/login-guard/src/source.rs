@@ -6,6 +6,7 @@ use std::collections::BTreeSet;
 use apptrack_core::auth::incident;
 use apptrack_core::auth::{CounterKey, GuardStore, SourceAggregate, SourceState, WindowPolicy};
 use apptrack_core::clock::Clock;
+use apptrack_core::failure::during;
 use apptrack_core::store::RecordIncidents;
 
 use crate::handler::{Guard, HandlerError, Report};
@@ -34,14 +35,10 @@ impl<G: GuardStore, S: RecordIncidents, K: Clock> Guard<G, S, K> {
             s.successes,
             s.accounts_by_minute.clone(),
         );
-        let c = self
-            .state
-            .apply(&u)
-            .await
-            .map_err(HandlerError::store(format!(
-                "updating the counters of source {}",
-                s.source
-            )))?;
+        let c = self.state.apply(&u).await.map_err(during(format!(
+            "updating the counters of source {}",
+            s.source
+        )))?;
         report.counter_writes += 1;
         report.already_counted += usize::from(!c.applied);
         if s.failures == 0 {
@@ -60,9 +57,7 @@ impl<G: GuardStore, S: RecordIncidents, K: Clock> Guard<G, S, K> {
             .incidents
             .raise(&occ)
             .await
-            .map_err(HandlerError::store(format!(
-                "recording credential stuffing from {ip}"
-            )))?;
+            .map_err(during(format!("recording credential stuffing from {ip}")))?;
         Ok(Some(raised.id.to_string()))
     }
 }

@@ -18,6 +18,70 @@ pub trait Failure: std::error::Error {
     }
 }
 
+/// A part's failure, and what the handler was doing when it happened.
+#[derive(Debug, thiserror::Error)]
+#[error("{context}: {source}")]
+pub struct During<E> {
+    pub context: String,
+    #[source]
+    pub source: E,
+}
+
+/// `.map_err(during("reading batch 42"))?`: the part's error with its context; the kind and
+/// retryability stay the part's.
+pub fn during<E>(context: impl Into<String>) -> impl FnOnce(E) -> During<E> {
+    let context = context.into();
+    move |source| During { context, source }
+}
+
+impl<E: Failure + 'static> Failure for During<E> {
+    fn kind(&self) -> &'static str {
+        self.source.kind()
+    }
+    fn is_retryable(&self) -> bool {
+        self.source.is_retryable()
+    }
+}
+
+/// A failure that is the handler's own (no part failed): its kind, whether a retry helps,
+/// and what to tell the operator.
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+pub struct Own {
+    pub kind: &'static str,
+    pub retryable: bool,
+    pub message: String,
+}
+
+impl Failure for Own {
+    fn kind(&self) -> &'static str {
+        self.kind
+    }
+    fn is_retryable(&self) -> bool {
+        self.retryable
+    }
+}
+
+/// Implements [`Failure`] for an enum whose every variant wraps one failing part, by asking
+/// the part: a handler's error is then only the list of what can fail in it.
+#[macro_export]
+macro_rules! failure_of_parts {
+    ($ty:ident { $($variant:ident),+ $(,)? }) => {
+        impl $crate::failure::Failure for $ty {
+            fn kind(&self) -> &'static str {
+                match self {
+                    $($ty::$variant(e) => $crate::failure::Failure::kind(e),)+
+                }
+            }
+            fn is_retryable(&self) -> bool {
+                match self {
+                    $($ty::$variant(e) => $crate::failure::Failure::is_retryable(e),)+
+                }
+            }
+        }
+    };
+}
+
 /// `Retryable.<kind>` when the same event may succeed later, `Permanent.<kind>` otherwise.
 pub fn error_type(retryable: bool, kind: &str) -> String {
     let class = if retryable { "Retryable" } else { "Permanent" };
