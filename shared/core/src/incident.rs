@@ -502,11 +502,8 @@ fn truncate_bytes(s: &str, max: usize) -> String {
     if s.len() <= max {
         return s.to_string();
     }
-    let mut end = max.saturating_sub('…'.len_utf8());
-    while end > 0 && !s.is_char_boundary(end) {
-        end -= 1;
-    }
-    format!("{}…", &s[..end])
+    let kept = crate::text::prefix_within(s, max.saturating_sub('…'.len_utf8()));
+    format!("{kept}…")
 }
 
 /// One piece of evidence: what was seen, when, with structured detail.

@@ -16,3 +16,4 @@ pub mod settings;
 pub mod store;
 pub mod subscription;
 pub mod tables;
+pub mod text;

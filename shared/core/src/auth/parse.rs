@@ -680,10 +680,7 @@ mod tests {
             insert in "[\\{}\"\\[\\]: \u{0}-\u{1f}\u{80}-\u{10ffff}]{0,8}",
         ) {
             let base = SAMPLES[which];
-            let mut at = cut.min(base.len());
-            while !base.is_char_boundary(at) {
-                at -= 1;
-            }
+            let at = crate::text::prefix_within(base, cut).len();
             let line = format!("{}{}{}", &base[..at], insert, &base[at..]);
             if let Some(a) = AuthParser::default().parse(&line, "e", T0) {
                 prop_assert!(!a.account.is_empty());

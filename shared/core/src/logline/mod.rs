@@ -269,23 +269,15 @@ fn cap_examined(message: &str) -> (&str, bool) {
     if message.len() <= MAX_EXAMINED_BYTES {
         return (message, false);
     }
-    let mut end = MAX_EXAMINED_BYTES;
-    while !message.is_char_boundary(end) {
-        end -= 1;
-    }
-    (&message[..end], true)
+    (
+        crate::text::prefix_within(message, MAX_EXAMINED_BYTES),
+        true,
+    )
 }
 
 /// Prefix of `s` of at most `max` bytes, cut on a char boundary.
 pub(crate) fn clip(s: &str, max: usize) -> &str {
-    if s.len() <= max {
-        return s;
-    }
-    let mut end = max;
-    while !s.is_char_boundary(end) {
-        end -= 1;
-    }
-    &s[..end]
+    crate::text::prefix_within(s, max)
 }
 
 #[cfg(test)]

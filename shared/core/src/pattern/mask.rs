@@ -130,14 +130,7 @@ pub(crate) struct Limits {
 /// Returns the longest prefix of `s` that is at most `max` bytes and ends on a
 /// character boundary.
 pub(crate) fn cap_bytes(s: &str, max: usize) -> &str {
-    if s.len() <= max {
-        return s;
-    }
-    let mut end = max;
-    while !s.is_char_boundary(end) {
-        end -= 1;
-    }
-    &s[..end]
+    crate::text::prefix_within(s, max)
 }
 
 impl Masked {
