@@ -2,32 +2,13 @@
 //! know (written raw, as a newer function would write it) is listed and shown, as a table
 //! and as JSON, next to one of a known kind, and can be acknowledged.
 
-use std::process::{Command, Output};
+mod common;
 
 use apptrack_core::clock::Timestamp;
 use apptrack_core::incident::{DedupKey, IncidentKind, Occurrence, Severity, Status, Title};
 use apptrack_core::store::{ReadIncidents, RecordIncidents};
-use apptrack_tests::{TestTables, dynamodb};
-
-fn apptrack(t: &TestTables, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_apptrack"))
-        .args(args)
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("AWS_ENDPOINT_URL_DYNAMODB", &dynamodb().endpoint)
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_ACCESS_KEY_ID", "test")
-        .env("AWS_SECRET_ACCESS_KEY", "test")
-        .env("INCIDENTS_TABLE", &t.incidents)
-        .env("STATE_TABLE", &t.state)
-        .env("USER", "tester")
-        .output()
-        .expect("running apptrack")
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
+use apptrack_tests::TestTables;
+use common::{apptrack, stdout};
 
 fn now() -> Timestamp {
     Timestamp::from_millis(

@@ -1,33 +1,16 @@
 //! `apptrack locks` against DynamoDB Local: a burst from `events/auth/` locks an account, then
 //! the built binary lists it, checks it (exit 1), unlocks it with a note, and checks again (exit 0).
 
-use std::process::{Command, Output};
+mod common;
+
+use std::process::Command;
 
 use apptrack_aws::dynamodb::guard::DynamoGuardStore;
 use apptrack_core::clock::{ManualClock, Timestamp};
 use apptrack_core::store::ReadIncidents;
-use apptrack_tests::{TestTables, dynamodb, repo_root};
+use apptrack_tests::{TestTables, repo_root};
+use common::{apptrack, stdout};
 use login_guard::handler::{Guard, Settings};
-
-fn apptrack(t: &TestTables, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_apptrack"))
-        .args(args)
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("AWS_ENDPOINT_URL_DYNAMODB", &dynamodb().endpoint)
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_ACCESS_KEY_ID", "test")
-        .env("AWS_SECRET_ACCESS_KEY", "test")
-        .env("INCIDENTS_TABLE", &t.incidents)
-        .env("STATE_TABLE", &t.state)
-        .env("USER", "tester")
-        .output()
-        .expect("running apptrack")
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn list_check_unlock_a_lock_set_by_login_guard() {

@@ -42,7 +42,6 @@ pub const DEFAULT_PATTERN_MEMORY: Duration = Duration::from_secs(30 * 86_400);
 /// Attempts of a conflicting transaction (or of unprocessed keys) before giving up with a
 /// retryable error, and the pauses between them.
 const RETRY: Retry = Retry::TRANSACTION;
-const MAX_ATTEMPTS: u32 = RETRY.attempts;
 /// Concurrent counter queries.
 const QUERY_CONCURRENCY: usize = 16;
 
@@ -202,7 +201,7 @@ impl DynamoErrorCounts {
         now: Timestamp,
     ) -> Result<bool, StoreError> {
         let items = self.chunk_items(batch, chunk, now)?;
-        for attempt in 0..MAX_ATTEMPTS {
+        for attempt in 0..RETRY.attempts {
             RETRY.pause(attempt).await;
             let res = self
                 .client
@@ -235,8 +234,8 @@ impl DynamoErrorCounts {
             }
         }
         Err(StoreError::Unavailable(format!(
-            "counter chunk {} of batch {batch} kept conflicting after {MAX_ATTEMPTS} attempts",
-            chunk.index
+            "counter chunk {} of batch {batch} kept conflicting after {} attempts",
+            chunk.index, RETRY.attempts
         )))
     }
 
@@ -252,7 +251,7 @@ impl DynamoErrorCounts {
             .collect();
         for group in all.chunks(100) {
             let mut pending = group.to_vec();
-            for attempt in 0..MAX_ATTEMPTS {
+            for attempt in 0..RETRY.attempts {
                 if pending.is_empty() {
                     break;
                 }

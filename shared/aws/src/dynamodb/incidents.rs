@@ -42,7 +42,6 @@ const IDEM_SK: &str = "IDEM";
 const IDEMPOTENCY_TTL: Duration = Duration::from_secs(14 * 86_400);
 /// Attempts of an optimistic write before giving up with a retryable error.
 const RETRY: Retry = Retry::CONTENTION;
-const MAX_ATTEMPTS: u32 = RETRY.attempts;
 
 pub const STATUS_INDEX: &str = "by-status";
 pub const SERVICE_INDEX: &str = "by-service";
@@ -473,8 +472,8 @@ impl DynamoIncidentStore {
         entry: &TimelineEntry,
         retention: Duration,
     ) -> Result<Incident, StoreError> {
-        for attempt in 0..MAX_ATTEMPTS {
-            backoff(attempt).await;
+        for attempt in 0..RETRY.attempts {
+            RETRY.pause(attempt).await;
             let (mut inc, timeline) = self.read_live(id, entry.at).await?;
             let next = inc.status.after(action, id)?;
             let mut expr = Expr::default();
@@ -538,8 +537,9 @@ impl DynamoIncidentStore {
             }
         }
         Err(StoreError::Unavailable(format!(
-            "{} of {id} kept conflicting after {MAX_ATTEMPTS} attempts",
-            action.verb()
+            "{} of {id} kept conflicting after {} attempts",
+            action.verb(),
+            RETRY.attempts
         )))
     }
 
@@ -552,8 +552,8 @@ impl DynamoIncidentStore {
         entry: &TimelineEntry,
         idempotency_key: Option<&str>,
     ) -> Result<bool, StoreError> {
-        for attempt in 0..MAX_ATTEMPTS {
-            backoff(attempt).await;
+        for attempt in 0..RETRY.attempts {
+            RETRY.pause(attempt).await;
             let Some((_, timeline)) = self.read(id).await? else {
                 return Err(StoreError::NotFound(id.clone()));
             };
@@ -576,7 +576,8 @@ impl DynamoIncidentStore {
             }
         }
         Err(StoreError::Unavailable(format!(
-            "timeline append to {id} kept conflicting after {MAX_ATTEMPTS} attempts"
+            "timeline append to {id} kept conflicting after {} attempts",
+            RETRY.attempts
         )))
     }
 
@@ -620,15 +621,11 @@ impl DynamoIncidentStore {
     }
 }
 
-async fn backoff(attempt: u32) {
-    RETRY.pause(attempt).await;
-}
-
 impl RecordIncidents for DynamoIncidentStore {
     async fn raise(&self, occ: &Occurrence) -> Result<Raised, StoreError> {
         occ.validate()?;
-        for attempt in 0..MAX_ATTEMPTS {
-            backoff(attempt).await;
+        for attempt in 0..RETRY.attempts {
+            RETRY.pause(attempt).await;
             let ptr = self.read_pointer(&occ.dedup_key, occ.at).await?;
             let step = match ptr.active {
                 Some(id) => self.add_to(&id, occ).await?,
@@ -639,8 +636,8 @@ impl RecordIncidents for DynamoIncidentStore {
             }
         }
         Err(StoreError::Unavailable(format!(
-            "raise for {} kept conflicting after {MAX_ATTEMPTS} attempts",
-            occ.dedup_key
+            "raise for {} kept conflicting after {} attempts",
+            occ.dedup_key, RETRY.attempts
         )))
     }
 

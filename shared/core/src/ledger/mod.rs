@@ -41,16 +41,6 @@ pub enum LedgerError {
     Store(#[from] StoreError),
 }
 
-impl LedgerError {
-    /// A takeover is settled by the new holder, so retrying is safe; storage as usual.
-    pub fn is_retryable(&self) -> bool {
-        match self {
-            LedgerError::TakenOver(_) => true,
-            LedgerError::Store(e) => e.is_retryable(),
-        }
-    }
-}
-
 /// The answer to a claim on an action.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Claim<I> {

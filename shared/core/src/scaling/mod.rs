@@ -17,8 +17,6 @@ use crate::clock::Timestamp;
 use crate::ledger::LedgerError;
 use crate::store::StoreError;
 
-pub use crate::ledger::DEFAULT_LEASE;
-
 /// Why a scaling port failed, and whether trying again can help.
 #[derive(Debug, thiserror::Error)]
 pub enum ScalingError {
