@@ -40,7 +40,7 @@ summary() { # one line per invocation, one per incident raised
     python3 -c '
 import json, sys
 o = json.load(sys.stdin)
-keys = ("status", "lines", "error_lines", "unparsed_lines", "patterns", "chunks_written", "chunks_skipped")
+keys = ("status", "lines", "error_lines", "unparsed_lines", "patterns", "writes_applied", "writes_skipped")
 print("  " + " ".join("%s=%s" % (k, o[k]) for k in keys))
 for i in o["incidents"]:
     print("  %-9s %-18s %s  %s" % (i["raise"], i["kind"], i["id"], i["title"]))'

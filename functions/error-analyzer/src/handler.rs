@@ -117,8 +117,8 @@ impl<C: ErrorCountStore, S: IncidentStore, K: Clock> Analyzer<C, S, K> {
             .apply(&analysis.delta(), now)
             .await
             .map_err(during(format!("counting batch {id}")))?;
-        out.chunks_written = applied.written;
-        out.chunks_skipped = applied.skipped;
+        out.writes_applied = applied.written;
+        out.writes_skipped = applied.skipped;
         out.incidents = self.raise_findings(&analysis).await?;
         self.counts
             .mark_done(id, now)

@@ -23,9 +23,9 @@ pub struct Outcome {
     pub error_lines: u64,
     pub unparsed_lines: u64,
     pub patterns: usize,
-    /// Counter chunks written now, and chunks an earlier delivery had written.
-    pub chunks_written: usize,
-    pub chunks_skipped: usize,
+    /// Counter and pattern writes applied now, and those an earlier delivery had applied.
+    pub writes_applied: usize,
+    pub writes_skipped: usize,
     pub incidents: Vec<RaisedIncident>,
     pub resolved: Vec<String>,
 }

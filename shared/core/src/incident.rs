@@ -574,6 +574,38 @@ pub struct Occurrence {
     /// A unique id of the triggering delivery (a log event id, an alarm transition); a
     /// report carrying an id already recorded changes nothing.
     pub idempotency_key: Option<String>,
+    /// The problem's running total, reported instead of a count of this delivery's own:
+    /// the incident counts what the total adds to the tally it has already taken in. Reports
+    /// of one total are idempotent by themselves, in any order and from any number of
+    /// concurrent writers, so a tallied report needs no idempotency key.
+    pub tally: Option<Tally>,
+}
+
+/// A running total of a problem's occurrences since a counter started (`since`: a pattern
+/// record's first sighting). Totals of one counter only grow; a new `since` is a new counter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Tally {
+    pub since: Timestamp,
+    pub total: u64,
+}
+
+impl Tally {
+    /// The occurrences this total adds to an incident that has taken in `seen`: the
+    /// difference on the same counter, everything on a new one.
+    pub fn news_since(&self, seen: Option<&Tally>) -> u64 {
+        match seen {
+            Some(s) if s.since == self.since => self.total.saturating_sub(s.total),
+            _ => self.total,
+        }
+    }
+
+    /// The later of two tallies of one incident: the one a report has moved it to.
+    pub fn advanced(self, seen: Option<&Tally>) -> Tally {
+        match seen {
+            Some(s) if s.since == self.since && s.total >= self.total => *s,
+            _ => self,
+        }
+    }
 }
 
 impl Occurrence {
@@ -602,6 +634,16 @@ impl Occurrence {
             count: 1,
             evidence: Vec::new(),
             idempotency_key: None,
+            tally: None,
+        }
+    }
+
+    /// The occurrences this report adds to an incident that has taken in `seen`: its
+    /// tally's news, or its own count (at least 1).
+    pub fn news(&self, seen: Option<&Tally>) -> u64 {
+        match &self.tally {
+            Some(t) => t.news_since(seen),
+            None => self.count.max(1),
         }
     }
 }
@@ -673,9 +715,28 @@ pub struct Incident {
     /// Timeline entries that did not fit in [`MAX_TIMELINE`].
     #[serde(default)]
     pub timeline_dropped: u64,
+    /// The running total taken in so far, for problems reported by tally.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tally: Option<Tally>,
 }
 
 impl Incident {
+    /// The incident a first occurrence opens. A regression's count starts from what the
+    /// tally adds to the resolved incident's (`previous`); `None` when it adds nothing, that
+    /// is when the report is one the resolved incident has already taken in.
+    pub fn reopen(
+        id: IncidentId,
+        occ: &Occurrence,
+        regression_of: IncidentId,
+        previous: Option<&Tally>,
+    ) -> Option<Self> {
+        let news = occ.news(previous);
+        (news > 0).then(|| Incident {
+            count: news,
+            ..Incident::open(id, occ, Some(regression_of))
+        })
+    }
+
     /// The incident a first occurrence opens.
     pub fn open(id: IncidentId, occ: &Occurrence, regression_of: Option<IncidentId>) -> Self {
         Incident {
@@ -691,13 +752,14 @@ impl Incident {
             summary: truncate_chars(&occ.summary, MAX_SUMMARY_CHARS),
             first_seen: occ.at,
             last_seen: occ.at,
-            count: occ.count.max(1),
+            count: occ.news(None).max(1),
             evidence: occ.evidence.iter().take(MAX_EVIDENCE).cloned().collect(),
             regression_of,
             acknowledged_at: None,
             resolved_at: None,
             expires_at: None,
             timeline_dropped: 0,
+            tally: occ.tally,
         }
     }
 
@@ -720,14 +782,23 @@ impl Incident {
         self.expires_at.is_some_and(|t| t <= now)
     }
 
-    /// Adds an occurrence to an active incident, as the store does atomically.
-    pub fn absorb(&mut self, occ: &Occurrence) {
-        self.count = self.count.saturating_add(occ.count.max(1));
+    /// Adds an occurrence to an active incident, as the store does atomically. `false`
+    /// (and nothing changed) when it adds nothing: a tally the incident has taken in already.
+    pub fn absorb(&mut self, occ: &Occurrence) -> bool {
+        let news = occ.news(self.tally.as_ref());
+        if news == 0 {
+            return false;
+        }
+        if let Some(t) = occ.tally {
+            self.tally = Some(t.advanced(self.tally.as_ref()));
+        }
+        self.count = self.count.saturating_add(news);
         self.last_seen = self.last_seen.max(occ.at);
         self.first_seen = self.first_seen.min(occ.at);
         let room = MAX_EVIDENCE.saturating_sub(self.evidence.len());
         self.evidence
             .extend(occ.evidence.iter().take(room).cloned());
+        true
     }
 }
 

@@ -155,14 +155,14 @@ fn many_patterns(n: usize) -> Value {
 }
 
 #[tokio::test]
-async fn a_retry_after_a_partial_failure_counts_each_chunk_once() {
+async fn a_retry_after_a_partial_failure_applies_each_write_once() {
     let e = many_patterns(150);
     let reference = analyzer();
     let out = reference.handle(&e).await.unwrap();
-    assert!(out.chunks_written >= 3, "{out:?}");
+    assert!(out.writes_applied >= 150, "{out:?}");
 
     let a = analyzer();
-    a.counts.fail_after_chunks(1);
+    a.counts.fail_after_writes(40);
     let err = a.handle(&e).await.unwrap_err();
     assert!(err.is_retryable(), "{err}");
     assert_eq!(err.error_type(), "Retryable.Unavailable");
@@ -173,8 +173,8 @@ async fn a_retry_after_a_partial_failure_counts_each_chunk_once() {
     a.counts.heal();
     let retry = a.handle(&e).await.unwrap();
     assert_eq!(
-        (retry.chunks_skipped, retry.chunks_written),
-        (1, out.chunks_written - 1)
+        (retry.writes_skipped, retry.writes_applied),
+        (40, out.writes_applied - 40)
     );
     assert_eq!(a.counts.counters(), reference.counts.counters());
     assert_eq!(a.counts.patterns(), reference.counts.patterns());
@@ -184,14 +184,15 @@ async fn a_retry_after_a_partial_failure_counts_each_chunk_once() {
 #[tokio::test]
 async fn a_failure_while_raising_is_retried_without_double_counting() {
     let e = event("logs/dependency-failure-burst.json");
+    let writes = analyzer().handle(&e).await.unwrap().writes_applied;
     let a = analyzer();
     // Counts go through; mark_done fails (after the incident was raised).
-    a.counts.fail_after_chunks(1);
+    a.counts.fail_after_writes(writes);
     let err = a.handle(&e).await.unwrap_err();
     assert!(err.is_retryable());
     a.counts.heal();
     let retry = a.handle(&e).await.unwrap();
-    assert_eq!(retry.chunks_written, 0);
+    assert_eq!(retry.writes_applied, 0);
     assert_eq!(retry.incidents[0].raise, RaiseKind::Duplicate);
     let inc = &a.incidents.all()[0];
     assert_eq!(inc.count, 28, "the incident counts the batch once");

@@ -1,16 +1,22 @@
-//! Error counts in DynamoDB (`STATE_TABLE`): per-minute counters and pattern records,
-//! written in transactions that carry their own idempotency record.
+//! Error counts in DynamoDB (`STATE_TABLE`): per-minute counters and pattern records, each
+//! write applied once per batch on its own, so concurrent batches of one service never
+//! cancel or wait on one another's transactions.
 //!
 //! Items (every one with `expires_at`, epoch seconds, for TTL):
 //! - counter: `pk = ERRCOUNT#<service>#P#<fingerprint>` (pattern), `ERRCOUNT#<service>#D#<dependency>`
 //!   (dependency) or `ERRCOUNT#<service>#ALL` (all errors of the service); `sk = MIN#<yyyy-mm-ddThh:mm>`;
-//!   `count`. Kept [`COUNTER_TTL`].
-//! - pattern: `pk = ERRPATTERN#<service>#<fingerprint>`, `sk = PATTERN`; `template`, `service`,
-//!   `first_seen`, `last_seen` (RFC 3339), `total`. Kept `pattern_memory` after it was last seen:
-//!   a pattern whose record expired is new again.
-//! - batch: `pk = ERRBATCH#<batch id>`, `sk = CHUNK#<n>` for each chunk of counter writes
-//!   (written in the chunk's transaction) and `sk = DONE` once the batch's incidents are
-//!   raised. Kept [`BATCH_TTL`].
+//!   `count`, and `batches`: the tags of the batches added (a conditional append: a batch
+//!   whose tag is there already adds nothing). Kept [`COUNTER_TTL`]; one minute's batches
+//!   bound the set.
+//! - pattern: `pk = ERRPATTERN#<service>#<fingerprint>`; `sk = PATTERN` holds `template`,
+//!   `service`, `first_seen`, `last_seen` (RFC 3339), written by a plain update; the running
+//!   total is split over [`PATTERN_SHARDS`] items `sk = TOTAL#<n>` (a batch adds to the one
+//!   its id picks), each added to in a two-item transaction with the batch's marker, so
+//!   batches of one busy pattern contend one time in [`PATTERN_SHARDS`]. A `total` on the
+//!   `PATTERN` item (the layout before the shards) is still counted. Kept `pattern_memory`
+//!   after it was last seen: a pattern whose record expired is new again.
+//! - batch: `pk = ERRBATCH#<batch id>`; `sk = SEEN#<pattern pk>` marks the pattern total a
+//!   batch added to, `sk = DONE` that its incidents were raised. Kept [`BATCH_TTL`].
 //!
 //! `#` inside a service or dependency name is escaped as `%23` so keys stay unambiguous.
 
@@ -20,14 +26,14 @@ use std::time::Duration;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, Put, TransactWriteItem};
+use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
 
 use super::item::{Expr, Item, key as key_of, n, s};
 use super::{Cancelled, cancelled, sdk_error};
 use apptrack_core::clock::Timestamp;
 use apptrack_core::errors::analysis::{BatchId, Minute};
 use apptrack_core::errors::counts::{
-    Applied, Chunk, CountDelta, CountQuery, CountSnapshot, CountWrite, PatternKey, PatternRecord,
+    Applied, CountDelta, CountQuery, CountSnapshot, CountWrite, PatternKey, PatternRecord,
     ReadErrorCounts, RecordErrorCounts, Series,
 };
 use apptrack_core::retry::Retry;
@@ -42,8 +48,12 @@ pub const DEFAULT_PATTERN_MEMORY: Duration = Duration::from_secs(30 * 86_400);
 /// Attempts of a conflicting transaction (or of unprocessed keys) before giving up with a
 /// retryable error, and the pauses between them.
 const RETRY: Retry = Retry::TRANSACTION;
-/// Concurrent counter queries.
+/// Concurrent counter queries, and concurrent writes of one batch.
 const QUERY_CONCURRENCY: usize = 16;
+/// Items a pattern's running total is split over: concurrent batches of one pattern
+/// contend one time in this many (DynamoDB's write sharding). Fixed: a reader sums the
+/// shards it finds, so the number is no setting any reader must agree on.
+pub const PATTERN_SHARDS: u64 = 8;
 
 /// Error counts in DynamoDB. Cheap to clone: the client is shared.
 #[derive(Debug, Clone)]
@@ -85,6 +95,18 @@ fn batch_pk(b: &BatchId) -> String {
     format!("ERRBATCH#{b}")
 }
 
+/// A batch's tag in a counter's `batches` set: its id's first 64 bits, so a busy minute's
+/// set stays small (two batches of one minute share a tag once in about 2^32 minutes).
+fn batch_tag(b: &BatchId) -> &str {
+    let id = b.as_str();
+    id.get(..16).unwrap_or(id)
+}
+
+/// The total shard a batch adds to, picked by its id.
+fn shard_of(b: &BatchId) -> u64 {
+    u64::from_str_radix(batch_tag(b), 16).unwrap_or(0) % PATTERN_SHARDS
+}
+
 fn number(item: &Item, name: &str) -> Option<u64> {
     item.get(name)?.as_n().ok()?.parse().ok()
 }
@@ -108,99 +130,146 @@ impl DynamoErrorCounts {
         self
     }
 
-    fn update(
-        &self,
-        key: Item,
-        expr: &str,
-        names: &[(&str, &str)],
-        values: Vec<(&str, AttributeValue)>,
-    ) -> Result<TransactWriteItem, StoreError> {
-        let mut e = Expr::default();
-        for (placeholder, attr) in names {
-            e.name_as(placeholder, attr);
-        }
-        for (placeholder, v) in values {
-            e.value_as(placeholder, v);
-        }
-        e.update(&self.table, key, expr, None)
-    }
-
-    fn chunk_items(
+    /// Adds one batch's errors to one counter, once: the batch's tag goes into the item's
+    /// `batches` set in the same update. `Ok(false)`: an earlier delivery added them.
+    async fn add_to_counter(
         &self,
         batch: &BatchId,
-        chunk: &Chunk<'_>,
+        series: &Series,
+        minute: Minute,
+        by: u64,
         now: Timestamp,
-    ) -> Result<Vec<TransactWriteItem>, StoreError> {
-        let mut record = key_of(batch_pk(batch), format!("CHUNK#{}", chunk.index));
-        record.insert("writes".into(), n(chunk.writes.len()));
-        record.insert(
+    ) -> Result<bool, StoreError> {
+        let tag = batch_tag(batch);
+        let res = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key_of(series_pk(series), minute_sk(minute))))
+            .update_expression("ADD #c :n, #b :tags SET #exp = :exp")
+            .condition_expression("NOT contains(#b, :tag)")
+            .expression_attribute_names("#c", "count")
+            .expression_attribute_names("#b", "batches")
+            .expression_attribute_names("#exp", "expires_at")
+            .expression_attribute_values(":n", n(by))
+            .expression_attribute_values(":tags", AttributeValue::Ss(vec![tag.to_owned()]))
+            .expression_attribute_values(":tag", s(tag))
+            .expression_attribute_values(":exp", n(now.saturating_add(COUNTER_TTL).as_secs()))
+            .send()
+            .await;
+        match res {
+            Ok(_) => Ok(true),
+            Err(SdkError::ServiceError(se)) if se.err().is_conditional_check_failed_exception() => {
+                Ok(false)
+            }
+            Err(e) => Err(sdk_error(e, &self.table)),
+        }
+    }
+
+    /// When a pattern's record expires: `pattern_memory` after the later of its last error
+    /// and now.
+    fn pattern_expiry(&self, last_seen: Timestamp, now: Timestamp) -> AttributeValue {
+        n(last_seen
+            .max(now)
+            .saturating_add(self.pattern_memory)
+            .as_secs())
+    }
+
+    /// Writes what a pattern record says besides its total: idempotent, so a plain update.
+    /// `first_seen` is the first writer's and never moves, so it names the record's counter.
+    async fn remember_pattern(
+        &self,
+        k: &PatternKey,
+        template: &str,
+        first_seen: Timestamp,
+        last_seen: Timestamp,
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
+        let key = key_of(pattern_pk(k), "PATTERN");
+        let exp = self.pattern_expiry(last_seen, now);
+        let res = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key.clone()))
+            .update_expression(
+                "SET #tpl = if_not_exists(#tpl, :tpl), #svc = if_not_exists(#svc, :svc), \
+                 #fs = if_not_exists(#fs, :fs), #ls = :ls, #exp = :exp",
+            )
+            .condition_expression("attribute_not_exists(#ls) OR #ls <= :ls")
+            .expression_attribute_names("#tpl", "template")
+            .expression_attribute_names("#svc", "service")
+            .expression_attribute_names("#fs", "first_seen")
+            .expression_attribute_names("#ls", "last_seen")
+            .expression_attribute_names("#exp", "expires_at")
+            .expression_attribute_values(":tpl", s(template))
+            .expression_attribute_values(":svc", s(k.service.as_str()))
+            .expression_attribute_values(":fs", s(first_seen.to_rfc3339()))
+            .expression_attribute_values(":ls", s(last_seen.to_rfc3339()))
+            .expression_attribute_values(":exp", exp.clone())
+            .send()
+            .await;
+        match res {
+            Ok(_) => Ok(()),
+            // A later sighting got there first (a late delivery): only keep the record as long.
+            Err(SdkError::ServiceError(se)) if se.err().is_conditional_check_failed_exception() => {
+                let res = self
+                    .client
+                    .update_item()
+                    .table_name(&self.table)
+                    .set_key(Some(key))
+                    .update_expression("SET #exp = :exp")
+                    .condition_expression("#exp < :exp")
+                    .expression_attribute_names("#exp", "expires_at")
+                    .expression_attribute_values(":exp", exp)
+                    .send()
+                    .await;
+                match res {
+                    Ok(_) => Ok(()),
+                    Err(SdkError::ServiceError(se))
+                        if se.err().is_conditional_check_failed_exception() =>
+                    {
+                        Ok(())
+                    }
+                    Err(e) => Err(sdk_error(e, &self.table)),
+                }
+            }
+            Err(e) => Err(sdk_error(e, &self.table)),
+        }
+    }
+
+    /// Adds one batch's errors of a pattern to the pattern's total, once: the batch's marker
+    /// and the shard's increment in one transaction. `Ok(false)`: an earlier delivery did.
+    async fn add_to_total(
+        &self,
+        batch: &BatchId,
+        k: &PatternKey,
+        count: u64,
+        last_seen: Timestamp,
+        now: Timestamp,
+    ) -> Result<bool, StoreError> {
+        let mut marker = key_of(batch_pk(batch), format!("SEEN#{}", pattern_pk(k)));
+        marker.insert(
             "expires_at".into(),
             n(now.saturating_add(BATCH_TTL).as_secs()),
         );
         let put = Put::builder()
             .table_name(&self.table)
-            .set_item(Some(record))
+            .set_item(Some(marker))
             .condition_expression("attribute_not_exists(pk)")
             .build()
             .map_err(|e| StoreError::Rejected(e.to_string()))?;
-        // The idempotency record first: its index (0) tells "already applied" apart.
-        let mut items = vec![TransactWriteItem::builder().put(put).build()];
-        let counter_exp = n(now.saturating_add(COUNTER_TTL).as_secs());
-        for w in chunk.writes {
-            items.push(match w {
-                CountWrite::Increment { series, minute, by } => self.update(
-                    key_of(series_pk(series), minute_sk(*minute)),
-                    "ADD #c :n SET #exp = :exp",
-                    &[("#c", "count"), ("#exp", "expires_at")],
-                    vec![(":n", n(by)), (":exp", counter_exp.clone())],
-                )?,
-                CountWrite::Sighting {
-                    key: k,
-                    template,
-                    count,
-                    first_seen,
-                    last_seen,
-                } => self.update(
-                    key_of(pattern_pk(k), "PATTERN"),
-                    "ADD #total :n SET #tpl = if_not_exists(#tpl, :tpl), \
-                     #svc = if_not_exists(#svc, :svc), #fs = if_not_exists(#fs, :fs), \
-                     #ls = :ls, #exp = :exp",
-                    &[
-                        ("#total", "total"),
-                        ("#tpl", "template"),
-                        ("#svc", "service"),
-                        ("#fs", "first_seen"),
-                        ("#ls", "last_seen"),
-                        ("#exp", "expires_at"),
-                    ],
-                    vec![
-                        (":n", n(count)),
-                        (":tpl", s(template.as_str())),
-                        (":svc", s(k.service.as_str())),
-                        (":fs", s(first_seen.to_rfc3339())),
-                        (":ls", s(last_seen.to_rfc3339())),
-                        (
-                            ":exp",
-                            n((*last_seen)
-                                .max(now)
-                                .saturating_add(self.pattern_memory)
-                                .as_secs()),
-                        ),
-                    ],
-                )?,
-            });
-        }
-        Ok(items)
-    }
-
-    /// Writes one chunk; `Ok(false)` when an earlier delivery already wrote it.
-    async fn write_chunk(
-        &self,
-        batch: &BatchId,
-        chunk: &Chunk<'_>,
-        now: Timestamp,
-    ) -> Result<bool, StoreError> {
-        let items = self.chunk_items(batch, chunk, now)?;
+        let mut e = Expr::default();
+        e.name_as("#total", "total")
+            .name_as("#exp", "expires_at")
+            .value_as(":n", n(count))
+            .value_as(":exp", self.pattern_expiry(last_seen, now));
+        let shard = key_of(pattern_pk(k), format!("TOTAL#{}", shard_of(batch)));
+        let items = vec![
+            // The marker first: its index (0) tells "already added" apart.
+            TransactWriteItem::builder().put(put).build(),
+            e.update(&self.table, shard, "ADD #total :n SET #exp = :exp", None)?,
+        ];
         for attempt in 0..RETRY.attempts {
             RETRY.pause(attempt).await;
             let res = self
@@ -214,16 +283,15 @@ impl DynamoErrorCounts {
                 Err(SdkError::ServiceError(se)) => match se.err() {
                     TransactWriteItemsError::TransactionCanceledException(tc) => {
                         match cancelled(tc.cancellation_reasons()) {
-                            // The chunk record's own condition: an earlier delivery wrote it.
                             Cancelled::Condition { index: 0, .. } => return Ok(false),
                             Cancelled::Contention => {}
                             Cancelled::Condition { index, .. } => {
                                 return Err(StoreError::Rejected(format!(
-                                    "counter transaction cancelled: condition of item {index} failed"
+                                    "pattern total transaction cancelled: condition of item {index} failed"
                                 )));
                             }
                             Cancelled::Rejected(why) => {
-                                return Err(StoreError::Rejected(format!("counter {why}")));
+                                return Err(StoreError::Rejected(format!("pattern total {why}")));
                             }
                         }
                     }
@@ -234,9 +302,35 @@ impl DynamoErrorCounts {
             }
         }
         Err(StoreError::Unavailable(format!(
-            "counter chunk {} of batch {batch} kept conflicting after {} attempts",
-            chunk.index, RETRY.attempts
+            "the total of {} {} for batch {batch} kept conflicting after {} attempts",
+            k.service, k.fingerprint, RETRY.attempts
         )))
+    }
+
+    /// Applies one write of a batch; `Ok(false)` when an earlier delivery did.
+    async fn apply_one(
+        self,
+        batch: BatchId,
+        w: CountWrite,
+        now: Timestamp,
+    ) -> Result<bool, StoreError> {
+        match &w {
+            CountWrite::Increment { series, minute, by } => {
+                self.add_to_counter(&batch, series, *minute, *by, now).await
+            }
+            CountWrite::Sighting {
+                key: k,
+                template,
+                count,
+                first_seen,
+                last_seen,
+            } => {
+                // The record before its total: a reader never sees a total it cannot date.
+                self.remember_pattern(k, template, *first_seen, *last_seen, now)
+                    .await?;
+                self.add_to_total(&batch, k, *count, *last_seen, now).await
+            }
+        }
     }
 
     async fn read_patterns(
@@ -244,75 +338,83 @@ impl DynamoErrorCounts {
         keys: &[PatternKey],
     ) -> Result<HashMap<PatternKey, PatternRecord>, StoreError> {
         let mut out = HashMap::new();
-        let by_pk: HashMap<String, &PatternKey> = keys.iter().map(|k| (pattern_pk(k), k)).collect();
-        let all: Vec<Item> = by_pk
-            .keys()
-            .map(|pk| key_of(pk.clone(), "PATTERN"))
-            .collect();
-        for group in all.chunks(100) {
-            let mut pending = group.to_vec();
-            for attempt in 0..RETRY.attempts {
-                if pending.is_empty() {
-                    break;
-                }
-                RETRY.pause(attempt).await;
-                let req = KeysAndAttributes::builder()
-                    .set_keys(Some(std::mem::take(&mut pending)))
-                    .consistent_read(true)
-                    .build()
-                    .map_err(|e| StoreError::Rejected(e.to_string()))?;
-                let res = self
-                    .client
-                    .batch_get_item()
-                    .request_items(&self.table, req)
-                    .send()
-                    .await
-                    .map_err(|e| sdk_error(e, &self.table))?;
-                for item in res
-                    .responses
-                    .and_then(|mut r| r.remove(&self.table))
-                    .unwrap_or_default()
-                {
-                    let Some(pk) = item.get("pk").and_then(|v| v.as_s().ok()) else {
-                        continue;
-                    };
-                    let Some(k) = by_pk.get(pk) else { continue };
-                    let (Some(first_seen), Some(last_seen)) =
-                        (time(&item, "first_seen"), time(&item, "last_seen"))
-                    else {
-                        return Err(StoreError::Corrupt(format!(
-                            "{pk}: missing first_seen/last_seen"
-                        )));
-                    };
-                    out.insert(
-                        (*k).clone(),
-                        PatternRecord {
-                            template: item
-                                .get("template")
-                                .and_then(|v| v.as_s().ok())
-                                .cloned()
-                                .unwrap_or_default(),
-                            first_seen,
-                            last_seen,
-                            total: number(&item, "total").unwrap_or(0),
-                        },
-                    );
-                }
-                pending = res
-                    .unprocessed_keys
-                    .and_then(|mut u| u.remove(&self.table))
-                    .map(|ka| ka.keys)
-                    .unwrap_or_default();
+        for wave in keys.chunks(QUERY_CONCURRENCY) {
+            let mut tasks = tokio::task::JoinSet::new();
+            for k in wave {
+                tasks.spawn(query_pattern(
+                    self.client.clone(),
+                    self.table.clone(),
+                    k.clone(),
+                ));
             }
-            if !pending.is_empty() {
-                return Err(StoreError::Unavailable(format!(
-                    "{} pattern records stayed unprocessed",
-                    pending.len()
-                )));
+            while let Some(res) = tasks.join_next().await {
+                let (k, record) =
+                    res.map_err(|e| StoreError::Unavailable(format!("pattern query task: {e}")))??;
+                if let Some(r) = record {
+                    out.insert(k, r);
+                }
             }
         }
         Ok(out)
     }
+}
+
+/// Reads a pattern's record and sums its total shards: one query.
+async fn query_pattern(
+    client: Client,
+    table: String,
+    k: PatternKey,
+) -> Result<(PatternKey, Option<PatternRecord>), StoreError> {
+    let pk = pattern_pk(&k);
+    let mut record: Option<PatternRecord> = None;
+    let mut total = 0u64;
+    let mut start = None;
+    loop {
+        let res = client
+            .query()
+            .table_name(&table)
+            .key_condition_expression("pk = :pk")
+            .expression_attribute_values(":pk", s(pk.as_str()))
+            .consistent_read(true)
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .map_err(|e| sdk_error(e, &table))?;
+        for item in res.items.unwrap_or_default() {
+            total += number(&item, "total").unwrap_or(0);
+            if item
+                .get("sk")
+                .and_then(|v| v.as_s().ok())
+                .map(String::as_str)
+                != Some("PATTERN")
+            {
+                continue;
+            }
+            let (Some(first_seen), Some(last_seen)) =
+                (time(&item, "first_seen"), time(&item, "last_seen"))
+            else {
+                return Err(StoreError::Corrupt(format!(
+                    "{pk}: missing first_seen/last_seen"
+                )));
+            };
+            record = Some(PatternRecord {
+                template: item
+                    .get("template")
+                    .and_then(|v| v.as_s().ok())
+                    .cloned()
+                    .unwrap_or_default(),
+                first_seen,
+                last_seen,
+                total: 0,
+            });
+        }
+        start = res.last_evaluated_key;
+        if start.is_none() {
+            break;
+        }
+    }
+    // Shards without their record (it expired first) belong to no pattern anyone can see.
+    Ok((k, record.map(|r| PatternRecord { total, ..r })))
 }
 
 /// Reads one counter series over `[from, to]`.
@@ -358,11 +460,25 @@ async fn query_series(
 impl RecordErrorCounts for DynamoErrorCounts {
     async fn apply(&self, delta: &CountDelta, now: Timestamp) -> Result<Applied, StoreError> {
         let mut applied = Applied::default();
-        for chunk in delta.chunks() {
-            if self.write_chunk(&delta.batch, &chunk, now).await? {
-                applied.written += 1;
-            } else {
-                applied.skipped += 1;
+        for wave in delta.writes.chunks(QUERY_CONCURRENCY) {
+            let mut tasks = tokio::task::JoinSet::new();
+            for w in wave {
+                tasks.spawn(self.clone().apply_one(delta.batch.clone(), w.clone(), now));
+            }
+            // Every write of the wave runs to its end before an error is returned, so a
+            // retry finds as much done as possible.
+            let mut first_error = None;
+            while let Some(res) = tasks.join_next().await {
+                match res.map_err(|e| StoreError::Unavailable(format!("counter write task: {e}"))) {
+                    Ok(Ok(true)) => applied.written += 1,
+                    Ok(Ok(false)) => applied.skipped += 1,
+                    Ok(Err(e)) | Err(e) => {
+                        first_error.get_or_insert(e);
+                    }
+                }
+            }
+            if let Some(e) = first_error {
+                return Err(e);
             }
         }
         Ok(applied)

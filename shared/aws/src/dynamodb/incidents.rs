@@ -32,6 +32,8 @@ use apptrack_core::store::{
 };
 
 pub use crate::sdk::store_error as sdk_error;
+
+mod tally;
 pub use tables::{bootstrap_tables, create_table};
 
 const INCIDENT_SK: &str = "INCIDENT";
@@ -426,8 +428,26 @@ impl DynamoIncidentStore {
         last: Option<IncidentId>,
     ) -> Result<Step<Raised>, StoreError> {
         let id = IncidentId::new(occ.at);
-        let inc = Incident::open(id.clone(), occ, last.clone());
-        let item = incident_item(&inc, &[inc.opening_entry()])?;
+        let inc = match (&last, occ.tally) {
+            (Some(prev), Some(_)) => {
+                let previous = self.tally_taken_in(prev).await?;
+                match Incident::reopen(id.clone(), occ, prev.clone(), previous.as_ref()) {
+                    Some(inc) => inc,
+                    // The resolved incident took this report in already.
+                    None => {
+                        return Ok(Step::Done(Raised {
+                            id: prev.clone(),
+                            kind: RaiseKind::Duplicate,
+                        }));
+                    }
+                }
+            }
+            _ => Incident::open(id.clone(), occ, last.clone()),
+        };
+        let mut item = incident_item(&inc, &[inc.opening_entry()])?;
+        if let Some(t) = &inc.tally {
+            item.insert(tally::BASE.into(), tally::base(t, inc.count));
+        }
 
         let mut expr = Expr::default();
         expr.name_as("#active", "active_id")
@@ -443,7 +463,8 @@ impl DynamoIncidentStore {
             )?,
             put(&self.incidents_table, item, "attribute_not_exists(pk)")?,
         ];
-        if let Some(k) = &occ.idempotency_key {
+        // A tally is its own idempotency: a repeated report finds it taken in.
+        if let Some(k) = occ.idempotency_key.as_ref().filter(|_| occ.tally.is_none()) {
             writes.push(self.idempotency_put(k, &id, occ.at)?);
         }
         match self.write(writes).await? {
@@ -627,9 +648,10 @@ impl RecordIncidents for DynamoIncidentStore {
         for attempt in 0..RETRY.attempts {
             RETRY.pause(attempt).await;
             let ptr = self.read_pointer(&occ.dedup_key, occ.at).await?;
-            let step = match ptr.active {
-                Some(id) => self.add_to(&id, occ).await?,
-                None => self.open_new(occ, ptr.last).await?,
+            let step = match (ptr.active, occ.tally) {
+                (Some(id), Some(t)) => self.add_tally_to(&id, occ, t).await?,
+                (Some(id), None) => self.add_to(&id, occ).await?,
+                (None, _) => self.open_new(occ, ptr.last).await?,
             };
             if let Step::Done(r) = step {
                 return Ok(r);

@@ -11,10 +11,6 @@ use crate::store::StoreError;
 
 use super::analysis::{BatchId, Minute};
 
-/// Writes in one atomic chunk besides its idempotency record (DynamoDB allows 100 actions
-/// per transaction).
-pub const MAX_WRITES_PER_CHUNK: usize = 99;
-
 /// A stream of per-minute error counts.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Series {
@@ -72,38 +68,41 @@ pub enum CountWrite {
     },
 }
 
-/// Everything one batch adds to the counters, identified by the batch.
+/// What a write adds to: one counter in one minute, or one pattern's record.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Target {
+    Counter(Series, Minute),
+    Pattern(PatternKey),
+}
+
+impl CountWrite {
+    pub fn target(&self) -> Target {
+        match self {
+            CountWrite::Increment { series, minute, .. } => {
+                Target::Counter(series.clone(), *minute)
+            }
+            CountWrite::Sighting { key, .. } => Target::Pattern(key.clone()),
+        }
+    }
+}
+
+/// Everything one batch adds to the counters, identified by the batch. Each write is
+/// applied once per batch on its own (keyed by the batch and the write's target), so the
+/// writes of concurrent batches never wait on one another, and a retry after a failure
+/// part-way applies exactly the writes that are missing.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CountDelta {
     pub batch: BatchId,
-    /// Sorted and free of duplicate targets, so chunks are the same on every delivery.
+    /// Sorted and free of duplicate targets.
     pub writes: Vec<CountWrite>,
-}
-
-/// A slice of a delta written atomically together with its idempotency record
-/// (`batch`, `index`): a redelivered chunk finds the record and changes nothing.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Chunk<'a> {
-    pub index: usize,
-    pub writes: &'a [CountWrite],
-}
-
-impl CountDelta {
-    /// The delta's chunks, in a fixed order.
-    pub fn chunks(&self) -> impl Iterator<Item = Chunk<'_>> {
-        self.writes
-            .chunks(MAX_WRITES_PER_CHUNK)
-            .enumerate()
-            .map(|(index, writes)| Chunk { index, writes })
-    }
 }
 
 /// What `apply` did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Applied {
-    /// Chunks written now.
+    /// Writes applied now.
     pub written: usize,
-    /// Chunks an earlier delivery of the same batch had already written.
+    /// Writes an earlier delivery of the same batch had already applied.
     pub skipped: usize,
 }
 
@@ -147,9 +146,9 @@ impl CountSnapshot {
 
 /// Applies batches of counts exactly once.
 pub trait RecordErrorCounts: Send + Sync {
-    /// Writes every chunk of `delta` not yet written for its batch. Each chunk is atomic
-    /// with its idempotency record, so a retry after a failure part-way never counts a
-    /// chunk twice. `now` sets the records' expiry.
+    /// Applies every write of `delta` not yet applied for its batch, each once whatever
+    /// the retries, and without holding back concurrent batches of the same service.
+    /// `now` sets the records' expiry.
     fn apply(
         &self,
         delta: &CountDelta,

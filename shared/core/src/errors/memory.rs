@@ -1,5 +1,5 @@
-//! In-memory error counts for unit tests: the same chunked, once-only semantics as the
-//! DynamoDB adapter, with a switch to fail part-way like a flaky network.
+//! In-memory error counts for unit tests: the same once-per-batch-and-target semantics as
+//! the DynamoDB adapter, with a switch to fail part-way like a flaky network.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Mutex, MutexGuard};
@@ -7,7 +7,7 @@ use std::sync::{Mutex, MutexGuard};
 use super::analysis::{BatchId, Minute};
 use super::counts::{
     Applied, CountDelta, CountQuery, CountSnapshot, CountWrite, PatternKey, PatternRecord,
-    ReadErrorCounts, RecordErrorCounts, Series,
+    ReadErrorCounts, RecordErrorCounts, Series, Target,
 };
 use crate::clock::Timestamp;
 use crate::store::StoreError;
@@ -16,10 +16,10 @@ use crate::store::StoreError;
 struct State {
     counters: HashMap<Series, BTreeMap<Minute, u64>>,
     patterns: HashMap<PatternKey, PatternRecord>,
-    chunks: HashSet<(BatchId, usize)>,
+    applied: HashSet<(BatchId, Target)>,
     done: HashSet<BatchId>,
-    /// Chunks that may still be written before every call fails (`None`: never fail).
-    chunks_before_failure: Option<usize>,
+    /// Writes that may still be applied before every call fails (`None`: never fail).
+    writes_before_failure: Option<usize>,
     writes: usize,
 }
 
@@ -38,14 +38,14 @@ impl MemoryErrorCounts {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Lets `n` more chunks through, then fails every write with a retryable error until
+    /// Lets `n` more writes through, then fails every write with a retryable error until
     /// [`MemoryErrorCounts::heal`].
-    pub fn fail_after_chunks(&self, n: usize) {
-        self.lock().chunks_before_failure = Some(n);
+    pub fn fail_after_writes(&self, n: usize) {
+        self.lock().writes_before_failure = Some(n);
     }
 
     pub fn heal(&self) {
-        self.lock().chunks_before_failure = None;
+        self.lock().writes_before_failure = None;
     }
 
     /// Every counter, for assertions.
@@ -64,7 +64,7 @@ impl MemoryErrorCounts {
 }
 
 fn check_failure(st: &mut State) -> Result<(), StoreError> {
-    match st.chunks_before_failure.as_mut() {
+    match st.writes_before_failure.as_mut() {
         Some(0) => Err(StoreError::Unavailable("injected failure".into())),
         Some(n) => {
             *n -= 1;
@@ -78,41 +78,40 @@ impl RecordErrorCounts for MemoryErrorCounts {
     async fn apply(&self, delta: &CountDelta, _now: Timestamp) -> Result<Applied, StoreError> {
         let mut st = self.lock();
         let mut applied = Applied::default();
-        for chunk in delta.chunks() {
-            if st.chunks.contains(&(delta.batch.clone(), chunk.index)) {
+        for w in &delta.writes {
+            let applied_key = (delta.batch.clone(), w.target());
+            if st.applied.contains(&applied_key) {
                 applied.skipped += 1;
                 continue;
             }
             check_failure(&mut st)?;
-            for w in chunk.writes {
-                st.writes += 1;
-                match w {
-                    CountWrite::Increment { series, minute, by } => {
-                        *st.counters
-                            .entry(series.clone())
-                            .or_default()
-                            .entry(*minute)
-                            .or_default() += by;
-                    }
-                    CountWrite::Sighting {
-                        key,
-                        template,
-                        count,
-                        first_seen,
-                        last_seen,
-                    } => {
-                        let r = st.patterns.entry(key.clone()).or_insert(PatternRecord {
-                            template: template.clone(),
-                            first_seen: *first_seen,
-                            last_seen: *last_seen,
-                            total: 0,
-                        });
-                        r.total += count;
-                        r.last_seen = *last_seen;
-                    }
+            st.writes += 1;
+            match w {
+                CountWrite::Increment { series, minute, by } => {
+                    *st.counters
+                        .entry(series.clone())
+                        .or_default()
+                        .entry(*minute)
+                        .or_default() += by;
+                }
+                CountWrite::Sighting {
+                    key,
+                    template,
+                    count,
+                    first_seen,
+                    last_seen,
+                } => {
+                    let r = st.patterns.entry(key.clone()).or_insert(PatternRecord {
+                        template: template.clone(),
+                        first_seen: *first_seen,
+                        last_seen: *last_seen,
+                        total: 0,
+                    });
+                    r.total += count;
+                    r.last_seen = r.last_seen.max(*last_seen);
                 }
             }
-            st.chunks.insert((delta.batch.clone(), chunk.index));
+            st.applied.insert(applied_key);
             applied.written += 1;
         }
         Ok(applied)

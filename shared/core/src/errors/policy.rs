@@ -11,7 +11,7 @@ use super::counts::{CountQuery, CountSnapshot, PatternKey, Series};
 use crate::clock::Timestamp;
 use crate::incident::{
     DedupKey, Evidence, Incident, IncidentError, IncidentKind, MAX_EVIDENCE_BYTES, Occurrence,
-    Severity, Title, truncate_chars,
+    Severity, Tally, Title, truncate_chars,
 };
 use crate::settings::{SettingsError, parse_or};
 
@@ -188,20 +188,19 @@ impl ErrorPolicy {
         p: &PatternStats,
         snap: &CountSnapshot,
     ) -> Option<Finding> {
-        let (total, first_seen) = match snap.patterns.get(&p.key) {
-            Some(r) => (r.total.max(p.seen.count), r.first_seen.min(p.seen.first)),
+        // The record's own first sighting names its counter: every batch reports the same.
+        let (total, since) = match snap.patterns.get(&p.key) {
+            Some(r) => (r.total.max(p.seen.count), r.first_seen),
             None => (p.seen.count, p.seen.first),
         };
         if total < self.new_error_min_count {
             return None;
         }
-        // The batch that crosses the threshold reports the errors that led up to it too.
-        let before = total.saturating_sub(p.seen.count);
-        let count = if before < self.new_error_min_count {
-            total
-        } else {
-            p.seen.count
-        };
+        let first_seen = since.min(p.seen.first);
+        // The running total, not this batch's count: the incident takes in what it adds, so
+        // the errors that led up to the threshold count too, and no error counts twice
+        // whichever batches cross it, in whatever order, however often retried.
+        let tally = Tally { since, total };
         let (cause, reason) = p.cause();
         let service = &p.key.service;
         let template = truncate_chars(&p.template, 160);
@@ -239,7 +238,8 @@ impl ErrorPolicy {
             title: Title::truncated(&format!("New error in {service}: {}", p.template)),
             summary,
             at: p.seen.last,
-            count,
+            count: p.seen.count,
+            tally: Some(tally),
             evidence_text: format!("{} errors of a new pattern in {service}", p.seen.count),
             data,
             samples: p.samples.clone(),
@@ -303,6 +303,7 @@ impl ErrorPolicy {
             summary,
             at: p.seen.last,
             count: p.seen.count,
+            tally: None,
             evidence_text: format!("{current} errors/min against a baseline of {baseline:.1}/min"),
             data,
             samples: p.samples.clone(),
@@ -386,6 +387,7 @@ impl ErrorPolicy {
             summary,
             at: d.seen.last,
             count: d.seen.count,
+            tally: None,
             evidence_text: format!("{errors} of {total} errors in {service} name {dep}"),
             data,
             samples: d.samples.clone(),
@@ -429,7 +431,9 @@ pub struct Finding {
     pub title: Title,
     pub summary: String,
     pub at: Timestamp,
+    /// This batch's own count; a problem with a running total reports it as `tally`.
     pub count: u64,
+    pub tally: Option<Tally>,
     pub evidence_text: String,
     pub data: serde_json::Value,
     /// Sanitized samples.
@@ -458,6 +462,7 @@ impl Finding {
         );
         occ.summary = self.summary.clone();
         occ.count = self.count.max(1);
+        occ.tally = self.tally;
         occ.evidence = vec![self.evidence()];
         occ.idempotency_key = Some(format!("{SOURCE}:{batch}:{key}"));
         Ok(occ)
@@ -592,10 +597,12 @@ mod tests {
         assert_eq!(f.len(), 1);
         assert_eq!(f[0].kind, IncidentKind::NewError);
         assert_eq!(
-            f[0].count, 2,
-            "the crossing batch reports the earlier error too"
+            f[0].tally.map(|t| t.total),
+            Some(2),
+            "the crossing batch reports the running total: the earlier error too"
         );
         let occ = f[0].occurrence(&a.id).unwrap();
+        assert_eq!(occ.news(None), 2);
         assert!(occ.idempotency_key.unwrap().contains(a.id.as_str()));
         assert!(
             occ.evidence[0].data["samples"][0]

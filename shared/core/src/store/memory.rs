@@ -98,7 +98,10 @@ impl MemoryIncidentStore {
 impl RecordIncidents for MemoryIncidentStore {
     async fn raise(&self, occ: &Occurrence) -> Result<Raised, StoreError> {
         let mut st = self.lock();
-        if let Some(k) = &occ.idempotency_key
+        // A tally is its own idempotency (see `Occurrence::tally`); the DynamoDB store
+        // writes no idempotency record for it either.
+        if occ.tally.is_none()
+            && let Some(k) = &occ.idempotency_key
             && !st.seen_keys.insert(k.clone())
         {
             let id = st
@@ -115,17 +118,31 @@ impl RecordIncidents for MemoryIncidentStore {
             });
         }
         if let Some(id) = st.active.get(&occ.dedup_key).cloned() {
-            if let Some(inc) = st.incidents.get_mut(&id) {
-                inc.absorb(occ);
-            }
-            return Ok(Raised {
-                id,
-                kind: RaiseKind::Updated,
-            });
+            let added = st.incidents.get_mut(&id).is_some_and(|inc| inc.absorb(occ));
+            let kind = if added {
+                RaiseKind::Updated
+            } else {
+                RaiseKind::Duplicate
+            };
+            return Ok(Raised { id, kind });
         }
         let regression_of = st.last.get(&occ.dedup_key).cloned();
         let id = IncidentId::new(occ.at);
-        let inc = Incident::open(id.clone(), occ, regression_of.clone());
+        let inc = match &regression_of {
+            None => Incident::open(id.clone(), occ, None),
+            Some(prev) => {
+                let previous = st.incidents.get(prev).and_then(|p| p.tally);
+                match Incident::reopen(id.clone(), occ, prev.clone(), previous.as_ref()) {
+                    Some(inc) => inc,
+                    None => {
+                        return Ok(Raised {
+                            id: prev.clone(),
+                            kind: RaiseKind::Duplicate,
+                        });
+                    }
+                }
+            }
+        };
         st.timelines.insert(id.clone(), vec![inc.opening_entry()]);
         st.incidents.insert(id.clone(), inc);
         st.active.insert(occ.dedup_key.clone(), id.clone());

@@ -78,7 +78,8 @@ pub struct PageRequest {
 pub trait RecordIncidents: Send + Sync {
     /// Opens a new incident for the occurrence's dedup key, or adds to the active one,
     /// atomically: concurrent raises of one key end with one active incident whose count is
-    /// their sum. An occurrence whose idempotency key was already recorded changes nothing.
+    /// their sum. An occurrence whose idempotency key was already recorded changes nothing,
+    /// and so does a tally the incident has taken in already (see `Occurrence::tally`).
     fn raise(&self, occ: &Occurrence) -> impl Future<Output = Result<Raised, StoreError>> + Send;
 
     /// Adds an entry to an incident's bounded timeline.
