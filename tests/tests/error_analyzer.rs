@@ -296,3 +296,39 @@ fn every_sample_payload_decodes() {
         }
     }
 }
+
+/// The case that used to double count: batches of one line each, every one alone under the
+/// threshold of 2, all handled at once and then all delivered again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn single_line_batches_at_once_count_each_error_once_in_the_incident() {
+    let t = TestTables::new().await.unwrap();
+    let a = Arc::new(analyzer(&t));
+    let batches: Vec<LogsBatch> = (0..30)
+        .map(|b| LogsBatch {
+            message_type: MessageType::Data,
+            owner: "1".into(),
+            log_group: "/aws/lambda/busy".into(),
+            log_stream: format!("stream-{b}"),
+            subscription_filters: vec![],
+            log_events: vec![LogEvent {
+                id: format!("{b}"),
+                timestamp: 1_795_489_200_000 + b,
+                message: format!("ERROR card declined for order {b}"),
+            }],
+        })
+        .collect();
+    for _delivery in 0..2 {
+        let mut tasks = Vec::new();
+        for batch in batches.clone() {
+            let a = a.clone();
+            tasks.push(tokio::spawn(async move { a.handle_batch(&batch).await }));
+        }
+        for task in tasks {
+            task.await.unwrap().expect("each batch is counted");
+        }
+    }
+    assert_eq!(counter(&t, "ERRCOUNT#busy#ALL").await, 30);
+    let open = open_incidents(&a).await;
+    assert_eq!(open.len(), 1, "one pattern, one new-error incident");
+    assert_eq!(open[0].count, 30, "every error once, none twice");
+}
