@@ -253,32 +253,51 @@ async fn a_retry_after_a_crash_part_way_applies_each_write_once() {
     );
 }
 
+/// A batch of `busy`'s log stream `b`: `lines` errors of one pattern.
+fn busy_batch(b: i64, lines: i64, message: impl Fn(i64) -> String) -> LogsBatch {
+    LogsBatch {
+        message_type: MessageType::Data,
+        owner: "1".into(),
+        log_group: "/aws/lambda/busy".into(),
+        log_stream: format!("stream-{b}"),
+        subscription_filters: vec![],
+        log_events: (0..lines)
+            .map(|i| LogEvent {
+                id: format!("{b}-{i}"),
+                timestamp: 1_795_489_200_000 + b * lines + i,
+                message: message(i),
+            })
+            .collect(),
+    }
+}
+
+/// Handles `batches` all at once, each on its own task, as concurrent Lambda instances do.
+async fn all_at_once(a: &Arc<TestAnalyzer>, batches: &[LogsBatch]) {
+    let tasks: Vec<_> = batches
+        .iter()
+        .cloned()
+        .map(|batch| {
+            let a = a.clone();
+            tokio::spawn(async move { a.handle_batch(&batch).await })
+        })
+        .collect();
+    for task in tasks {
+        task.await.unwrap().expect("each batch is counted");
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_batches_of_one_pattern_add_up() {
     let t = TestTables::new().await.unwrap();
     let a = Arc::new(analyzer(&t));
-    let mut tasks = Vec::new();
-    for b in 0..6 {
-        let batch = LogsBatch {
-            message_type: MessageType::Data,
-            owner: "1".into(),
-            log_group: "/aws/lambda/busy".into(),
-            log_stream: format!("stream-{b}"),
-            subscription_filters: vec![],
-            log_events: (0..10)
-                .map(|i| LogEvent {
-                    id: format!("{b}-{i}"),
-                    timestamp: 1_795_489_200_000 + i,
-                    message: format!("ERROR timeout calling inventory for sku {b}{i}"),
-                })
-                .collect(),
-        };
-        let a = a.clone();
-        tasks.push(tokio::spawn(async move { a.handle_batch(&batch).await }));
-    }
-    for task in tasks {
-        task.await.unwrap().expect("each batch is counted");
-    }
+    let batches: Vec<_> = (0..6)
+        .map(|b| {
+            busy_batch(b, 10, |i| {
+                format!("ERROR timeout calling inventory for sku {b}{i}")
+            })
+        })
+        .collect();
+    all_at_once(&a, &batches).await;
     assert_eq!(counter(&t, "ERRCOUNT#busy#ALL").await, 60);
     let open = open_incidents(&a).await;
     assert_eq!(open.len(), 1, "one pattern, one new-error incident");
@@ -303,29 +322,11 @@ fn every_sample_payload_decodes() {
 async fn single_line_batches_at_once_count_each_error_once_in_the_incident() {
     let t = TestTables::new().await.unwrap();
     let a = Arc::new(analyzer(&t));
-    let batches: Vec<LogsBatch> = (0..30)
-        .map(|b| LogsBatch {
-            message_type: MessageType::Data,
-            owner: "1".into(),
-            log_group: "/aws/lambda/busy".into(),
-            log_stream: format!("stream-{b}"),
-            subscription_filters: vec![],
-            log_events: vec![LogEvent {
-                id: format!("{b}"),
-                timestamp: 1_795_489_200_000 + b,
-                message: format!("ERROR card declined for order {b}"),
-            }],
-        })
+    let batches: Vec<_> = (0..30)
+        .map(|b| busy_batch(b, 1, |_| format!("ERROR card declined for order {b}")))
         .collect();
     for _delivery in 0..2 {
-        let mut tasks = Vec::new();
-        for batch in batches.clone() {
-            let a = a.clone();
-            tasks.push(tokio::spawn(async move { a.handle_batch(&batch).await }));
-        }
-        for task in tasks {
-            task.await.unwrap().expect("each batch is counted");
-        }
+        all_at_once(&a, &batches).await;
     }
     assert_eq!(counter(&t, "ERRCOUNT#busy#ALL").await, 30);
     let open = open_incidents(&a).await;

@@ -598,14 +598,6 @@ impl Tally {
             _ => self.total,
         }
     }
-
-    /// The later of two tallies of one incident: the one a report has moved it to.
-    pub fn advanced(self, seen: Option<&Tally>) -> Tally {
-        match seen {
-            Some(s) if s.since == self.since && s.total >= self.total => *s,
-            _ => self,
-        }
-    }
 }
 
 impl Occurrence {
@@ -789,8 +781,9 @@ impl Incident {
         if news == 0 {
             return false;
         }
-        if let Some(t) = occ.tally {
-            self.tally = Some(t.advanced(self.tally.as_ref()));
+        // News means the report's tally is the later one.
+        if occ.tally.is_some() {
+            self.tally = occ.tally;
         }
         self.count = self.count.saturating_add(news);
         self.last_seen = self.last_seen.max(occ.at);

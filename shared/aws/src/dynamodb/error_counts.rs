@@ -1,6 +1,7 @@
 //! Error counts in DynamoDB (`STATE_TABLE`): per-minute counters and pattern records, each
-//! write applied once per batch on its own, so concurrent batches of one service never
-//! cancel or wait on one another's transactions.
+//! write applied once per batch on its own. Counters take plain conditional updates, which
+//! DynamoDB queues on a hot item instead of cancelling; only a pattern's total is added to
+//! in a (two-item) transaction, on one of several shards.
 //!
 //! Items (every one with `expires_at`, epoch seconds, for TTL):
 //! - counter: `pk = ERRCOUNT#<service>#P#<fingerprint>` (pattern), `ERRCOUNT#<service>#D#<dependency>`
@@ -21,6 +22,7 @@
 //! `#` inside a service or dependency name is escaped as `%23` so keys stay unambiguous.
 
 use std::collections::HashMap;
+use std::future::Future;
 use std::time::Duration;
 
 use aws_sdk_dynamodb::Client;
@@ -29,7 +31,7 @@ use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
 
 use super::item::{Expr, Item, key as key_of, n, s};
-use super::{Cancelled, cancelled, sdk_error};
+use super::{Cancelled, cancelled, condition_held, sdk_error};
 use apptrack_core::clock::Timestamp;
 use apptrack_core::errors::analysis::{BatchId, Minute};
 use apptrack_core::errors::counts::{
@@ -50,8 +52,8 @@ pub const DEFAULT_PATTERN_MEMORY: Duration = Duration::from_secs(30 * 86_400);
 const RETRY: Retry = Retry::TRANSACTION;
 /// Concurrent counter queries, and concurrent writes of one batch.
 const QUERY_CONCURRENCY: usize = 16;
-/// Items a pattern's running total is split over: concurrent batches of one pattern
-/// contend one time in this many (DynamoDB's write sharding). Fixed: a reader sums the
+/// Items a pattern's running total is split over (DynamoDB's write sharding): two batches
+/// of one pattern in flight together pick the same shard one time in this many. Fixed: a reader sums the
 /// shards it finds, so the number is no setting any reader must agree on.
 pub const PATTERN_SHARDS: u64 = 8;
 
@@ -157,13 +159,7 @@ impl DynamoErrorCounts {
             .expression_attribute_values(":exp", n(now.saturating_add(COUNTER_TTL).as_secs()))
             .send()
             .await;
-        match res {
-            Ok(_) => Ok(true),
-            Err(SdkError::ServiceError(se)) if se.err().is_conditional_check_failed_exception() => {
-                Ok(false)
-            }
-            Err(e) => Err(sdk_error(e, &self.table)),
-        }
+        condition_held(res, &self.table)
     }
 
     /// When a pattern's record expires: `pattern_memory` after the later of its last error
@@ -209,33 +205,23 @@ impl DynamoErrorCounts {
             .expression_attribute_values(":exp", exp.clone())
             .send()
             .await;
-        match res {
-            Ok(_) => Ok(()),
-            // A later sighting got there first (a late delivery): only keep the record as long.
-            Err(SdkError::ServiceError(se)) if se.err().is_conditional_check_failed_exception() => {
-                let res = self
-                    .client
-                    .update_item()
-                    .table_name(&self.table)
-                    .set_key(Some(key))
-                    .update_expression("SET #exp = :exp")
-                    .condition_expression("#exp < :exp")
-                    .expression_attribute_names("#exp", "expires_at")
-                    .expression_attribute_values(":exp", exp)
-                    .send()
-                    .await;
-                match res {
-                    Ok(_) => Ok(()),
-                    Err(SdkError::ServiceError(se))
-                        if se.err().is_conditional_check_failed_exception() =>
-                    {
-                        Ok(())
-                    }
-                    Err(e) => Err(sdk_error(e, &self.table)),
-                }
-            }
-            Err(e) => Err(sdk_error(e, &self.table)),
+        if !condition_held(res, &self.table)? {
+            // A later sighting got there first (a late delivery): only keep the record as
+            // long; a failed condition here means it is kept longer already.
+            let res = self
+                .client
+                .update_item()
+                .table_name(&self.table)
+                .set_key(Some(key))
+                .update_expression("SET #exp = :exp")
+                .condition_expression("#exp < :exp")
+                .expression_attribute_names("#exp", "expires_at")
+                .expression_attribute_values(":exp", exp)
+                .send()
+                .await;
+            condition_held(res, &self.table)?;
         }
+        Ok(())
     }
 
     /// Adds one batch's errors of a pattern to the pattern's total, once: the batch's marker
@@ -337,25 +323,14 @@ impl DynamoErrorCounts {
         &self,
         keys: &[PatternKey],
     ) -> Result<HashMap<PatternKey, PatternRecord>, StoreError> {
-        let mut out = HashMap::new();
-        for wave in keys.chunks(QUERY_CONCURRENCY) {
-            let mut tasks = tokio::task::JoinSet::new();
-            for k in wave {
-                tasks.spawn(query_pattern(
-                    self.client.clone(),
-                    self.table.clone(),
-                    k.clone(),
-                ));
-            }
-            while let Some(res) = tasks.join_next().await {
-                let (k, record) =
-                    res.map_err(|e| StoreError::Unavailable(format!("pattern query task: {e}")))??;
-                if let Some(r) = record {
-                    out.insert(k, r);
-                }
-            }
-        }
-        Ok(out)
+        let found = in_waves(keys, "pattern query", |k| {
+            query_pattern(self.client.clone(), self.table.clone(), k.clone())
+        })
+        .await?;
+        Ok(found
+            .into_iter()
+            .filter_map(|(k, record)| Some((k, record?)))
+            .collect())
     }
 }
 
@@ -417,6 +392,37 @@ async fn query_pattern(
     Ok((k, record.map(|r| PatternRecord { total, ..r })))
 }
 
+/// Runs `task` over `items`, [`QUERY_CONCURRENCY`] at a time, and collects the answers.
+/// Every task of a wave runs to its end before an error is returned, so a retry of writes
+/// finds as many of them done as could be.
+async fn in_waves<I, T, F, Fut>(items: &[I], what: &str, task: F) -> Result<Vec<T>, StoreError>
+where
+    F: Fn(&I) -> Fut,
+    Fut: Future<Output = Result<T, StoreError>> + Send + 'static,
+    T: Send + 'static,
+{
+    let mut out = Vec::with_capacity(items.len());
+    for wave in items.chunks(QUERY_CONCURRENCY) {
+        let mut tasks = tokio::task::JoinSet::new();
+        for item in wave {
+            tasks.spawn(task(item));
+        }
+        let mut first_error = None;
+        while let Some(res) = tasks.join_next().await {
+            match res.map_err(|e| StoreError::Unavailable(format!("{what} task: {e}"))) {
+                Ok(Ok(v)) => out.push(v),
+                Ok(Err(e)) | Err(e) => {
+                    first_error.get_or_insert(e);
+                }
+            }
+        }
+        if let Some(e) = first_error {
+            return Err(e);
+        }
+    }
+    Ok(out)
+}
+
 /// Reads one counter series over `[from, to]`.
 async fn query_series(
     client: Client,
@@ -459,29 +465,15 @@ async fn query_series(
 
 impl RecordErrorCounts for DynamoErrorCounts {
     async fn apply(&self, delta: &CountDelta, now: Timestamp) -> Result<Applied, StoreError> {
-        let mut applied = Applied::default();
-        for wave in delta.writes.chunks(QUERY_CONCURRENCY) {
-            let mut tasks = tokio::task::JoinSet::new();
-            for w in wave {
-                tasks.spawn(self.clone().apply_one(delta.batch.clone(), w.clone(), now));
-            }
-            // Every write of the wave runs to its end before an error is returned, so a
-            // retry finds as much done as possible.
-            let mut first_error = None;
-            while let Some(res) = tasks.join_next().await {
-                match res.map_err(|e| StoreError::Unavailable(format!("counter write task: {e}"))) {
-                    Ok(Ok(true)) => applied.written += 1,
-                    Ok(Ok(false)) => applied.skipped += 1,
-                    Ok(Err(e)) | Err(e) => {
-                        first_error.get_or_insert(e);
-                    }
-                }
-            }
-            if let Some(e) = first_error {
-                return Err(e);
-            }
-        }
-        Ok(applied)
+        let done = in_waves(&delta.writes, "counter write", |w| {
+            self.clone().apply_one(delta.batch.clone(), w.clone(), now)
+        })
+        .await?;
+        let written = done.iter().filter(|w| **w).count();
+        Ok(Applied {
+            written,
+            skipped: done.len() - written,
+        })
     }
 
     async fn mark_done(&self, batch: &BatchId, now: Timestamp) -> Result<(), StoreError> {
@@ -517,26 +509,25 @@ impl ReadErrorCounts for DynamoErrorCounts {
     }
 
     async fn snapshot(&self, query: &CountQuery) -> Result<CountSnapshot, StoreError> {
-        let mut snap = CountSnapshot {
-            patterns: self.read_patterns(&query.patterns).await?,
-            ..CountSnapshot::default()
-        };
-        for wave in query.series.chunks(QUERY_CONCURRENCY) {
-            let mut tasks = tokio::task::JoinSet::new();
-            for (series, from, to) in wave {
-                tasks.spawn(query_series(
+        // Pattern records and counter series at once: neither waits on the other.
+        let (patterns, series) = tokio::try_join!(
+            self.read_patterns(&query.patterns),
+            in_waves(&query.series, "counter query", |(series, from, to)| {
+                query_series(
                     self.client.clone(),
                     self.table.clone(),
                     series.clone(),
                     *from,
                     *to,
-                ));
-            }
-            while let Some(res) = tasks.join_next().await {
-                let (series, minutes) =
-                    res.map_err(|e| StoreError::Unavailable(format!("counter query task: {e}")))??;
-                snap.series.entry(series).or_default().extend(minutes);
-            }
+                )
+            }),
+        )?;
+        let mut snap = CountSnapshot {
+            patterns,
+            ..CountSnapshot::default()
+        };
+        for (series, minutes) in series {
+            snap.series.entry(series).or_default().extend(minutes);
         }
         Ok(snap)
     }

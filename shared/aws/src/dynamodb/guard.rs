@@ -39,7 +39,7 @@ use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, ReturnValuesOnConditionCheckFailure};
 
 use super::item::{Expr, Item, key as key_of, n, number, s};
-use super::{Cancelled, cancelled, sdk_error};
+use super::{Cancelled, cancelled, condition_held, sdk_error};
 use apptrack_core::auth::{
     CounterKey, CounterUpdate, Counters, EpochMillis, GuardStore, LockMirror, LockMode, LockRecord,
     LockWrite,
@@ -569,13 +569,8 @@ impl GuardStore for DynamoGuardStore {
                 .expression_attribute_values(":a", n(locked_at))
                 .send()
                 .await;
-            match res {
-                Ok(_) => {}
-                // A newer lock replaced this one: it records its own incident.
-                Err(SdkError::ServiceError(se))
-                    if se.err().is_conditional_check_failed_exception() => {}
-                Err(err) => return Err(self.err(err)),
-            }
+            // Not held: a newer lock replaced this one, and it records its own incident.
+            condition_held(res, &self.table)?;
         }
         Ok(())
     }

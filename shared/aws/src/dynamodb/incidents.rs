@@ -353,11 +353,7 @@ impl DynamoIncidentStore {
                     if !move_last_seen {
                         self.move_first_seen_back(id, occ.at).await?;
                     }
-                    self.add_evidence(id, occ).await?;
-                    return Ok(Step::Done(Raised {
-                        id: id.clone(),
-                        kind: RaiseKind::Updated,
-                    }));
+                    return self.updated(id, occ).await;
                 }
                 Written::Conflict => return Ok(Step::Retry),
                 Written::Condition { index: 1, .. } => {
@@ -379,6 +375,15 @@ impl DynamoIncidentStore {
             }
         }
         Ok(Step::Retry)
+    }
+
+    /// Finishes adding `occ` to the active incident `id`: its evidence, while there is room.
+    async fn updated(&self, id: &IncidentId, occ: &Occurrence) -> Result<Step<Raised>, StoreError> {
+        self.add_evidence(id, occ).await?;
+        Ok(Step::Done(Raised {
+            id: id.clone(),
+            kind: RaiseKind::Updated,
+        }))
     }
 
     /// Moves `first_seen` back to `at` when an occurrence older than the incident's start

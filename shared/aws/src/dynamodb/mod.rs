@@ -13,7 +13,25 @@ pub use guard::DynamoGuardStore;
 pub use incidents::{DynamoIncidentStore, bootstrap_tables, create_table, sdk_error};
 pub use ledger::{DynamoActionLedger, DynamoScaleOuts};
 
+use apptrack_core::store::StoreError;
+use aws_sdk_dynamodb::error::SdkError;
+use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::CancellationReason;
+
+/// A conditional update's answer: `Ok(true)` when it was written, `Ok(false)` when its
+/// condition failed (the caller says what that means: already applied, superseded, ...).
+pub(crate) fn condition_held<T, R: std::fmt::Debug>(
+    res: Result<T, SdkError<UpdateItemError, R>>,
+    table: &str,
+) -> Result<bool, StoreError> {
+    match res {
+        Ok(_) => Ok(true),
+        Err(SdkError::ServiceError(se)) if se.err().is_conditional_check_failed_exception() => {
+            Ok(false)
+        }
+        Err(e) => Err(sdk_error(e, table)),
+    }
+}
 
 /// Why DynamoDB cancelled a transaction, read the same way by every adapter.
 #[derive(Debug, Clone, PartialEq)]

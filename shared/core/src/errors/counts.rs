@@ -142,6 +142,37 @@ impl CountSnapshot {
     pub fn at(&self, series: &Series, minute: Minute) -> u64 {
         self.sum(series, minute, minute)
     }
+
+    /// Adds one write, as storage does: counters add up, a pattern's total grows, its first
+    /// sighting stays the first writer's and its last one only moves forward.
+    pub fn add(&mut self, w: &CountWrite) {
+        match w {
+            CountWrite::Increment { series, minute, by } => {
+                *self
+                    .series
+                    .entry(series.clone())
+                    .or_default()
+                    .entry(*minute)
+                    .or_default() += by;
+            }
+            CountWrite::Sighting {
+                key,
+                template,
+                count,
+                first_seen,
+                last_seen,
+            } => {
+                let r = self.patterns.entry(key.clone()).or_insert(PatternRecord {
+                    template: template.clone(),
+                    first_seen: *first_seen,
+                    last_seen: *last_seen,
+                    total: 0,
+                });
+                r.total += count;
+                r.last_seen = r.last_seen.max(*last_seen);
+            }
+        }
+    }
 }
 
 /// Applies batches of counts exactly once.

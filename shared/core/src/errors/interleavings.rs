@@ -121,19 +121,21 @@ impl World {
     }
 }
 
-fn run(steps: &[(usize, Step)], sizes: &[usize]) -> Option<u64> {
+/// Runs `steps` over `deliveries` (each the stream and line count of the batch it
+/// delivers: two deliveries of one stream are the same batch), and returns the new-error
+/// incident's count.
+fn run(steps: &[(usize, Step)], deliveries: &[(usize, usize)]) -> Option<u64> {
     let rt = tokio::runtime::Builder::new_current_thread()
         .build()
         .unwrap();
     rt.block_on(async {
         let w = World::new();
-        let mut hs: Vec<Handling> = sizes
+        let mut hs: Vec<Handling> = deliveries
             .iter()
-            .enumerate()
-            .map(|(i, n)| w.handling(i, *n))
+            .map(|(stream, lines)| w.handling(*stream, *lines))
             .collect();
-        for (b, step) in steps {
-            w.step(&mut hs[*b], *step).await;
+        for (h, step) in steps {
+            w.step(&mut hs[*h], *step).await;
         }
         w.new_error_count().await
     })
@@ -152,7 +154,7 @@ fn both_write_before_either_reads() {
         (0, Raise),
         (1, Raise),
     ];
-    assert_eq!(run(&steps, &[1, 1]), Some(2));
+    assert_eq!(run(&steps, &[(0, 1), (1, 1)]), Some(2));
 }
 
 #[test]
@@ -167,7 +169,7 @@ fn the_first_reads_before_the_second_writes() {
         (1, Decide),
         (1, Raise),
     ];
-    assert_eq!(run(&steps, &[1, 1]), Some(2));
+    assert_eq!(run(&steps, &[(0, 1), (1, 1)]), Some(2));
 }
 
 #[test]
@@ -180,7 +182,7 @@ fn the_later_reader_raises_first() {
         (1, Raise),
         (0, Raise),
     ];
-    assert_eq!(run(&steps, &[3, 4]), Some(7));
+    assert_eq!(run(&steps, &[(0, 3), (1, 4)]), Some(7));
 }
 
 #[test]
@@ -196,17 +198,7 @@ fn a_retry_after_counting_but_before_raising_counts_nothing_twice() {
         (2, Raise),
     ];
     // Handlings 0 and 2 are deliveries of one batch (the same stream and lines).
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .build()
-        .unwrap();
-    let count = rt.block_on(async {
-        let w = World::new();
-        let mut hs = [w.handling(0, 5), w.handling(1, 1), w.handling(0, 5)];
-        for (b, step) in steps {
-            w.step(&mut hs[b], step).await;
-        }
-        w.new_error_count().await
-    });
+    let count = run(&steps, &[(0, 5), (1, 1), (0, 5)]);
     assert_eq!(count, Some(6));
 }
 
@@ -249,18 +241,9 @@ proptest! {
                 (*h, s)
             })
             .collect();
-        let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
-        let count = rt.block_on(async {
-            let w = World::new();
-            let mut hs: Vec<Handling> = handling_batch
-                .iter()
-                .map(|b| w.handling(*b, sizes[*b]))
-                .collect();
-            for (h, step) in &steps {
-                w.step(&mut hs[*h], *step).await;
-            }
-            w.new_error_count().await
-        });
+        let delivered: Vec<(usize, usize)> =
+            handling_batch.iter().map(|b| (*b, sizes[*b])).collect();
+        let count = run(&steps, &delivered);
         let total: usize = sizes.iter().sum();
         let want = (total >= 2).then_some(total as u64);
         prop_assert_eq!(count, want, "steps {:?}", steps);

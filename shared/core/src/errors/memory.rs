@@ -6,16 +6,16 @@ use std::sync::{Mutex, MutexGuard};
 
 use super::analysis::{BatchId, Minute};
 use super::counts::{
-    Applied, CountDelta, CountQuery, CountSnapshot, CountWrite, PatternKey, PatternRecord,
-    ReadErrorCounts, RecordErrorCounts, Series, Target,
+    Applied, CountDelta, CountQuery, CountSnapshot, PatternKey, PatternRecord, ReadErrorCounts,
+    RecordErrorCounts, Series, Target,
 };
 use crate::clock::Timestamp;
 use crate::store::StoreError;
 
 #[derive(Debug, Default)]
 struct State {
-    counters: HashMap<Series, BTreeMap<Minute, u64>>,
-    patterns: HashMap<PatternKey, PatternRecord>,
+    /// Every counter and pattern record, in the shape a snapshot reads.
+    counts: CountSnapshot,
     applied: HashSet<(BatchId, Target)>,
     done: HashSet<BatchId>,
     /// Writes that may still be applied before every call fails (`None`: never fail).
@@ -50,11 +50,11 @@ impl MemoryErrorCounts {
 
     /// Every counter, for assertions.
     pub fn counters(&self) -> HashMap<Series, BTreeMap<Minute, u64>> {
-        self.lock().counters.clone()
+        self.lock().counts.series.clone()
     }
 
     pub fn patterns(&self) -> HashMap<PatternKey, PatternRecord> {
-        self.lock().patterns.clone()
+        self.lock().counts.patterns.clone()
     }
 
     /// Item writes so far (counters and pattern records), to check "one write per key per batch".
@@ -86,31 +86,7 @@ impl RecordErrorCounts for MemoryErrorCounts {
             }
             check_failure(&mut st)?;
             st.writes += 1;
-            match w {
-                CountWrite::Increment { series, minute, by } => {
-                    *st.counters
-                        .entry(series.clone())
-                        .or_default()
-                        .entry(*minute)
-                        .or_default() += by;
-                }
-                CountWrite::Sighting {
-                    key,
-                    template,
-                    count,
-                    first_seen,
-                    last_seen,
-                } => {
-                    let r = st.patterns.entry(key.clone()).or_insert(PatternRecord {
-                        template: template.clone(),
-                        first_seen: *first_seen,
-                        last_seen: *last_seen,
-                        total: 0,
-                    });
-                    r.total += count;
-                    r.last_seen = r.last_seen.max(*last_seen);
-                }
-            }
+            st.counts.add(w);
             st.applied.insert(applied_key);
             applied.written += 1;
         }
@@ -134,12 +110,12 @@ impl ReadErrorCounts for MemoryErrorCounts {
         let st = self.lock();
         let mut snap = CountSnapshot::default();
         for k in &query.patterns {
-            if let Some(r) = st.patterns.get(k) {
+            if let Some(r) = st.counts.patterns.get(k) {
                 snap.patterns.insert(k.clone(), r.clone());
             }
         }
         for (series, from, to) in &query.series {
-            if let Some(m) = st.counters.get(series) {
+            if let Some(m) = st.counts.series.get(series) {
                 let out = snap.series.entry(series.clone()).or_default();
                 out.extend(m.range(*from..=*to).map(|(k, v)| (*k, *v)));
             }

@@ -489,7 +489,6 @@ impl Finding {
 mod tests {
     use super::*;
     use crate::errors::analysis::analyze;
-    use crate::errors::counts::PatternRecord;
     use crate::pattern::PatternMiner;
     use crate::subscription::{LogEvent, LogsBatch, MessageType};
     use std::collections::HashMap;
@@ -518,34 +517,8 @@ mod tests {
     /// The snapshot a store would return if this batch were the only one ever seen.
     fn alone(a: &BatchAnalysis) -> CountSnapshot {
         let mut snap = CountSnapshot::default();
-        for w in a.delta().writes {
-            match w {
-                crate::errors::counts::CountWrite::Increment { series, minute, by } => {
-                    *snap
-                        .series
-                        .entry(series)
-                        .or_default()
-                        .entry(minute)
-                        .or_default() += by;
-                }
-                crate::errors::counts::CountWrite::Sighting {
-                    key,
-                    template,
-                    count,
-                    first_seen,
-                    last_seen,
-                } => {
-                    snap.patterns.insert(
-                        key,
-                        PatternRecord {
-                            template,
-                            first_seen,
-                            last_seen,
-                            total: count,
-                        },
-                    );
-                }
-            }
+        for w in &a.delta().writes {
+            snap.add(w);
         }
         snap
     }

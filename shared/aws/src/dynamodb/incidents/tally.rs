@@ -34,12 +34,6 @@ impl DynamoIncidentStore {
         occ: &Occurrence,
         t: Tally,
     ) -> Result<Step<Raised>, StoreError> {
-        let updated = || {
-            Step::Done(Raised {
-                id: id.clone(),
-                kind: RaiseKind::Updated,
-            })
-        };
         // First try to move last_seen forward too, as an occurrence with a count does.
         for move_last_seen in [true, false] {
             let mut expr = Expr::default();
@@ -63,8 +57,11 @@ impl DynamoIncidentStore {
             )?;
             match self.write(vec![w]).await? {
                 Written::Ok => {
-                    self.add_evidence(id, occ).await?;
-                    return Ok(updated());
+                    // As a counted occurrence does: a late report still dates the start.
+                    if !move_last_seen {
+                        self.move_first_seen_back(id, occ.at).await?;
+                    }
+                    return self.updated(id, occ).await;
                 }
                 Written::Conflict => return Ok(Step::Retry),
                 Written::Condition { old, .. } => {
@@ -130,13 +127,7 @@ impl DynamoIncidentStore {
             Some("#status IN (:open, :ack) AND #count = :count"),
         )?;
         match self.write(vec![w]).await? {
-            Written::Ok => {
-                self.add_evidence(id, occ).await?;
-                Ok(Step::Done(Raised {
-                    id: id.clone(),
-                    kind: RaiseKind::Updated,
-                }))
-            }
+            Written::Ok => self.updated(id, occ).await,
             Written::Conflict | Written::Condition { .. } => Ok(Step::Retry),
         }
     }
