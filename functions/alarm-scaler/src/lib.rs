@@ -10,6 +10,9 @@ pub mod handler;
 mod outcome;
 mod settings;
 mod state_change;
+mod wiring;
+
+pub use wiring::Deployed;
 
 #[cfg(test)]
 mod tests;
