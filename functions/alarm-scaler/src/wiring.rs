@@ -14,6 +14,7 @@ pub type Deployed = Scaler<
     CloudWatchAlarms,
     CloudWatchAlarms,
     AutoScalingGroups,
+    AutoScalingGroups,
     DynamoActionLedger,
     DynamoScaleOuts,
     DynamoIncidentStore,
@@ -25,11 +26,13 @@ impl Deployed {
     pub fn from_sdk(sdk: &SdkConfig, settings: Settings) -> Self {
         let dynamodb = aws_sdk_dynamodb::Client::new(sdk);
         let cloudwatch = CloudWatchAlarms::new(aws_sdk_cloudwatch::Client::new(sdk));
+        let groups = AutoScalingGroups::new(aws_sdk_autoscaling::Client::new(sdk));
         let state = &settings.store.state_table;
         Scaler {
             alarms: cloudwatch.clone(),
             metrics: cloudwatch,
-            groups: AutoScalingGroups::new(aws_sdk_autoscaling::Client::new(sdk)),
+            groups: groups.clone(),
+            health: groups,
             ledger: DynamoActionLedger::new(dynamodb.clone(), state, SCALING_NAMESPACE),
             scale_outs: DynamoScaleOuts::new(dynamodb.clone(), state),
             incidents: DynamoIncidentStore::from_settings(dynamodb, &settings.store),
