@@ -700,6 +700,11 @@ async fn an_instance_alarm_in_a_busy_group_scales_the_group_once_however_deliver
         "{}",
         first.detail
     );
+    assert!(
+        first.detail.contains("CPUUtilization 85.0"),
+        "{}",
+        first.detail
+    );
     // 85 on 2 against a target of 72: 3.
     assert_eq!(w.desired().await, 3);
 

@@ -518,7 +518,8 @@ async fn a_busy_group_behind_an_instance_alarm_scales_out_once() {
         .await
         .expect("handled");
     assert_eq!(out.action, Action::Scaled, "{out:?}");
-    // 85 on 2 against a target of 72: 3.
+    // The group's 85 on 2 against a target of 72, not the instance's 97.2: 3.
+    assert!(out.detail.contains("CPUUtilization 85.0"), "{}", out.detail);
     assert_eq!(s.groups.calls(), [("web-asg".to_owned(), 3)]);
     let inc = incident_of(&s, &out).await;
     assert_eq!(inc.kind, IncidentKind::Saturation);
