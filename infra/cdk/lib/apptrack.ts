@@ -120,9 +120,9 @@ export class Apptrack extends Construct {
     const r = this.template.Resources[logicalId];
     if (!r) return undefined;
     if (this.building.has(logicalId)) throw new Error(`${logicalId}: circular reference`);
-    if (r.Condition && !this.condition(r.Condition)) return undefined;
     // Subscriptions come from the log groups passed as props, each with its own permission.
     if (r.Type === 'AWS::Logs::SubscriptionFilter' || isLogsPermission(r)) return undefined;
+    if (r.Condition && !this.condition(r.Condition)) return undefined;
     this.building.add(logicalId);
     try {
       const c = this.make(logicalId, r);

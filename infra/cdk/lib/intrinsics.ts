@@ -48,7 +48,7 @@ export class Resolver {
     if (value === null || typeof value !== 'object') return value;
     if (isIntrinsic(value)) return this.intrinsic(value);
     const out: { [key: string]: Resolved } = {};
-    for (const [k, v] of Object.entries(value)) {
+    for (const [k, v] of Object.entries(value as JsonObject)) {
       const r = this.resolve(v);
       if (r !== NO_VALUE) out[k] = r;
     }
@@ -91,12 +91,13 @@ export class Resolver {
       case 'Fn::Split': {
         const [sep, s] = arg as [string, Json];
         const text = this.string(s, 'Fn::Split');
-        return Token.isUnresolved(text) ? Fn.split(sep, text) : text.split(sep);
+        return Token.isUnresolved(text) ? Token.asString(Fn.split(sep, text)) : text.split(sep);
       }
       case 'Fn::Select': {
         const [index, list] = arg as [Json, Json];
         const i = Number(this.resolve(index));
         const resolved = this.resolve(list);
+        if (typeof resolved === 'string' && Token.isUnresolved(resolved)) return Fn.select(i, Token.asList(resolved));
         if (!Array.isArray(resolved)) throw new Error(`Fn::Select: not a list: ${JSON.stringify(resolved)}`);
         if (i < 0 || i >= resolved.length) throw new Error(`Fn::Select: index ${i} out of range`);
         return resolved[i];
