@@ -11,10 +11,15 @@ import type { Construct } from 'constructs';
 import { Apptrack } from '../lib';
 import { acknowledgeApptrackFindings } from '../lib/nag';
 
+export interface ExampleStackProps extends StackProps {
+  /** Acknowledge the construct's by-design cdk-nag findings (the test turns it off to see them). @default true */
+  readonly acknowledgeFindings?: boolean;
+}
+
 export class ExampleStack extends Stack {
   readonly apptrack: Apptrack;
 
-  constructor(scope: Construct, id: string, props?: StackProps) {
+  constructor(scope: Construct, id: string, props: ExampleStackProps = {}) {
     super(scope, id, props);
     // The application apptrack watches: its logs and its authentication log.
     const appLogs = new logs.LogGroup(this, 'CheckoutLogs', {
@@ -47,6 +52,6 @@ export class ExampleStack extends Stack {
       alarmScalerDryRun: true,
       loginGuardDryRun: true,
     });
-    acknowledgeApptrackFindings(this.apptrack);
+    if (props.acknowledgeFindings ?? true) acknowledgeApptrackFindings(this.apptrack);
   }
 }
