@@ -9,7 +9,6 @@ import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import * as destinations from 'aws-cdk-lib/aws-lambda-destinations';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as logsDestinations from 'aws-cdk-lib/aws-logs-destinations';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
@@ -253,7 +252,7 @@ export class Apptrack extends Construct {
     fn.configureAsyncInvoke({
       retryAttempts: optional(config.MaximumRetryAttempts, Number),
       maxEventAge: optional(config.MaximumEventAgeInSeconds, (v) => Duration.seconds(Number(v))),
-      onFailure: queue && new destinations.SqsDestination(queue),
+      onFailure: queue && new SendOnlyQueueDestination(queue),
     });
     return queue;
   }
@@ -296,6 +295,19 @@ export class Apptrack extends Construct {
         filterPattern: pattern === '' ? logs.FilterPattern.allEvents() : logs.FilterPattern.literal(pattern),
       });
     });
+  }
+}
+
+/**
+ * An SQS on-failure destination granting what SAM grants for one: `sqs:SendMessage` on the
+ * queue (CDK's SqsDestination adds GetQueueAttributes and GetQueueUrl, which Lambda does not use).
+ */
+class SendOnlyQueueDestination implements lambda.IDestination {
+  constructor(private readonly queue: sqs.IQueue) {}
+
+  bind(_scope: Construct, fn: lambda.IFunction): lambda.DestinationConfig {
+    fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['sqs:SendMessage'], resources: [this.queue.queueArn] }));
+    return { destination: this.queue.queueArn };
   }
 }
 

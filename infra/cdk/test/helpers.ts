@@ -2,9 +2,10 @@
  * Test helpers: synthesize the construct with bundling skipped (no cargo build, offline), and
  * read both templates in one vocabulary (references by the SAM template's logical ids).
  */
-import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { App, CfnElement, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { Apptrack, DEFAULT_TEMPLATE, loadTemplate, type ApptrackProps } from '../lib';
@@ -16,7 +17,7 @@ import { Apptrack, DEFAULT_TEMPLATE, loadTemplate, type ApptrackProps } from '..
 export const cargoCalls = join(mkdtempSync(join(tmpdir(), 'apptrack-cdk-')), 'cargo-calls.log');
 {
   const bin = join(cargoCalls, '..', 'bin');
-  require('node:fs').mkdirSync(bin);
+  mkdirSync(bin);
   writeFileSync(join(bin, 'cargo'), `#!/bin/sh\necho "$*" >> '${cargoCalls}'\n[ "$*" = "lambda --version" ] && { echo 'cargo-lambda 0.0.0'; exit 0; }\nexit 1\n`);
   chmodSync(join(bin, 'cargo'), 0o755);
   writeFileSync(cargoCalls, '');
@@ -86,3 +87,23 @@ export function statement(s: any, samIdOf?: Map<string, string>) {
   if (s.Condition) out.Condition = render(s.Condition, samIdOf);
   return out;
 }
+
+/** A function's role in a synth: its managed policies and its statements (rendered). */
+export function roleOf(s: Synth, functionId: string) {
+  const role = s.json.Resources[s.cdkIdOf.get(functionId)!].Properties.Role['Fn::GetAtt'][0];
+  const statements = Object.values(s.json.Resources)
+    .filter((r) => r.Type === 'AWS::IAM::Policy' && r.Properties.Roles.some((x: any) => x.Ref === role))
+    .flatMap((x) => x.Properties.PolicyDocument.Statement)
+    .map((st: any) => statement(st, s.samIdOf));
+  return { managed: (s.json.Resources[role].Properties.ManagedPolicyArns ?? []) as unknown[], statements };
+}
+
+/**
+ * The roles SAM makes for the template's functions, by the SAM CLI's own transform
+ * (test/sam-roles.py, in the Python `make tools` installs SAM into).
+ */
+const samPython = join(dirname(DEFAULT_TEMPLATE), '..', '.local', 'venvs', 'sam', 'bin', 'python');
+export const samRolesMissing = `no ${samPython} (run make tools)`;
+export const samRoles: Record<string, { managed: unknown[]; statements: unknown[] }> | undefined = existsSync(samPython)
+  ? JSON.parse(execFileSync(samPython, [join(__dirname, 'sam-roles.py'), DEFAULT_TEMPLATE], { encoding: 'utf8' }))
+  : undefined;
