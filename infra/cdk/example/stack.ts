@@ -32,12 +32,16 @@ export class ExampleStack extends Stack {
       retention: logs.RetentionDays.ONE_MONTH,
       removalPolicy: RemovalPolicy.DESTROY,
     });
-    // Where apptrack reports its own failures; encrypted (SNS2) and TLS only (SNS3).
-    const alerts = new sns.Topic(this, 'Alerts', {
-      masterKey: kms.Alias.fromAliasName(this, 'SnsKey', 'alias/aws/sns'),
-      enforceSSL: true,
+    // Where apptrack reports its own failures: encrypted (SNS2), TLS only (SNS3). CloudWatch
+    // alarms cannot publish to a topic under the AWS managed aws/sns key (its key policy does
+    // not let them), so the topic has its own key, rotated (KMS5), that CloudWatch may use.
+    const alertsKey = new kms.Key(this, 'AlertsKey', {
+      description: 'apptrack example: the alert topic key',
+      enableKeyRotation: true,
+      removalPolicy: RemovalPolicy.DESTROY,
     });
-    // CloudWatch alarms publish to the topic (the AWS managed key lets them).
+    alertsKey.grant(new iam.ServicePrincipal('cloudwatch.amazonaws.com'), 'kms:Decrypt', 'kms:GenerateDataKey*');
+    const alerts = new sns.Topic(this, 'Alerts', { masterKey: alertsKey, enforceSSL: true });
     alerts.addToResourcePolicy(new iam.PolicyStatement({
       actions: ['sns:Publish'],
       principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
