@@ -47,7 +47,7 @@ test-cdk: ## CDK construct: tsc and unit tests (bundling skipped, offline)
 
 # One real synth of infra/cdk/example: cargo-lambda builds every function for arm64 (release,
 # zig as the linker, no Docker), offline like sam-build; the assembly lands in infra/cdk/cdk.out.
-cdk-synth: ## cdk synth of the CDK example with real arm64 bundling by the local cargo-lambda
+cdk-synth: tools ## cdk synth of the CDK example with real arm64 bundling by the local cargo-lambda
 	cd infra/cdk && CARGO_NET_OFFLINE=true CDK_DISABLE_VERSION_CHECK=1 CDK_DISABLE_CLI_TELEMETRY=true \
 		npx --no-install cdk synth --no-notices --quiet
 
