@@ -46,10 +46,9 @@ test-cdk: ## CDK construct: tsc and unit tests (bundling skipped, offline)
 	cd infra/cdk && npx --no-install tsc --noEmit -p . && node --import tsx --test test/*.test.ts
 
 # One real synth of infra/cdk/example: cargo-lambda builds every function for arm64 (release,
-# zig as the linker, no Docker), offline like sam-build; the assembly lands in infra/cdk/cdk.out.
+# zig as the linker, no Docker), offline like sam-build; checks each asset is an aarch64 bootstrap.
 cdk-synth: tools ## cdk synth of the CDK example with real arm64 bundling by the local cargo-lambda
-	cd infra/cdk && CARGO_NET_OFFLINE=true CDK_DISABLE_VERSION_CHECK=1 CDK_DISABLE_CLI_TELEMETRY=true \
-		npx --no-install cdk synth --no-notices --quiet
+	@scripts/cdk-synth.sh
 
 sam-build: ## sam build of infra/template.yaml: every function for arm64 with cargo-lambda, offline
 	@scripts/sam-build.sh
