@@ -72,6 +72,26 @@ describe('a function added to the template', () => {
   });
 });
 
+describe('a table changed in the template', () => {
+  it('changes the same way in the construct (stream, projections, a local index)', () => {
+    const path = variant('table-change', (t) => {
+      const p = t.Resources.IncidentsTable.Properties;
+      p.StreamSpecification = { StreamViewType: 'NEW_AND_OLD_IMAGES' };
+      p.GlobalSecondaryIndexes[0].Projection = { ProjectionType: 'INCLUDE', NonKeyAttributes: ['title', 'kind'] };
+      p.GlobalSecondaryIndexes[1].Projection = { ProjectionType: 'KEYS_ONLY' };
+      p.LocalSecondaryIndexes = [{ IndexName: 'by-last-seen', KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }, { AttributeName: 'last_seen', KeyType: 'RANGE' }], Projection: { ProjectionType: 'ALL' } }];
+      p.AttributeDefinitions.push({ AttributeName: 'last_seen', AttributeType: 'S' });
+    });
+    const s = synth({ templatePath: path });
+    const got = s.json.Resources[s.cdkIdOf.get('IncidentsTable')!].Properties;
+    assert.deepEqual(got.StreamSpecification, { StreamViewType: 'NEW_AND_OLD_IMAGES' });
+    assert.deepEqual(got.GlobalSecondaryIndexes[0].Projection, { ProjectionType: 'INCLUDE', NonKeyAttributes: ['title', 'kind'] });
+    assert.deepEqual(got.GlobalSecondaryIndexes[1].Projection, { ProjectionType: 'KEYS_ONLY' });
+    assert.equal(got.LocalSecondaryIndexes[0].IndexName, 'by-last-seen');
+    assert.ok(s.apptrack.tables.IncidentsTable.tableStreamArn);
+  });
+});
+
 describe('what the construct cannot translate', () => {
   const cases: [string, (t: any) => void, RegExp][] = [
     ['a table property', (t) => (t.Resources.StateTable.Properties.ContributorInsightsSpecification = { Enabled: true }), /StateTable: ContributorInsightsSpecification not supported/],
