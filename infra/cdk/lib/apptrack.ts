@@ -62,11 +62,10 @@ export class Apptrack extends Construct {
     this.parameters = new Parameters(this, this.template, props);
     this.subscriptionSpecs = subscriptions(this.template);
     this.rustSpecs = new Map(rustFunctions(this.template).map((f) => [f.logicalId, f]));
-    const self = this;
     const lookup: Scope = {
-      parameter: (name) => self.parameters.value(name),
-      attribute: (logicalId, attribute) => self.attribute(logicalId, attribute),
-      condition: (name) => self.condition(name),
+      parameter: (name) => this.parameters.value(name),
+      attribute: (logicalId, attribute) => this.attribute(logicalId, attribute),
+      condition: (name) => this.condition(name),
     };
     this.resolver = new Resolver(lookup);
 
@@ -273,7 +272,7 @@ export class Apptrack extends Construct {
     return new events.Rule(this, id, {
       eventPattern: p.Pattern === undefined ? undefined : eventPattern(p.Pattern as Record<string, unknown>),
       schedule: typeof p.Schedule === 'string' ? events.Schedule.expression(p.Schedule) : undefined,
-      enabled: p.Enabled === undefined ? undefined : Boolean(p.Enabled),
+      enabled: p.Enabled === undefined ? undefined : p.Enabled === true || p.Enabled === 'true',
       description: typeof p.Description === 'string' ? p.Description : undefined,
       targets: [new targets.LambdaFunction(fn, { event: input })],
     });
