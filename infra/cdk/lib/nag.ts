@@ -14,7 +14,11 @@ const WILDCARD_REASONS: Record<string, (apptrack: Apptrack) => string> = {
   ScaleOnlyGroupsTaggedForApptrack: () =>
     'SetDesiredCapacity on any Auto Scaling group of the account and region, but only where the group is tagged ' +
     'apptrack:managed=true (the statement\'s aws:ResourceTag condition): which groups apptrack scales is decided by tagging them.',
-  ReadGroups: () => 'autoscaling:DescribeAutoScalingGroups supports no resource-level permissions.',
+  ReplaceHotInstancesOnlyInGroupsTaggedToAllowIt: () =>
+    'SetInstanceHealth on any Auto Scaling group of the account and region, but only where the group is tagged ' +
+    'apptrack:replace-hot=true (the statement\'s aws:ResourceTag condition): a group opts in to hot-instance replacement by that tag.',
+  ReadGroups: () =>
+    'autoscaling:DescribeAutoScalingGroups and DescribeAutoScalingInstances support no resource-level permissions.',
   ReadMetrics: () => 'cloudwatch:GetMetricData supports no resource-level permissions.',
   ReadAlarms: () =>
     'alarm-scaler reads the definition and tags of whichever alarm changed state (any alarm of the account and region); ' +

@@ -19,6 +19,11 @@ export interface ApptrackSettings {
   readonly alarmScalerTargetFraction?: number;
   /** No scale-in this long after a scale-out (`AlarmScalerStabilizationSeconds`). @default 300 */
   readonly alarmScalerStabilizationSeconds?: number;
+  /**
+   * An alarm on one instance scales its group when the group's average is at least this
+   * fraction of the target, 0 < f <= 1 (`AlarmScalerGroupBusyFraction`). @default 0.9
+   */
+  readonly alarmScalerGroupBusyFraction?: number;
 
   /**
    * Authentication log groups login-guard subscribes to (`LoginGuardAuthLogGroup`,
@@ -83,6 +88,7 @@ export const PARAMETERS_OF: { readonly [K in keyof Required<ApptrackSettings>]: 
   alarmScalerDryRun: ['AlarmScalerDryRun'],
   alarmScalerTargetFraction: ['AlarmScalerTargetFraction'],
   alarmScalerStabilizationSeconds: ['AlarmScalerStabilizationSeconds'],
+  alarmScalerGroupBusyFraction: ['AlarmScalerGroupBusyFraction'],
   loginGuardAuthLogGroups: ['LoginGuardAuthLogGroup', 'LoginGuardAuthLogGroup2'],
   loginGuardFilterPattern: ['LoginGuardFilterPattern'],
   loginGuardDryRun: ['LoginGuardDryRun'],
