@@ -909,6 +909,7 @@ mod tests {
                 "dependency-failure",
                 "brute-force",
                 "credential-stuffing",
+                "hot-instance",
             ]
         );
         for &kind in IncidentKind::KNOWN {

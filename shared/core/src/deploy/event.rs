@@ -61,6 +61,23 @@ pub fn decode(event: &Value) -> Result<Announcement> {
     let obj = event.as_object().ok_or(DeployEventError::NotAnObject)?;
     let text = |k: &str| obj.get(k).and_then(Value::as_str).unwrap_or_default();
     let (source, detail_type) = (text("source"), text("detail-type"));
+    let kind = match (source, detail_type) {
+        (CUSTOM_SOURCE, _) => DeploySource::Custom,
+        ("aws.codedeploy", "CodeDeploy Deployment State-change Notification") => {
+            DeploySource::CodeDeploy
+        }
+        ("aws.ecs", "ECS Deployment State Change") => DeploySource::Ecs,
+        ("aws.cloudformation", "CloudFormation Stack Status Change") => {
+            DeploySource::CloudFormation
+        }
+        ("aws.lambda", "AWS API Call via CloudTrail") => DeploySource::Lambda,
+        _ => {
+            return Err(DeployEventError::Unrecognized {
+                event_source: source.to_owned(),
+                detail_type: detail_type.to_owned(),
+            });
+        }
+    };
     let time = match obj.get("time") {
         Some(t) => time_of(t, "time")?,
         None => return Err(DeployEventError::MissingField("time".into())),
@@ -75,23 +92,14 @@ pub fn decode(event: &Value) -> Result<Announcement> {
         .and_then(Value::as_array)
         .map(|r| r.iter().filter_map(Value::as_str).collect())
         .unwrap_or_default();
-    match (source, detail_type) {
-        (CUSTOM_SOURCE, _) => custom(detail, time).map(Announcement::Deployment),
-        ("aws.codedeploy", "CodeDeploy Deployment State-change Notification") => {
-            codedeploy(detail, time).map(Announcement::Deployment)
-        }
-        ("aws.ecs", "ECS Deployment State Change") => {
-            ecs(detail, &resources, time).map(Announcement::Deployment)
-        }
-        ("aws.cloudformation", "CloudFormation Stack Status Change") => {
-            cloudformation(detail, &resources, time).map(Announcement::Deployment)
-        }
-        ("aws.lambda", "AWS API Call via CloudTrail") => lambda(detail, time),
-        _ => Err(DeployEventError::Unrecognized {
-            event_source: source.to_owned(),
-            detail_type: detail_type.to_owned(),
-        }),
-    }
+    let deployment = match kind {
+        DeploySource::Custom => custom(detail, time)?,
+        DeploySource::CodeDeploy => codedeploy(detail, time)?,
+        DeploySource::Ecs => ecs(detail, &resources, time)?,
+        DeploySource::CloudFormation => cloudformation(detail, &resources, time)?,
+        DeploySource::Lambda => return lambda(detail, time),
+    };
+    Ok(Announcement::Deployment(deployment))
 }
 
 fn wrong(field: &str, expected: &'static str) -> DeployEventError {
