@@ -3,7 +3,7 @@
 //! the target's previous marker says where it was), and records the marker once.
 
 use apptrack_core::clock::Clock;
-use apptrack_core::deploy::{Announcement, Deployment, DeploymentLog, decode};
+use apptrack_core::deploy::{Announcement, Deployment, DeploymentLog, decode, previous_version};
 use apptrack_core::failure::during;
 use apptrack_lambda::Function;
 use serde_json::Value;
@@ -76,14 +76,4 @@ impl<D: DeploymentLog, K: Clock> Guard<D, K> {
             .await
             .map_err(|e| during(format!("listing the deployments of {service}"))(e).into())
     }
-}
-
-/// The version the target ran before: the newest earlier deployment of the same target
-/// (`recent` is newest first).
-fn previous_version(recent: &[Deployment], marker: &Deployment) -> Option<String> {
-    recent
-        .iter()
-        .filter(|d| d.target == marker.target && d.id != marker.id)
-        .filter(|d| d.started_at < marker.started_at)
-        .find_map(|d| d.to_version.clone())
 }

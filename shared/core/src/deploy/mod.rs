@@ -163,6 +163,17 @@ impl Deployment {
     }
 }
 
+/// The version `marker`'s target ran before it: the newest earlier deployment of the same
+/// target among `recent` (an alias update says only where it went).
+pub fn previous_version(recent: &[Deployment], marker: &Deployment) -> Option<String> {
+    recent
+        .iter()
+        .filter(|d| d.target == marker.target && d.id != marker.id)
+        .filter(|d| d.started_at < marker.started_at)
+        .max_by_key(|d| d.started_at)
+        .and_then(|d| d.to_version.clone())
+}
+
 fn fill(into: &mut Option<String>, from: &Option<String>) {
     if into.is_none() {
         into.clone_from(from);
