@@ -69,3 +69,39 @@ async fn concurrent_deliveries_of_start_and_end_make_one_merged_marker() {
         .saturating_add(std::time::Duration::from_secs(1));
     assert!(log.list(None, later).await.expect("list").is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_incident_that_opens_after_a_deployment_names_it_on_its_timeline() {
+    use apptrack_core::deploy::correlate::Correlating;
+    use apptrack_core::incident::{DedupKey, IncidentKind, Occurrence, Severity, Title};
+    use apptrack_core::store::{ReadIncidents, RecordIncidents};
+
+    let tables = TestTables::new().await.expect("tables");
+    let log = DynamoDeploymentLog::new(tables.client.clone(), &tables.state);
+    let store = Correlating::new(tables.store(), log);
+    let deployed = marker("custom.json");
+    store.deployments.record(&deployed).await.expect("marker");
+    let onset = deployed
+        .started_at
+        .saturating_add(std::time::Duration::from_secs(240));
+    let key = DedupKey::new("test", IncidentKind::Performance, "checkout", "p99").expect("key");
+    let occ = Occurrence::new(
+        key,
+        IncidentKind::Performance,
+        Severity::High,
+        "test",
+        "checkout",
+        "checkout",
+        Title::truncated("checkout p99 latency up 25 %"),
+        onset,
+    );
+    let raised = store.raise(&occ).await.expect("raised");
+    store.raise(&occ).await.expect("raised again");
+    let tl = store.timeline(&raised.id, onset).await.expect("timeline");
+    let notes: Vec<_> = tl.iter().filter(|e| e.action == "deployment").collect();
+    assert_eq!(notes.len(), 1, "{tl:#?}");
+    assert_eq!(
+        notes[0].detail,
+        "began 4 min after deployment gh-run-8812 (checkout:live 41 -> 42 by ci@example.com, succeeded)"
+    );
+}

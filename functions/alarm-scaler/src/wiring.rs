@@ -3,11 +3,16 @@
 use apptrack_aws::SdkConfig;
 use apptrack_aws::autoscaling::AutoScalingGroups;
 use apptrack_aws::cloudwatch::CloudWatchAlarms;
+use apptrack_aws::dynamodb::deployments::DynamoDeploymentLog;
 use apptrack_aws::dynamodb::incidents::DynamoIncidentStore;
 use apptrack_aws::dynamodb::ledger::{DynamoActionLedger, DynamoScaleOuts, SCALING_NAMESPACE};
 use apptrack_core::clock::SystemClock;
+use apptrack_core::deploy::correlate::Correlating;
 
 use crate::handler::{Scaler, Settings};
+
+/// Incidents, each new one tied to the deployment that preceded it.
+pub type Incidents = Correlating<DynamoIncidentStore, DynamoDeploymentLog>;
 
 /// The scaler as deployed.
 pub type Deployed = Scaler<
@@ -17,7 +22,7 @@ pub type Deployed = Scaler<
     AutoScalingGroups,
     DynamoActionLedger,
     DynamoScaleOuts,
-    DynamoIncidentStore,
+    Incidents,
     SystemClock,
 >;
 
@@ -35,7 +40,10 @@ impl Deployed {
             health: groups,
             ledger: DynamoActionLedger::new(dynamodb.clone(), state, SCALING_NAMESPACE),
             scale_outs: DynamoScaleOuts::new(dynamodb.clone(), state),
-            incidents: DynamoIncidentStore::from_settings(dynamodb, &settings.store),
+            incidents: Correlating::new(
+                DynamoIncidentStore::from_settings(dynamodb.clone(), &settings.store),
+                DynamoDeploymentLog::new(dynamodb, &settings.store.state_table),
+            ),
             clock: SystemClock,
             settings,
         }

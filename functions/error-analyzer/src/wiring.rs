@@ -1,14 +1,19 @@
 //! The production wiring: the DynamoDB adapters over one client, the system clock.
 
 use apptrack_aws::SdkConfig;
+use apptrack_aws::dynamodb::deployments::DynamoDeploymentLog;
 use apptrack_aws::dynamodb::error_counts::DynamoErrorCounts;
 use apptrack_aws::dynamodb::incidents::DynamoIncidentStore;
 use apptrack_core::clock::SystemClock;
+use apptrack_core::deploy::correlate::Correlating;
 
 use crate::handler::{Analyzer, Settings};
 
+/// Incidents, each new one tied to the deployment that preceded it.
+pub type Incidents = Correlating<DynamoIncidentStore, DynamoDeploymentLog>;
+
 /// The analyzer as deployed.
-pub type Deployed = Analyzer<DynamoErrorCounts, DynamoIncidentStore, SystemClock>;
+pub type Deployed = Analyzer<DynamoErrorCounts, Incidents, SystemClock>;
 
 impl Deployed {
     /// Builds the clients once per cold start, from the SDK's configuration.
@@ -17,7 +22,10 @@ impl Deployed {
         Analyzer::new(
             DynamoErrorCounts::new(dynamodb.clone(), &settings.store.state_table)
                 .with_pattern_memory(settings.pattern_memory),
-            DynamoIncidentStore::from_settings(dynamodb, &settings.store),
+            Correlating::new(
+                DynamoIncidentStore::from_settings(dynamodb.clone(), &settings.store),
+                DynamoDeploymentLog::new(dynamodb, &settings.store.state_table),
+            ),
             SystemClock,
             settings,
         )

@@ -3,6 +3,7 @@
 //! deployment whatever the number and order of deliveries; and the statistics that judge
 //! whether a deployment made a service worse (`stats`).
 
+pub mod correlate;
 mod event;
 pub mod memory;
 pub mod stats;
