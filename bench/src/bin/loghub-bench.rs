@@ -34,6 +34,10 @@ struct Args {
     /// Independent large runs (fresh pattern set each).
     #[arg(long, default_value_t = 3)]
     big_runs: usize,
+    /// Print up to this many true groups per data set that were not found exactly,
+    /// with the templates their messages got (for working on the miner).
+    #[arg(long, default_value_t = 0)]
+    misses: usize,
 }
 
 /// One labelled data set: messages and their true group ids.
@@ -136,6 +140,9 @@ fn main() -> Result<()> {
             r.lines_per_sec_median
         );
         datasets.insert(set.name.clone(), r);
+        if args.misses > 0 {
+            print_misses(miner, set, &fingerprints, args.misses);
+        }
     }
     let n = datasets.len() as f64;
     let avg = Averages {
@@ -299,6 +306,48 @@ fn big_run(miner: PatternMiner, one_pass: &[&str], repeat: usize, runs: usize) -
         lines_per_sec: best(&rates),
         lines_per_sec_median: median(&rates),
         all_runs_lines_per_sec: rates.iter().map(|r| r.round()).collect(),
+    }
+}
+
+/// The true groups not found exactly: their size, and how many of their messages got
+/// each template (with, for a template shared with other groups, how many in all).
+fn print_misses(miner: PatternMiner, set: &DataSet, found: &[Fingerprint], most: usize) {
+    let mut by_fp: HashMap<&Fingerprint, usize> = HashMap::new();
+    for f in found {
+        *by_fp.entry(f).or_default() += 1;
+    }
+    let mut groups: HashMap<&str, Vec<usize>> = HashMap::new();
+    for (i, l) in set.labels.iter().enumerate() {
+        groups.entry(l.as_str()).or_default().push(i);
+    }
+    let mut misses: Vec<(&str, Vec<usize>)> = groups
+        .into_iter()
+        .filter(|(_, rows)| {
+            let f = &found[rows[0]];
+            !(rows.iter().all(|&i| &found[i] == f) && by_fp[f] == rows.len())
+        })
+        .collect();
+    misses.sort_by_key(|(l, rows)| (std::cmp::Reverse(rows.len()), *l));
+    for (label, rows) in misses.into_iter().take(most) {
+        let mut templates: HashMap<&Fingerprint, (usize, usize)> = HashMap::new();
+        for &i in rows.iter() {
+            templates.entry(&found[i]).or_insert((0, i)).0 += 1;
+        }
+        println!(
+            "  miss {} {label}: {} lines, {} templates",
+            set.name,
+            rows.len(),
+            templates.len()
+        );
+        let mut t: Vec<_> = templates.into_iter().collect();
+        t.sort_by_key(|(_, (n, _))| std::cmp::Reverse(*n));
+        for (f, (n, i)) in t.into_iter().take(4) {
+            println!(
+                "      {n:>5} (of {:>5})  {}",
+                by_fp[f],
+                miner.template(&set.contents[i])
+            );
+        }
     }
 }
 
