@@ -121,6 +121,9 @@ pub(crate) struct Masked {
     /// Where the latest run of constant date words (`Sun Jul`) starts, in the
     /// template and in the text: a variable right after them takes them in.
     date_words: Option<(usize, usize)>,
+    /// Template range of the last constant plain word pushed, or of a word
+    /// with its closing punctuation (`Name:`).
+    last_word: (usize, usize),
 }
 
 /// Limits that bound the work and memory spent on one message.
@@ -145,6 +148,7 @@ impl Masked {
         self.params.clear();
         self.last_var_end = None;
         self.date_words = None;
+        self.last_word = (0, 0);
 
         let over = message.len() > limits.max_bytes;
         let text = cap_bytes(message, limits.max_bytes);
@@ -219,15 +223,14 @@ impl Masked {
             .is_some_and(|e| e + 1 == self.template.len() && self.template.ends_with(' '))
     }
 
-    /// The constant word just before the current token, if the template ends
-    /// with `word ` (a variable or punctuation there gives `""`).
-    fn previous_word(&self) -> &str {
-        let t = self.template.strip_suffix(' ').unwrap_or(&self.template);
-        let w = &t[t.rfind(' ').map_or(0, |k| k + 1)..];
-        if self.last_var_end == Some(t.len()) {
-            ""
+    /// The constant plain word just before the current token, if the template
+    /// ends with `word ` (a variable or punctuation there gives `b""`).
+    fn previous_word(&self) -> &[u8] {
+        let (a, b) = self.last_word;
+        if b + 1 == self.template.len() && self.template.as_bytes()[b] == b' ' {
+            &self.template.as_bytes()[a..b]
         } else {
-            w
+            b""
         }
     }
 
@@ -303,15 +306,17 @@ impl Masked {
         let bytes = text.as_bytes();
         if flags & NOT_PLAIN == 0 {
             let word = &bytes[start..tok_end];
-            if flags & DIGIT != 0 || self.word_is_variable(word, next_token(bytes, tok_end, end)) {
+            if flags & DIGIT != 0 || self.word_is_variable(word, &bytes[tok_end..end]) {
                 self.push_var(start, tok_end);
             } else {
-                if is_date_word(word) && self.date_words.is_none() {
-                    self.date_words = Some((self.template.len(), start));
-                } else if !is_date_word(word) {
+                if !is_date_word(word) {
                     self.date_words = None;
+                } else if self.date_words.is_none() {
+                    self.date_words = Some((self.template.len(), start));
                 }
+                let at = self.template.len();
                 self.template.push_str(&text[start..tok_end]);
+                self.last_word = (at, self.template.len());
             }
             return tok_end;
         }
@@ -338,12 +343,15 @@ impl Masked {
             return tok_end;
         }
         // `alice.`, `alice:`: a word with closing punctuation, by where it stands.
-        if cs == start
-            && core.iter().all(|&b| b.is_ascii_alphabetic() || b == b'-' || b == b'_')
-            && self.word_is_variable(core, next_token(bytes, tok_end, end))
-        {
-            self.push_var(cs, ce);
-            self.template.push_str(&text[ce..tok_end]);
+        if cs == start && core.iter().all(|&b| b.is_ascii_alphabetic() || b == b'-' || b == b'_') {
+            if self.word_is_variable(core, &bytes[tok_end..end]) {
+                self.push_var(cs, ce);
+                self.template.push_str(&text[ce..tok_end]);
+            } else {
+                let at = self.template.len();
+                self.template.push_str(&text[start..tok_end]);
+                self.last_word = (at, self.template.len());
+            }
             return tok_end;
         }
         if is_quote(core[0]) {
@@ -371,7 +379,8 @@ impl Masked {
                 return tok_end;
             }
             // `MAC=aa:bb:cc:dd:ee:ff`, `url=https://...`: a whole-token value after `=`.
-            if let Some(eq) = core.iter().position(|&b| b == b'=')
+            if flags & COLONISH != 0
+                && let Some(eq) = core.iter().position(|&b| b == b'=')
                 && eq + 1 < core.len()
                 && !is_quote(core[eq + 1])
                 && whole_token_variable(&core[eq + 1..], flags & COLONISH != 0)
@@ -397,17 +406,27 @@ impl Masked {
     /// word after a word that names an account or a host (`user alice`,
     /// `tenant acme`), or the lower-case name in `for NAME from` (sshd's
     /// `Failed password for root from ...`).
-    fn word_is_variable(&self, word: &[u8], next: &[u8]) -> bool {
-        if is_bool(word) || (self.var_just_before() && (is_unit(word) || is_date_word(word))) {
+    /// `rest` is the text after the word, up to the end of the mined part.
+    fn word_is_variable(&self, word: &[u8], rest: &[u8]) -> bool {
+        if self.var_just_before() && (is_unit(word) || is_date_word(word)) {
             return true;
         }
-        if !word[0].is_ascii_lowercase() || NOT_NAMES.contains(&word) {
+        if !word[0].is_ascii_lowercase() || is_bool(word) {
+            return is_bool(word);
+        }
+        let before = self.previous_word();
+        if before.is_empty() || !NAME_WORD_START[before[0] as usize] {
             return false;
         }
-        let before = self.previous_word().as_bytes();
-        NAMES_BEFORE.iter().any(|k| before.eq_ignore_ascii_case(k))
-            || (before == b"for" && (next == b"from" || next.starts_with(b"[")))
-            || (before == b"by" && PREPOSITIONS.contains(&next))
+        let named = match before {
+            b"for" => {
+                let next = next_token(rest);
+                next == b"from" || next.starts_with(b"[")
+            }
+            b"by" => PREPOSITIONS.contains(&next_token(rest)),
+            _ => names_a_resource(before),
+        };
+        named && !NOT_NAMES.contains(&word)
     }
 
     /// Masks the quoted value opened by the quote at `q` (text from `start` to
@@ -566,27 +585,18 @@ fn is_host_name(piece: &[u8]) -> bool {
 /// How many tokens an aside after a value may span: `(8.8 KB)` is two.
 const MAX_ASIDE_TOKENS: usize = 4;
 
-/// Words after which a lower-case word names an account, a host or another
-/// named resource (`user alice`, `table orders`, `Account Name: frank`).
-const NAMES_BEFORE: [&[u8]; 17] = [
-    b"user",
-    b"username",
-    b"name:",
-    b"account",
-    b"tenant",
-    b"owner",
-    b"login",
-    b"host",
-    b"hostname",
-    b"table",
-    b"topic",
-    b"queue",
-    b"bucket",
-    b"database",
-    b"job",
-    b"group",
-    b"project",
-];
+/// First bytes of the words `names_a_resource` knows, `for` and `by`, either case: most
+/// words are told apart from them with one lookup.
+const NAME_WORD_START: [bool; 256] = {
+    let mut t = [false; 256];
+    let starts = b"unatolhqbdjgpfUNATOLHQBDJGPF";
+    let mut i = 0;
+    while i < starts.len() {
+        t[starts[i] as usize] = true;
+        i += 1;
+    }
+    t
+};
 
 /// Words that follow a resource word as language, not as its name
 /// (`user logged in`, `account was locked`, `user name or password`).
@@ -609,34 +619,104 @@ fn is_component_name(piece: &[u8]) -> bool {
         && piece.iter().all(|&b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'/' | b'_' | b'-' | b'$'))
 }
 
-/// Units that follow a number as a separate word.
-const UNITS: [&[u8]; 30] = [
-    b"b", b"kb", b"mb", b"gb", b"tb", b"kib", b"mib", b"gib", b"tib", b"byte", b"bytes",
-    b"bit", b"bits", b"ms", b"us", b"ns", b"s", b"sec", b"secs", b"second", b"seconds",
-    b"min", b"mins", b"minute", b"minutes", b"hour", b"hours", b"day", b"days", b"%",
-];
+/// The word in lower case, if it has at most 9 bytes (all the words matched below).
+#[inline]
+fn lower9(word: &[u8]) -> Option<([u8; 9], usize)> {
+    if word.len() > 9 {
+        return None;
+    }
+    let mut buf = [0u8; 9];
+    for (d, s) in buf.iter_mut().zip(word) {
+        *d = s.to_ascii_lowercase();
+    }
+    Some((buf, word.len()))
+}
 
+/// Units that follow a number as a separate word (`300 ms`, `12 KB`, `5 %`).
 fn is_unit(word: &[u8]) -> bool {
-    word.len() <= 7 && UNITS.iter().any(|u| word.eq_ignore_ascii_case(u))
+    if word.len() > 7 || !b"bkmgtusnhdBKMGTUSNHD%".contains(&word[0]) {
+        return false;
+    }
+    let Some((buf, n)) = lower9(word) else {
+        return false;
+    };
+    matches!(
+        &buf[..n],
+        b"b" | b"kb"
+            | b"mb"
+            | b"gb"
+            | b"tb"
+            | b"kib"
+            | b"mib"
+            | b"gib"
+            | b"tib"
+            | b"byte"
+            | b"bytes"
+            | b"bit"
+            | b"bits"
+            | b"ms"
+            | b"us"
+            | b"ns"
+            | b"s"
+            | b"sec"
+            | b"secs"
+            | b"second"
+            | b"seconds"
+            | b"min"
+            | b"mins"
+            | b"minute"
+            | b"minutes"
+            | b"hour"
+            | b"hours"
+            | b"day"
+            | b"days"
+            | b"%"
+    )
+}
+
+/// Words after which a lower-case word names an account, a host or another
+/// named resource (`user alice`, `table orders`, `Account Name: frank`).
+fn names_a_resource(word: &[u8]) -> bool {
+    let Some((buf, n)) = lower9(word) else {
+        return false;
+    };
+    matches!(
+        &buf[..n],
+        b"user"
+            | b"username"
+            | b"name:"
+            | b"account"
+            | b"tenant"
+            | b"owner"
+            | b"login"
+            | b"host"
+            | b"hostname"
+            | b"table"
+            | b"topic"
+            | b"queue"
+            | b"bucket"
+            | b"database"
+            | b"job"
+            | b"group"
+            | b"project"
+    )
 }
 
 fn is_bool(word: &[u8]) -> bool {
-    word.eq_ignore_ascii_case(b"true") || word.eq_ignore_ascii_case(b"false")
+    (4..=5).contains(&word.len()) && word.eq_ignore_ascii_case(b"true") || word.eq_ignore_ascii_case(b"false")
 }
 
 /// Weekday and month names as dates write them (`Sun`, `Jul`, `July`).
 fn is_date_word(word: &[u8]) -> bool {
-    const NAMES: [&[u8]; 19] = [
-        b"Mon", b"Tue", b"Wed", b"Thu", b"Fri", b"Sat", b"Sun", b"Jan", b"Feb", b"Mar",
-        b"Apr", b"May", b"Jun", b"Jul", b"Aug", b"Sep", b"Oct", b"Nov", b"Dec",
-    ];
-    const LONG: [&[u8]; 14] = [
-        b"Monday", b"Tuesday", b"Wednesday", b"Thursday", b"Friday", b"Saturday",
-        b"Sunday", b"January", b"February", b"March", b"April", b"June", b"July",
-        b"August",
-    ];
-    const LONGER: [&[u8]; 4] = [b"September", b"October", b"November", b"December"];
-    NAMES.contains(&word) || LONG.contains(&word) || LONGER.contains(&word)
+    matches!(
+        word,
+        b"Mon" | b"Tue" | b"Wed" | b"Thu" | b"Fri" | b"Sat" | b"Sun" | b"Jan" | b"Feb"
+            | b"Mar" | b"Apr" | b"May" | b"Jun" | b"Jul" | b"Aug" | b"Sep" | b"Oct"
+            | b"Nov" | b"Dec" | b"Monday" | b"Tuesday" | b"Wednesday" | b"Thursday"
+            | b"Friday" | b"Saturday" | b"Sunday" | b"January" | b"February" | b"March"
+            | b"April" | b"June" | b"July" | b"August" | b"September" | b"October"
+            | b"November" | b"December"
+    )
 }
 
 /// `<1`, `>=500`, `<0.5`: a comparison with a number.
@@ -650,17 +730,17 @@ fn is_bound(s: &[u8]) -> bool {
         && rest.iter().all(|&b| b.is_ascii_digit() || b == b'.')
 }
 
-/// The next whitespace-separated token after `from`, up to `end`.
-fn next_token(bytes: &[u8], from: usize, end: usize) -> &[u8] {
-    let mut a = from;
-    while a < end && class(bytes[a]) & SPACE != 0 {
-        a += 1;
-    }
-    let mut b = a;
-    while b < end && class(bytes[b]) & SPACE == 0 {
-        b += 1;
-    }
-    &bytes[a..b]
+/// The first whitespace-separated token of `rest`.
+fn next_token(rest: &[u8]) -> &[u8] {
+    let a = rest
+        .iter()
+        .position(|&b| class(b) & SPACE == 0)
+        .unwrap_or(rest.len());
+    let n = rest[a..]
+        .iter()
+        .position(|&b| class(b) & SPACE != 0)
+        .unwrap_or(rest.len() - a);
+    &rest[a..a + n]
 }
 
 /// `redis:6379`, `db.internal:5432`, `localhost:8080`: a lower-case name before
