@@ -633,7 +633,7 @@ fn lower9(word: &[u8]) -> Option<([u8; 9], usize)> {
 }
 
 /// Units that follow a number as a separate word (`300 ms`, `12 KB`, `5 %`).
-fn is_unit(word: &[u8]) -> bool {
+pub(crate) fn is_unit(word: &[u8]) -> bool {
     if word.len() > 7 || !b"bkmgtusnhdBKMGTUSNHD%".contains(&word[0]) {
         return false;
     }
@@ -676,7 +676,7 @@ fn is_unit(word: &[u8]) -> bool {
 
 /// Words after which a lower-case word names an account, a host or another
 /// named resource (`user alice`, `table orders`, `Account Name: frank`).
-fn names_a_resource(word: &[u8]) -> bool {
+pub(crate) fn names_a_resource(word: &[u8]) -> bool {
     let Some((buf, n)) = lower9(word) else {
         return false;
     };
@@ -702,12 +702,12 @@ fn names_a_resource(word: &[u8]) -> bool {
     )
 }
 
-fn is_bool(word: &[u8]) -> bool {
+pub(crate) fn is_bool(word: &[u8]) -> bool {
     (4..=5).contains(&word.len()) && word.eq_ignore_ascii_case(b"true") || word.eq_ignore_ascii_case(b"false")
 }
 
 /// Weekday and month names as dates write them (`Sun`, `Jul`, `July`).
-fn is_date_word(word: &[u8]) -> bool {
+pub(crate) fn is_date_word(word: &[u8]) -> bool {
     matches!(
         word,
         b"Mon" | b"Tue" | b"Wed" | b"Thu" | b"Fri" | b"Sat" | b"Sun" | b"Jan" | b"Feb"
