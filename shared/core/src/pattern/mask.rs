@@ -13,16 +13,33 @@
 //!   and quotes) and each piece is a variable when it holds a digit (numbers, hex,
 //!   IPs, UUIDs, host names like `db-3`, durations `12ms`, sizes `64MB`, ids
 //!   `blk_-42`), follows `=` (`key=value`), sits between matching quotes, starts
-//!   with `/`, or is a dotted host name with a common suffix (`api.example.com`,
-//!   `db.internal`);
+//!   with `/`, is a host name (three lower-case labels or more, like
+//!   `proxy.cse.cuhk.edu.hk`, two with a common suffix, like `db.internal`, or a
+//!   name before a port: `redis:6379`), or an Android-like component
+//!   (`com.example/.MainActivity`);
+//! * some plain words are variables by where they stand, judged from the
+//!   message alone: a unit after a value (`300 ms`, `12 KB`), a bound (`<1 sec`),
+//!   weekday and month names beside a value (`Sun Jul 10 03:55:15`), booleans,
+//!   and a lower-case word after a word that names an account, a host or another
+//!   resource (`user alice`, `tenant acme`, `table orders`, `Account Name: frank`;
+//!   not `user name`, `account was`), or in `for NAME from` and `by NAME for`
+//!   (sshd's `Failed password for root from ...`);
+//! * a parenthesised aside made only of variables, right after a variable, joins
+//!   it (`9018 bytes (8.8 KB) sent`, `10.0.0.1 (gw.example.net)`, `10.0.0.1 ()`):
+//!   programs print such asides for some values and not others;
 //! * a run of variables separated only by spaces or `: , ; = . -`-like punctuation
 //!   becomes one `<*>`, so lists of ids (`delete blk_1 blk_2 blk_3`), `host:port`
 //!   and `date time` have one shape whatever their length; brackets and quotes
 //!   stop a run so templates stay balanced.
 //!
-//! What it cannot see: a variable that is a plain word (`User alice not found`)
-//! looks like a constant, so each such value gets its own pattern. Guessing it
-//! would take other messages, which the fingerprint must not depend on.
+//! Every rule looks at the token, its neighbours or a few tokens of an aside, so
+//! the work is linear in the message whatever patterns were seen before.
+//!
+//! What it cannot see: a plain-word value with no such context (`authenticated
+//! via ldap`, `upstream billing is unhealthy`, a service name of several words)
+//! looks like a constant, so each such value gets its own pattern. Telling it
+//! apart would take other messages, which the fingerprint must not depend on
+//! (ARCHITECTURE.md, "Pattern mining", says how a learned registry could).
 //!
 //! Whitespace runs become one space. Why per-token and not clustering: the template
 //! (and the fingerprint hashed from it) must not depend on which other messages
