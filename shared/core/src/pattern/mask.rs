@@ -213,7 +213,8 @@ impl Masked {
             i = self.token(text, start, i, end, flags);
             tokens += 1;
             if let Some((at, params, since)) = open
-                && (self.close_aside(text, start, i, at, params) || tokens - since >= MAX_ASIDE_TOKENS)
+                && (self.close_aside(text, start, i, at, params)
+                    || tokens - since >= MAX_ASIDE_TOKENS)
             {
                 open = None;
             }
@@ -273,7 +274,9 @@ impl Masked {
         let joins = (inner.is_empty() || inner == VAR)
             && self.params.len() <= params + 1
             && rest.bytes().all(|b| matches!(b, b',' | b';' | b':' | b'.'));
-        let paren = text.as_bytes()[start..tok_end].iter().rposition(|&b| b == b')');
+        let paren = text.as_bytes()[start..tok_end]
+            .iter()
+            .rposition(|&b| b == b')');
         if let (true, Some(paren)) = (joins, paren) {
             let rest = rest.to_owned();
             self.template.truncate(at);
@@ -360,7 +363,11 @@ impl Masked {
             return tok_end;
         }
         // `alice.`, `alice:`: a word with closing punctuation, by where it stands.
-        if cs == start && core.iter().all(|&b| b.is_ascii_alphabetic() || b == b'-' || b == b'_') {
+        if cs == start
+            && core
+                .iter()
+                .all(|&b| b.is_ascii_alphabetic() || b == b'-' || b == b'_')
+        {
             if self.word_is_variable(core, &bytes[tok_end..end]) {
                 self.push_var(cs, ce);
                 self.template.push_str(&text[ce..tok_end]);
@@ -618,10 +625,10 @@ const NAME_WORD_START: [bool; 256] = {
 /// Words that follow a resource word as language, not as its name
 /// (`user logged in`, `account was locked`, `user name or password`).
 const NOT_NAMES: [&[u8]; 36] = [
-    b"a", b"an", b"the", b"is", b"was", b"are", b"were", b"has", b"had", b"have", b"not",
-    b"no", b"name", b"names", b"id", b"for", b"from", b"to", b"in", b"on", b"at", b"by",
-    b"with", b"and", b"or", b"of", b"does", b"did", b"will", b"can", b"cannot", b"could",
-    b"logged", b"already", b"must", b"should",
+    b"a", b"an", b"the", b"is", b"was", b"are", b"were", b"has", b"had", b"have", b"not", b"no",
+    b"name", b"names", b"id", b"for", b"from", b"to", b"in", b"on", b"at", b"by", b"with", b"and",
+    b"or", b"of", b"does", b"did", b"will", b"can", b"cannot", b"could", b"logged", b"already",
+    b"must", b"should",
 ];
 
 /// Words after which `by NAME` is followed in `created by NAME for ...`.
@@ -633,7 +640,9 @@ fn is_component_name(piece: &[u8]) -> bool {
     piece.len() > 3
         && piece[0].is_ascii_alphabetic()
         && piece.iter().any(|&b| b == b'/')
-        && piece.iter().all(|&b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'/' | b'_' | b'-' | b'$'))
+        && piece
+            .iter()
+            .all(|&b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'/' | b'_' | b'-' | b'$'))
 }
 
 /// The word in lower case, if it has at most 9 bytes (all the words matched below).
@@ -720,19 +729,51 @@ pub(crate) fn names_a_resource(word: &[u8]) -> bool {
 }
 
 pub(crate) fn is_bool(word: &[u8]) -> bool {
-    (4..=5).contains(&word.len()) && word.eq_ignore_ascii_case(b"true") || word.eq_ignore_ascii_case(b"false")
+    (4..=5).contains(&word.len()) && word.eq_ignore_ascii_case(b"true")
+        || word.eq_ignore_ascii_case(b"false")
 }
 
 /// Weekday and month names as dates write them (`Sun`, `Jul`, `July`).
 pub(crate) fn is_date_word(word: &[u8]) -> bool {
     matches!(
         word,
-        b"Mon" | b"Tue" | b"Wed" | b"Thu" | b"Fri" | b"Sat" | b"Sun" | b"Jan" | b"Feb"
-            | b"Mar" | b"Apr" | b"May" | b"Jun" | b"Jul" | b"Aug" | b"Sep" | b"Oct"
-            | b"Nov" | b"Dec" | b"Monday" | b"Tuesday" | b"Wednesday" | b"Thursday"
-            | b"Friday" | b"Saturday" | b"Sunday" | b"January" | b"February" | b"March"
-            | b"April" | b"June" | b"July" | b"August" | b"September" | b"October"
-            | b"November" | b"December"
+        b"Mon"
+            | b"Tue"
+            | b"Wed"
+            | b"Thu"
+            | b"Fri"
+            | b"Sat"
+            | b"Sun"
+            | b"Jan"
+            | b"Feb"
+            | b"Mar"
+            | b"Apr"
+            | b"May"
+            | b"Jun"
+            | b"Jul"
+            | b"Aug"
+            | b"Sep"
+            | b"Oct"
+            | b"Nov"
+            | b"Dec"
+            | b"Monday"
+            | b"Tuesday"
+            | b"Wednesday"
+            | b"Thursday"
+            | b"Friday"
+            | b"Saturday"
+            | b"Sunday"
+            | b"January"
+            | b"February"
+            | b"March"
+            | b"April"
+            | b"June"
+            | b"July"
+            | b"August"
+            | b"September"
+            | b"October"
+            | b"November"
+            | b"December"
     )
 }
 
@@ -764,7 +805,10 @@ fn next_token(rest: &[u8]) -> &[u8] {
 /// `:` and a port that ends the token. A name without a dot or hyphen counts only
 /// before an unprivileged port, so `retries:3` stays a key and its value.
 fn is_host_before_port(name: &[u8], after_colon: &[u8]) -> bool {
-    let digits = after_colon.iter().take_while(|b| b.is_ascii_digit()).count();
+    let digits = after_colon
+        .iter()
+        .take_while(|b| b.is_ascii_digit())
+        .count();
     if !(2..=5).contains(&digits)
         || after_colon
             .get(digits)

@@ -51,7 +51,10 @@ fn value(kind: usize) -> BoxedStrategy<String> {
         8 => "[a-z]{1,8}".prop_map(|w| format!("'{w}'")).boxed(),
         9 => "[a-z]{1,6}-[0-9]{1,3}".boxed(),
         // Host names, bare or with a port: `api.shop.example.com`, `db.prod.lan:5432`.
-        10 => ("[a-z]{2,6}(\\.[a-z]{2,6}){1,3}\\.(com|net|org|lan)", prop::option::of(1u16..))
+        10 => (
+            "[a-z]{2,6}(\\.[a-z]{2,6}){1,3}\\.(com|net|org|lan)",
+            prop::option::of(1u16..),
+        )
             .prop_map(|(h, p)| p.map_or(h.clone(), |p| format!("{h}:{p}")))
             .boxed(),
         // Sizes with or without their restatement: `403 bytes`, `9018 bytes (8.8 KB)`.
@@ -70,7 +73,10 @@ fn value(kind: usize) -> BoxedStrategy<String> {
                 format!(
                     "{} {} {day:2} {:02}:{:02}:{:02} 2005",
                     ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"][d],
-                    ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"][m],
+                    [
+                        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct",
+                        "Nov", "Dec"
+                    ][m],
                     t / 3600,
                     t / 60 % 60,
                     t % 60
@@ -88,7 +94,12 @@ fn value(kind: usize) -> BoxedStrategy<String> {
             .prop_map(str::to_owned)
             .boxed(),
         _ => any::<[u8; 6]>()
-            .prop_map(|m| m.iter().map(|b| format!("{b:02x}")).collect::<Vec<_>>().join(":"))
+            .prop_map(|m| {
+                m.iter()
+                    .map(|b| format!("{b:02x}"))
+                    .collect::<Vec<_>>()
+                    .join(":")
+            })
             .boxed(),
     }
 }
