@@ -435,12 +435,20 @@ impl Masked {
         if self.var_just_before() && (is_unit(word) || is_date_word(word)) {
             return true;
         }
-        if !word[0].is_ascii_lowercase() || is_bool(word) {
-            return is_bool(word);
+        if is_bool(word) {
+            return true;
         }
         let before = self.previous_word();
         if before.is_empty() || !NAME_WORD_START[before[0] as usize] {
             return false;
+        }
+        // Names are lower-case, but for an upper-case one that the line then
+        // places (`Invalid user Admin from ...`, `for Oracle [preauth]`).
+        if !word[0].is_ascii_lowercase() {
+            let next = next_token(rest);
+            if !(next == b"from" || next.starts_with(b"[")) {
+                return false;
+            }
         }
         let named = match before {
             b"for" => {
@@ -639,7 +647,7 @@ const PREPOSITIONS: [&[u8]; 7] = [b"for", b"from", b"with", b"on", b"in", b"at",
 fn is_component_name(piece: &[u8]) -> bool {
     piece.len() > 3
         && piece[0].is_ascii_alphabetic()
-        && piece.iter().any(|&b| b == b'/')
+        && piece.contains(&b'/')
         && piece
             .iter()
             .all(|&b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'/' | b'_' | b'-' | b'$'))
@@ -1125,6 +1133,10 @@ mod tests {
             "Unknown user name or bad password"
         );
         assert_eq!(template("User Logoff"), "User Logoff");
+        assert_eq!(
+            template("Invalid user Admin from 1.2.3.4"),
+            template("Invalid user admin from 1.2.3.4")
+        );
     }
 
     #[test]
