@@ -52,6 +52,12 @@ struct DataSetResult {
     lines: usize,
     true_groups: usize,
     found_groups: usize,
+    /// Found groups of two lines or more: the `new-error` incidents a first
+    /// replay of the set would open at the default `APPTRACK_NEW_ERROR_MIN_COUNT`
+    /// (2), if every line were an error.
+    new_error_incidents: usize,
+    /// The same count for the true groups: what it would be with perfect grouping.
+    true_new_error_incidents: usize,
     ga: f64,
     fga: f64,
     precision: f64,
@@ -98,11 +104,12 @@ fn main() -> Result<()> {
     let miner = PatternMiner::default();
 
     println!(
-        "{:<12} {:>7} {:>7} {:>7} {:>8} {:>8} {:>8} {:>8} {:>12} {:>12}",
+        "{:<12} {:>7} {:>7} {:>7} {:>7} {:>8} {:>8} {:>8} {:>8} {:>12} {:>12}",
         "dataset",
         "lines",
         "true_g",
         "found_g",
+        "new_err",
         "GA",
         "FGA",
         "FGA_P",
@@ -119,6 +126,8 @@ fn main() -> Result<()> {
             lines: set.contents.len(),
             true_groups: distinct(&set.labels),
             found_groups: distinct(&fingerprints),
+            new_error_incidents: groups_of_at_least(&fingerprints, 2),
+            true_new_error_incidents: groups_of_at_least(&set.labels, 2),
             ga,
             fga,
             precision,
@@ -127,11 +136,12 @@ fn main() -> Result<()> {
             lines_per_sec_median: median(&rates),
         };
         println!(
-            "{:<12} {:>7} {:>7} {:>7} {:>8.4} {:>8.4} {:>8.4} {:>8.4} {:>12.0} {:>12.0}",
+            "{:<12} {:>7} {:>7} {:>7} {:>7} {:>8.4} {:>8.4} {:>8.4} {:>8.4} {:>12.0} {:>12.0}",
             set.name,
             r.lines,
             r.true_groups,
             r.found_groups,
+            r.new_error_incidents,
             r.ga,
             r.fga,
             r.precision,
@@ -150,8 +160,9 @@ fn main() -> Result<()> {
         fga: datasets.values().map(|r| r.fga).sum::<f64>() / n,
     };
     println!(
-        "{:<12} {:>7} {:>7} {:>7} {:>8.4} {:>8.4}",
+        "{:<12} {:>7} {:>7} {:>7} {:>7} {:>8.4} {:>8.4}",
         format!("AVG({})", datasets.len()),
+        "",
         "",
         "",
         "",
@@ -362,6 +373,14 @@ fn dense<T: Hash + Eq>(keys: &[T]) -> Vec<usize> {
         .collect()
 }
 
+fn groups_of_at_least<T: Hash + Eq>(keys: &[T], n: usize) -> usize {
+    let mut sizes: HashMap<&T, usize> = HashMap::new();
+    for k in keys {
+        *sizes.entry(k).or_default() += 1;
+    }
+    sizes.values().filter(|&&s| s >= n).count()
+}
+
 fn distinct<T: Hash + Eq>(keys: &[T]) -> usize {
     dense(keys).into_iter().max().map_or(0, |m| m + 1)
 }
@@ -475,6 +494,11 @@ mod tests {
         assert!((p - 1.0 / 3.0).abs() < 1e-9 && (r - 1.0 / 3.0).abs() < 1e-9);
         assert!((f - 1.0 / 3.0).abs() < 1e-9);
         assert_eq!(grouping_accuracy(&truth, &[5, 5, 6, 7, 7]), 1.0);
+    }
+
+    #[test]
+    fn counts_groups_that_would_open_an_incident() {
+        assert_eq!(groups_of_at_least(&[1, 1, 2, 3, 3, 3], 2), 2);
     }
 
     #[test]
