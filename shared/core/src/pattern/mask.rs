@@ -22,8 +22,8 @@
 //!   weekday and month names beside a value (`Sun Jul 10 03:55:15`), booleans,
 //!   and a lower-case word after a word that names an account, a host or another
 //!   resource (`user alice`, `tenant acme`, `table orders`, `Account Name: frank`;
-//!   not `user name`, `account was`), or in `for NAME from` and `by NAME for`
-//!   (sshd's `Failed password for root from ...`);
+//!   not `user name`, `account was`), or in `for NAME from ADDRESS` (sshd's
+//!   `Failed password for root from 1.2.3.4`, not `waiting for reply from server`);
 //! * a parenthesised aside made only of variables, right after a variable, joins
 //!   it (`9018 bytes (8.8 KB) sent`, `10.0.0.1 (gw.example.net)`, `10.0.0.1 ()`):
 //!   programs print such asides for some values and not others;
@@ -445,17 +445,20 @@ impl Masked {
         // Names are lower-case, but for an upper-case one that the line then
         // places (`Invalid user Admin from ...`, `for Oracle [preauth]`).
         if !word[0].is_ascii_lowercase() {
-            let next = next_token(rest);
+            let (next, _) = next_token(rest);
             if !(next == b"from" || next.starts_with(b"[")) {
                 return false;
             }
         }
         let named = match before {
             b"for" => {
-                let next = next_token(rest);
-                next == b"from" || next.starts_with(b"[")
+                let (next, rest) = next_token(rest);
+                let (address, _) = next_token(rest);
+                (next == b"from"
+                    && (address.first().is_some_and(u8::is_ascii_digit)
+                        || address.iter().any(|&b| b == b'.' || b == b':')))
+                    || next.starts_with(b"[")
             }
-            b"by" => PREPOSITIONS.contains(&next_token(rest)),
             _ => names_a_resource(before),
         };
         named && !NOT_NAMES.contains(&word)
@@ -617,7 +620,7 @@ fn is_host_name(piece: &[u8]) -> bool {
 /// How many tokens an aside after a value may span: `(8.8 KB)` is two.
 const MAX_ASIDE_TOKENS: usize = 4;
 
-/// First bytes of the words `names_a_resource` knows, `for` and `by`, either case: most
+/// First bytes of the words `names_a_resource` knows and `for`, either case: most
 /// words are told apart from them with one lookup.
 const NAME_WORD_START: [bool; 256] = {
     let mut t = [false; 256];
@@ -639,8 +642,6 @@ const NOT_NAMES: [&[u8]; 36] = [
     b"must", b"should",
 ];
 
-/// Words after which `by NAME` is followed in `created by NAME for ...`.
-const PREPOSITIONS: [&[u8]; 7] = [b"for", b"from", b"with", b"on", b"in", b"at", b"to"];
 
 /// `com.example.app/.MainActivity`, `com.android.phone/com.android.Foo`: an
 /// Android component or a similar dotted name with a slash. A value, like a path.
@@ -796,8 +797,8 @@ fn is_bound(s: &[u8]) -> bool {
         && rest.iter().all(|&b| b.is_ascii_digit() || b == b'.')
 }
 
-/// The first whitespace-separated token of `rest`.
-fn next_token(rest: &[u8]) -> &[u8] {
+/// The first whitespace-separated token of `rest`, and the text after it.
+fn next_token(rest: &[u8]) -> (&[u8], &[u8]) {
     let a = rest
         .iter()
         .position(|&b| class(b) & SPACE == 0)
@@ -806,7 +807,7 @@ fn next_token(rest: &[u8]) -> &[u8] {
         .iter()
         .position(|&b| class(b) & SPACE != 0)
         .unwrap_or(rest.len() - a);
-    &rest[a..a + n]
+    (&rest[a..a + n], &rest[a + n..])
 }
 
 /// `redis:6379`, `db.internal:5432`, `localhost:8080`: a lower-case name before
@@ -1133,6 +1134,10 @@ mod tests {
             "Unknown user name or bad password"
         );
         assert_eq!(template("User Logoff"), "User Logoff");
+        assert_ne!(
+            template("waiting for reply from server"),
+            template("waiting for data from server")
+        );
         assert_eq!(
             template("Invalid user Admin from 1.2.3.4"),
             template("Invalid user admin from 1.2.3.4")
