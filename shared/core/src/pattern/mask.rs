@@ -267,6 +267,9 @@ impl Masked {
         params: usize,
     ) -> bool {
         let aside = &self.template[at..];
+        if !aside.starts_with(" (") {
+            return true;
+        }
         let Some(close) = aside.find(')') else {
             return false;
         };
