@@ -464,7 +464,7 @@ impl Masked {
             }
             _ => names_a_resource(before),
         };
-        named && !NOT_NAMES.contains(&word)
+        named && !NOT_NAMES.contains(&word) && !is_past_tense(word)
     }
 
     /// Masks the quoted value opened by the quote at `q` (text from `start` to
@@ -528,7 +528,12 @@ impl Masked {
                 || (bytes[p] == b'/' && i - p > 1)
                 || (flags & DOT != 0 && is_host_name(piece))
                 || (after == b':' && is_host_before_port(piece, &bytes[i + 1..end]))
-                || (flags & DOT != 0 && is_component_name(piece));
+                || (flags & DOT != 0 && is_component_name(piece))
+                || (flags & SPECIAL != 0
+                    && piece
+                        .iter()
+                        .position(|&b| b == b'@')
+                        .is_some_and(|at| is_email(&piece[..at], &piece[at + 1..])));
             if variable {
                 // Base64 padding belongs to its value: `abc=` and `abcd==` are
                 // one shape.
@@ -636,6 +641,12 @@ const NAME_WORD_START: [bool; 256] = {
     t
 };
 
+/// `failed`, `locked`, `created`: after `account` or `user` such a word says what
+/// happened, it is not a name. (Five letters or more: `ted` and `fred` are names.)
+fn is_past_tense(word: &[u8]) -> bool {
+    word.len() >= 5 && word.ends_with(b"ed")
+}
+
 /// Words that follow a resource word as language, not as its name
 /// (`user logged in`, `account was locked`, `user name or password`).
 const NOT_NAMES: [&[u8]; 36] = [
@@ -644,7 +655,6 @@ const NOT_NAMES: [&[u8]; 36] = [
     b"or", b"of", b"does", b"did", b"will", b"can", b"cannot", b"could", b"logged", b"already",
     b"must", b"should",
 ];
-
 
 /// `com.example.app/.MainActivity`, `com.android.phone/com.android.Foo`: an
 /// Android component or a similar dotted name with a slash. A value, like a path.
@@ -1137,6 +1147,10 @@ mod tests {
             "Unknown user name or bad password"
         );
         assert_eq!(template("User Logoff"), "User Logoff");
+        assert_eq!(
+            template("An account failed to log on"),
+            "An account failed to log on"
+        );
         assert_ne!(
             template("waiting for reply from server"),
             template("waiting for data from server")
@@ -1154,6 +1168,10 @@ mod tests {
             "open through proxy <*> HTTPS"
         );
         assert_eq!(template("dial redis:6379 failed"), "dial <*> failed");
+        assert_eq!(
+            template("reject: from=<ann@example.org> to=<bob_w@example.com>"),
+            "reject: from=<<*>> to=<<*>>"
+        );
         assert_eq!(template("bad value retries:3"), "bad value retries:<*>");
         assert_eq!(template("opt-in: False"), template("opt-in: true"));
         assert_eq!(
