@@ -442,7 +442,7 @@ impl Masked {
             return true;
         }
         let before = self.previous_word();
-        if before.is_empty() || !NAME_WORD_START[before[0] as usize] {
+        if before.is_empty() || !may_name(before) {
             return false;
         }
         // Names are lower-case, but for an upper-case one that the line then
@@ -628,11 +628,51 @@ fn is_host_name(piece: &[u8]) -> bool {
 /// How many tokens an aside after a value may span: `(8.8 KB)` is two.
 const MAX_ASIDE_TOKENS: usize = 4;
 
-/// First bytes of the words `names_a_resource` knows and `for`, either case: most
-/// words are told apart from them with one lookup.
-const NAME_WORD_START: [bool; 256] = {
+/// For each lower-cased first byte, the lengths (as bits) of the words
+/// `names_a_resource` knows and `for`: most words are told apart from them with
+/// one lookup.
+const NAME_WORD_SHAPES: [u16; 256] = {
+    let words: [&[u8]; 18] = [
+        b"user",
+        b"username",
+        b"name:",
+        b"account",
+        b"tenant",
+        b"owner",
+        b"login",
+        b"host",
+        b"hostname",
+        b"table",
+        b"topic",
+        b"queue",
+        b"bucket",
+        b"database",
+        b"job",
+        b"group",
+        b"project",
+        b"for",
+    ];
+    let mut t = [0u16; 256];
+    let mut i = 0;
+    while i < words.len() {
+        let w = words[i];
+        t[w[0] as usize] |= 1 << w.len();
+        t[w[0].to_ascii_uppercase() as usize] |= 1 << w.len();
+        i += 1;
+    }
+    t
+};
+
+/// Whether `word` could be one of the words after which a name follows.
+#[inline]
+fn may_name(word: &[u8]) -> bool {
+    word.len() < 16 && NAME_WORD_SHAPES[word[0] as usize] & (1 << word.len()) != 0
+}
+
+/// First bytes of the units `is_unit` knows, either case.
+const UNIT_START: [bool; 256] = {
     let mut t = [false; 256];
-    let starts = b"unatolhqbdjgpfUNATOLHQBDJGPF";
+    let starts = b"bkmgtusnhdBKMGTUSNHD%";
     let mut i = 0;
     while i < starts.len() {
         t[starts[i] as usize] = true;
@@ -682,7 +722,7 @@ fn lower9(word: &[u8]) -> Option<([u8; 9], usize)> {
 
 /// Units that follow a number as a separate word (`300 ms`, `12 KB`, `5 %`).
 pub(crate) fn is_unit(word: &[u8]) -> bool {
-    if word.len() > 7 || !b"bkmgtusnhdBKMGTUSNHD%".contains(&word[0]) {
+    if word.len() > 7 || !UNIT_START[word[0] as usize] {
         return false;
     }
     let Some((buf, n)) = lower9(word) else {
