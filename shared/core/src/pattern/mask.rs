@@ -22,8 +22,9 @@
 //!   weekday and month names beside a value (`Sun Jul 10 03:55:15`), booleans,
 //!   and a lower-case word after a word that names an account, a host or another
 //!   resource (`user alice`, `tenant acme`, `table orders`, `Account Name: frank`;
-//!   not `user name`, `account was`), or in `for NAME from ADDRESS` (sshd's
-//!   `Failed password for root from 1.2.3.4`, not `waiting for reply from server`);
+//!   not `user name`, `account was`, `host unreachable`), or in `for NAME from
+//!   ADDRESS port` (sshd's `Failed password for root from 1.2.3.4 port 22`, not
+//!   `waiting for reply from db.internal`);
 //! * a parenthesised aside made only of variables, right after a variable, joins
 //!   it (`9018 bytes (8.8 KB) sent`, `10.0.0.1 (gw.example.net)`, `10.0.0.1 ()`):
 //!   programs print such asides for some values and not others;
@@ -431,8 +432,8 @@ impl Masked {
     /// Whether a plain word (no digit, no punctuation) is a variable by where it
     /// stands: a unit after a value (`300 ms`, `12 KB`), a boolean, a lower-case
     /// word after a word that names an account or a host (`user alice`,
-    /// `tenant acme`), or the lower-case name in `for NAME from` (sshd's
-    /// `Failed password for root from ...`).
+    /// `tenant acme`), or the name in `for NAME from ADDRESS port` (sshd's
+    /// `Failed password for root from 1.2.3.4 port 22`).
     /// `rest` is the text after the word, up to the end of the mined part.
     fn word_is_variable(&self, word: &[u8], rest: &[u8]) -> bool {
         if self.var_just_before() && (is_unit(word) || is_date_word(word)) {
@@ -456,10 +457,11 @@ impl Masked {
         let named = match before {
             b"for" => {
                 let (next, rest) = next_token(rest);
-                let (address, _) = next_token(rest);
+                let (address, rest) = next_token(rest);
                 (next == b"from"
                     && (address.first().is_some_and(u8::is_ascii_digit)
-                        || address.iter().any(|&b| b == b'.' || b == b':')))
+                        || address.iter().any(|&b| b == b'.' || b == b':'))
+                    && next_token(rest).0 == b"port")
                     || next.starts_with(b"[")
             }
             _ => names_a_resource(before),
@@ -689,11 +691,57 @@ fn is_past_tense(word: &[u8]) -> bool {
 
 /// Words that follow a resource word as language, not as its name
 /// (`user logged in`, `account was locked`, `user name or password`).
-const NOT_NAMES: [&[u8]; 36] = [
-    b"a", b"an", b"the", b"is", b"was", b"are", b"were", b"has", b"had", b"have", b"not", b"no",
-    b"name", b"names", b"id", b"for", b"from", b"to", b"in", b"on", b"at", b"by", b"with", b"and",
-    b"or", b"of", b"does", b"did", b"will", b"can", b"cannot", b"could", b"logged", b"already",
-    b"must", b"should",
+const NOT_NAMES: [&[u8]; 50] = [
+    b"a",
+    b"an",
+    b"the",
+    b"is",
+    b"was",
+    b"are",
+    b"were",
+    b"has",
+    b"had",
+    b"have",
+    b"not",
+    b"no",
+    b"name",
+    b"names",
+    b"id",
+    b"for",
+    b"from",
+    b"to",
+    b"in",
+    b"on",
+    b"at",
+    b"by",
+    b"with",
+    b"and",
+    b"or",
+    b"of",
+    b"does",
+    b"did",
+    b"will",
+    b"can",
+    b"cannot",
+    b"could",
+    b"logged",
+    b"already",
+    b"must",
+    b"should",
+    b"unreachable",
+    b"unavailable",
+    b"unknown",
+    b"down",
+    b"up",
+    b"busy",
+    b"full",
+    b"empty",
+    b"open",
+    b"invalid",
+    b"missing",
+    b"offline",
+    b"online",
+    b"exists",
 ];
 
 /// `com.example.app/.MainActivity`, `com.android.phone/com.android.Foo`: an
@@ -1191,10 +1239,13 @@ mod tests {
             template("An account failed to log on"),
             "An account failed to log on"
         );
-        assert_ne!(
-            template("waiting for reply from server"),
-            template("waiting for data from server")
-        );
+        for host in ["server", "db.internal", "10.0.0.1"] {
+            assert_ne!(
+                template(&format!("waiting for reply from {host}")),
+                template(&format!("waiting for data from {host}"))
+            );
+        }
+        assert_eq!(template("host unreachable"), "host unreachable");
         assert_eq!(
             template("Invalid user Admin from 1.2.3.4"),
             template("Invalid user admin from 1.2.3.4")
