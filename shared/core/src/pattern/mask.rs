@@ -299,10 +299,12 @@ impl Masked {
     #[inline]
     fn push_var(&mut self, mut start: usize, end: usize) {
         // Date words right before a value are part of it: `Sun Jul 17 ...`.
+        // (The check also drops a stale start: anything else pushed since fails it.)
         if let Some((at, from)) = self.date_words.take()
-            && self.template[at..]
-                .split(' ')
-                .all(|w| w.is_empty() || is_date_word(w.as_bytes()))
+            && self.template.get(at..).is_some_and(|t| {
+                t.split(' ')
+                    .all(|w| w.is_empty() || is_date_word(w.as_bytes()))
+            })
         {
             self.template.truncate(at);
             start = from;
@@ -344,7 +346,6 @@ impl Masked {
             }
             return tok_end;
         }
-        self.date_words = None;
         // Opening brackets before, closing punctuation after: kept as they are,
         // the core between them is tested as a whole first.
         let mut cs = start;
@@ -1048,6 +1049,8 @@ mod tests {
         );
         assert_eq!(template("lifetime <1 sec"), template("lifetime 00:02"));
         assert_eq!(template("took 12 ms"), template("took 1.5s"));
+        assert_eq!(template("on Sep 0"), template("on Sep -0.5"));
+        assert_eq!(template("on Sep 10, 2005"), template("on Sep 10 2005"));
         assert_eq!(
             template("request took 1.5s, limit 500ms"),
             "request took <*>, limit <*>"
