@@ -4,7 +4,7 @@ SHELL := /bin/bash
 export PATH := $(CURDIR)/.local/bin:$(PATH)
 CARGO ?= cargo
 
-.PHONY: help tools build up down demo test test-rust lint template-lint sam-build bench clean
+.PHONY: help tools build up down demo test test-full test-rust test-cdk cdk-synth lint template-lint sam-build bench clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -28,7 +28,9 @@ down: ## Stop the local stack
 demo: up ## Run apptrack's jobs against the local stack and show the incidents
 	@scripts/demo.sh
 
-test: tools lint template-lint test-rust sam-build ## Every test: format, lints, template checks, unit, integration, end to end (emulators start themselves), sam build
+test: tools lint template-lint test-rust test-cdk sam-build ## Every test: format, lints, template checks, unit, integration, end to end (emulators start themselves), CDK construct, sam build
+
+test-full: test cdk-synth ## make test, then a real cdk synth of the CDK example (arm64 bundling)
 
 test-rust:
 	$(CARGO) test --workspace --all-targets --no-fail-fast
@@ -37,6 +39,16 @@ template-lint: ## sam validate --lint, cfn-lint and checkov on infra/template.ya
 	sam validate --lint --template-file infra/template.yaml
 	cfn-lint infra/template.yaml
 	checkov --file infra/template.yaml --framework cloudformation --compact --quiet --skip-download
+
+# The CDK construct (infra/cdk): typecheck, then unit tests that synthesize with bundling
+# skipped (no cargo build), offline.
+test-cdk: ## CDK construct: tsc and unit tests (bundling skipped, offline)
+	cd infra/cdk && npx --no-install tsc --noEmit -p . && node --import tsx --test test/*.test.ts
+
+# One real synth of infra/cdk/example: cargo-lambda builds every function for arm64 (release,
+# zig as the linker, no Docker), offline like sam-build; checks each asset is an aarch64 bootstrap.
+cdk-synth: tools ## cdk synth of the CDK example with real arm64 bundling by the local cargo-lambda
+	@scripts/cdk-synth.sh
 
 sam-build: ## sam build of infra/template.yaml: every function for arm64 with cargo-lambda, offline
 	@scripts/sam-build.sh

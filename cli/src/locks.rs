@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use apptrack_core::auth::{GuardStore, LockMode, LockRecord};
-use apptrack_core::clock::{Clock, SystemClock, Timestamp};
+use apptrack_core::clock::{Clock, SystemClock};
 use apptrack_core::incident::{IncidentId, TimelineEntry};
 use apptrack_core::store::RecordIncidents;
 use clap::Subcommand;
@@ -50,16 +50,12 @@ fn actor() -> String {
     format!("cli:{user}")
 }
 
-fn at(ms: i64) -> String {
-    Timestamp::from_millis(ms).to_rfc3339()
-}
-
 pub async fn run(
     cmd: LocksCmd,
     locks: &impl GuardStore,
     incidents: &impl RecordIncidents,
 ) -> Result<ExitCode> {
-    let now = SystemClock.now().as_millis();
+    let now = SystemClock.now();
     match cmd {
         LocksCmd::List { all, audit, json } => {
             let mode = if audit {
@@ -75,7 +71,7 @@ pub async fn run(
                     .iter()
                     .map(|l| LockView {
                         locked: l.is_locked(now),
-                        until: at(l.locked_until),
+                        until: l.locked_until.to_rfc3339(),
                         record: l,
                     })
                     .collect();
@@ -94,7 +90,7 @@ pub async fn run(
                                 "expired"
                             }
                             .to_string(),
-                            at(l.locked_until),
+                            l.locked_until.to_rfc3339(),
                             l.offence_number.to_string(),
                             l.failures.to_string(),
                             l.sources.len().to_string(),
@@ -124,7 +120,7 @@ pub async fn run(
                 Some(l) => {
                     println!(
                         "{account} is locked until {}: {}",
-                        at(l.locked_until),
+                        l.locked_until.to_rfc3339(),
                         l.reason
                     );
                     if let Some(id) = &l.incident_id {
@@ -150,12 +146,12 @@ pub async fn run(
             };
             println!(
                 "{account} unlocked (was locked until {})",
-                at(before.locked_until)
+                before.locked_until.to_rfc3339()
             );
             if let Some(id) = &before.incident_id {
                 let id: IncidentId = id.parse().context("lock's incident id")?;
                 let entry = TimelineEntry::new(
-                    Timestamp::from_millis(now),
+                    now,
                     &by,
                     "unlocked",
                     &format!("{account} unlocked by {by}: {note}"),

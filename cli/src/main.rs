@@ -2,6 +2,7 @@
 //! gave up on, and set up the local stack's tables. Talks to AWS through the standard AWS
 //! configuration chain.
 
+mod deploy;
 mod dlq;
 mod incidents;
 mod locks;
@@ -32,6 +33,9 @@ enum Command {
     /// List, show, acknowledge and resolve incidents.
     #[command(subcommand)]
     Incidents(incidents::IncidentsCmd),
+    /// Deployments deploy-guard knows: mark one from CI, list them.
+    #[command(subcommand)]
+    Deploy(deploy::DeployCmd),
     /// The functions' on-failure queues: list and redrive the events they gave up on.
     #[command(subcommand)]
     Dlq(dlq::DlqCmd),
@@ -103,6 +107,14 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             let store = DynamoIncidentStore::new(client.clone(), &tables.incidents, &tables.state);
             let guard = apptrack_aws::dynamodb::guard::DynamoGuardStore::new(client, &tables.state);
             locks::run(cmd, &guard, &store).await
+        }
+        Command::Deploy(cmd) => {
+            let (client, tables) = dynamodb(incidents_table, state_table).await?;
+            let log = apptrack_aws::dynamodb::deployments::DynamoDeploymentLog::new(
+                client,
+                &tables.state,
+            );
+            deploy::run(cmd, &log).await
         }
         Command::Dlq(cmd) => dlq::run(cmd, &sdk_config().await?).await,
         Command::Local(LocalCmd::Bootstrap) => {

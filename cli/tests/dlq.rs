@@ -371,7 +371,7 @@ async fn redrive_replays_records_deletes_what_succeeded_and_keeps_the_rest() -> 
         .get_lock(LockMode::Enforce, "mallory@example.com")
         .await?
         .context("mallory is not locked")?;
-    assert!(lock.is_locked(now_ms()), "{lock:?}");
+    assert!(lock.is_locked(Timestamp::from_millis(now_ms())), "{lock:?}");
     assert_eq!((lock.offence_number, lock.failures), (1, 6), "{lock:?}");
     let open = open_incidents(&t).await?;
     assert_eq!(open.len(), 1, "{open:?}");

@@ -115,7 +115,7 @@ pub const RUNTIME_ERROR: &str = "the runtime's deserialize error";
 /// What every function that reads CloudWatch Logs subscriptions answers to each broken
 /// sample: its error type and what the message names. One table, because the same broken
 /// payload must get the same errorType from every such function (they share one decoder).
-pub const LOG_SUBSCRIPTION_BROKEN: [(&str, &str, &str); 14] = [
+pub const LOG_SUBSCRIPTION_BROKEN: [(&str, &str, &str); 15] = [
     (
         "alarm-bad-reasondata.json",
         "Permanent.MissingField",
@@ -136,6 +136,11 @@ pub const LOG_SUBSCRIPTION_BROKEN: [(&str, &str, &str); 14] = [
         "auth-event-missing-timestamp.json",
         "Permanent.MissingField",
         "`logEvents[0].timestamp`",
+    ),
+    (
+        "deploy-missing-version.json",
+        "Permanent.MissingField",
+        "`awslogs.data`",
     ),
     (
         "auth-gzip-bomb.json",

@@ -45,16 +45,20 @@ pub async fn put_cpu_alarm(
     alarm: &str,
     group: &str,
 ) -> Result<()> {
+    put_cpu_alarm_on(cw, alarm, ("AutoScalingGroupName", group)).await
+}
+
+/// The same alarm on any one dimension (`("InstanceId", "i-...")` for one server).
+pub async fn put_cpu_alarm_on(
+    cw: &aws_sdk_cloudwatch::Client,
+    alarm: &str,
+    (dimension, value): (&str, &str),
+) -> Result<()> {
     cw.put_metric_alarm()
         .alarm_name(alarm)
         .namespace("AWS/EC2")
         .metric_name("CPUUtilization")
-        .dimensions(
-            Dimension::builder()
-                .name("AutoScalingGroupName")
-                .value(group)
-                .build(),
-        )
+        .dimensions(Dimension::builder().name(dimension).value(value).build())
         .statistic(Statistic::Average)
         .period(60)
         .evaluation_periods(2)

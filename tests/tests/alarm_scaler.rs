@@ -13,7 +13,9 @@ use apptrack_core::alarm::{AlarmEvent, GroupCapacity};
 use apptrack_core::clock::{ManualClock, Timestamp};
 use apptrack_core::failure::Failure as _;
 use apptrack_core::incident::{DedupKey, IncidentKind, Status};
-use apptrack_core::scaling::{CapacityController, ScalingError};
+use apptrack_core::scaling::{
+    CapacityController, InstanceDirectory, InstanceHealth, InstanceMembership, ScalingError,
+};
 use apptrack_core::store::ReadIncidents;
 use apptrack_tests::scaling::create_managed_group;
 use apptrack_tests::{TestTables, autoscaling_client, cloudwatch_client, repo_root};
@@ -26,6 +28,37 @@ use serde_json::{Value, json};
 struct CountingGroups {
     inner: AutoScalingGroups,
     sets: AtomicUsize,
+}
+
+impl InstanceDirectory for CountingGroups {
+    async fn locate(&self, instance_id: &str) -> Result<Option<InstanceMembership>, ScalingError> {
+        self.inner.locate(instance_id).await
+    }
+
+    async fn group_tags(
+        &self,
+        group: &str,
+    ) -> Result<std::collections::BTreeMap<String, String>, ScalingError> {
+        self.inner.group_tags(group).await
+    }
+}
+
+/// SetInstanceHealth, which ministack does not serve: the in-process fake records the
+/// instances it was asked to mark (the request's shape is checked against the SDK's types
+/// in apptrack-aws).
+#[derive(Default)]
+struct RecordingHealth {
+    marked: std::sync::Mutex<Vec<String>>,
+}
+
+impl InstanceHealth for RecordingHealth {
+    async fn mark_unhealthy(&self, instance_id: &str) -> Result<(), ScalingError> {
+        self.marked
+            .lock()
+            .expect("not poisoned")
+            .push(instance_id.to_owned());
+        Ok(())
+    }
 }
 
 impl CapacityController for CountingGroups {
@@ -43,6 +76,7 @@ type LiveScaler = Scaler<
     CloudWatchAlarms,
     CloudWatchAlarms,
     CountingGroups,
+    RecordingHealth,
     DynamoActionLedger,
     DynamoScaleOuts,
     DynamoIncidentStore,
@@ -79,6 +113,7 @@ impl World {
                     inner: AutoScalingGroups::new(asg.clone()),
                     sets: AtomicUsize::new(0),
                 },
+                health: RecordingHealth::default(),
                 ledger: DynamoActionLedger::new(
                     tables.client.clone(),
                     &tables.state,
@@ -578,4 +613,214 @@ async fn broken_events_get_clear_errors() {
         "bad alarm event: event is not a JSON object"
     );
     assert_eq!(w.sets(), 0);
+}
+
+// --- one instance's alarm (events/alarm/instance-cpu-high-*.json), resolved to its group
+// with DescribeAutoScalingInstances and judged on the group's average from GetMetricData ---
+
+impl World {
+    /// An instance ministack launched for the group.
+    async fn an_instance(&self) -> String {
+        let out = self
+            .asg
+            .describe_auto_scaling_groups()
+            .auto_scaling_group_names(&self.group)
+            .send()
+            .await
+            .expect("DescribeAutoScalingGroups");
+        out.auto_scaling_groups()[0].instances()[0]
+            .instance_id()
+            .expect("an instance id")
+            .to_owned()
+    }
+
+    /// The group's average CPU over the last two minutes, as CloudWatch would aggregate it.
+    async fn group_average_is(&self, value: f64, now_ms: i64) {
+        for ago in [120, 60] {
+            self.cw
+                .put_metric_data()
+                .namespace("AWS/EC2")
+                .metric_data(
+                    MetricDatum::builder()
+                        .metric_name("CPUUtilization")
+                        .dimensions(
+                            Dimension::builder()
+                                .name("AutoScalingGroupName")
+                                .value(&self.group)
+                                .build(),
+                        )
+                        .timestamp(DateTime::from_millis(now_ms - ago * 1000))
+                        .value(value)
+                        .build(),
+                )
+                .send()
+                .await
+                .expect("PutMetricData");
+        }
+    }
+
+    /// The instance sample, renamed for this world, on `instance`, transitioning at `now_ms`.
+    fn instance_event(&self, file: &str, instance: &str, now_ms: i64) -> Value {
+        let alarm = format!("{}-instance-cpu-high", self.group);
+        let mut ev = self.event(file, &alarm);
+        ev["detail"]["configuration"]["metrics"][0]["metricStat"]["metric"]["dimensions"] =
+            json!({ "InstanceId": instance });
+        ev["detail"]["state"]["timestamp"] = json!(Timestamp::from_millis(now_ms).to_rfc3339());
+        self.scaler
+            .clock
+            .set(Timestamp::from_millis(now_ms + 30_000));
+        ev
+    }
+
+    fn marked(&self) -> Vec<String> {
+        self.scaler
+            .health
+            .marked
+            .lock()
+            .expect("not poisoned")
+            .clone()
+    }
+}
+
+fn wall_ms() -> i64 {
+    apptrack_core::clock::Clock::now(&apptrack_core::clock::SystemClock).as_millis()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_instance_alarm_in_a_busy_group_scales_the_group_once_however_delivered() {
+    let w = std::sync::Arc::new(World::new(&[]).await);
+    let now = wall_ms();
+    w.group_average_is(85.0, now).await;
+    let instance = w.an_instance().await;
+    let ev = w.instance_event("alarm/instance-cpu-high-alarm.json", &instance, now);
+    let first = w.handle(ev.clone()).await.expect("handled");
+    assert_eq!(first.action, Action::Scaled, "{first:?}");
+    assert!(
+        first.detail.contains("whole group is busy"),
+        "{}",
+        first.detail
+    );
+    assert!(
+        first.detail.contains("CPUUtilization 85.0"),
+        "{}",
+        first.detail
+    );
+    // 85 on 2 against a target of 72: 3.
+    assert_eq!(w.desired().await, 3);
+
+    let mut tasks = Vec::new();
+    for _ in 0..10 {
+        let (w, ev) = (w.clone(), ev.clone());
+        tasks.push(tokio::spawn(async move { w.handle(ev).await }));
+    }
+    for t in tasks {
+        let out = t.await.expect("task").expect("handled");
+        assert!(
+            matches!(out.action, Action::Duplicate | Action::InProgressElsewhere),
+            "{out:?}"
+        );
+    }
+    assert_eq!(w.sets(), 1);
+    assert_eq!(w.desired().await, 3);
+    let inc = w
+        .scaler
+        .incidents
+        .get(&first.incident_id.expect("incident"), at(0))
+        .await
+        .expect("incident");
+    assert_eq!(inc.kind, IncidentKind::Saturation);
+    assert_eq!(inc.count, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn one_hot_instance_in_a_quiet_group_opens_one_hot_instance_incident_and_scales_nothing() {
+    let w = std::sync::Arc::new(World::new(&[]).await);
+    let now = wall_ms();
+    w.group_average_is(31.0, now).await;
+    let instance = w.an_instance().await;
+    let ev = w.instance_event("alarm/instance-cpu-high-alarm.json", &instance, now);
+    let mut tasks = Vec::new();
+    for _ in 0..10 {
+        let (w, ev) = (w.clone(), ev.clone());
+        tasks.push(tokio::spawn(async move { w.handle(ev).await }));
+    }
+    let mut ids = std::collections::BTreeSet::new();
+    for t in tasks {
+        let out = t.await.expect("task").expect("handled");
+        assert_eq!(out.action, Action::HotInstance, "{out:?}");
+        ids.insert(out.incident_id.expect("incident"));
+    }
+    assert_eq!(ids.len(), 1, "one incident: {ids:?}");
+    assert_eq!(w.sets(), 0);
+    assert_eq!(w.desired().await, 2);
+    assert!(w.marked().is_empty(), "the group is not tagged to replace");
+    let id = ids.into_iter().next().expect("one");
+    let inc = w.scaler.incidents.get(&id, at(0)).await.expect("incident");
+    assert_eq!(inc.kind, IncidentKind::HotInstance);
+    assert_eq!(inc.resource, instance);
+    assert_eq!(inc.count, 1);
+
+    let ok = w
+        .handle(w.instance_event("alarm/instance-cpu-high-ok.json", &instance, now + 300_000))
+        .await
+        .expect("ok");
+    assert_eq!(ok.action, Action::Resolved, "{ok:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hot_instance_of_a_group_tagged_to_replace_is_marked_unhealthy_once() {
+    let w = World::new(&[]).await;
+    w.asg
+        .create_or_update_tags()
+        .tags(
+            aws_sdk_autoscaling::types::Tag::builder()
+                .key("apptrack:replace-hot")
+                .value("true")
+                .resource_id(&w.group)
+                .resource_type("auto-scaling-group")
+                .propagate_at_launch(false)
+                .build(),
+        )
+        .send()
+        .await
+        .expect("CreateOrUpdateTags");
+    let now = wall_ms();
+    w.group_average_is(31.0, now).await;
+    let instance = w.an_instance().await;
+    let ev = w.instance_event("alarm/instance-cpu-high-alarm.json", &instance, now);
+    let out = w.handle(ev.clone()).await.expect("handled");
+    assert_eq!(out.action, Action::Replaced, "{out:?}");
+    let again = w.handle(ev).await.expect("again");
+    assert_eq!(again.action, Action::Duplicate, "{again:?}");
+    assert_eq!(w.marked(), [instance]);
+    assert_eq!(w.sets(), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_instance_in_no_group_is_a_performance_incident_that_names_it() {
+    let w = World::new(&[]).await;
+    let now = wall_ms();
+    let ev = w.instance_event(
+        "alarm/instance-cpu-high-alarm.json",
+        "i-0feedface0000001",
+        now,
+    );
+    let out = w.handle(ev.clone()).await.expect("handled");
+    assert_eq!(out.action, Action::IncidentRecorded, "{out:?}");
+    assert!(
+        out.detail.contains("in no Auto Scaling group"),
+        "{}",
+        out.detail
+    );
+    let again = w.handle(ev).await.expect("again");
+    assert_eq!(again.incident_id, out.incident_id);
+    let inc = w
+        .scaler
+        .incidents
+        .get(&out.incident_id.expect("incident"), at(0))
+        .await
+        .expect("incident");
+    assert_eq!(inc.kind, IncidentKind::Performance);
+    assert_eq!(inc.resource, "i-0feedface0000001");
+    assert_eq!(inc.count, 1, "redelivery counts once");
 }

@@ -33,7 +33,7 @@ use apptrack_core::clock::{ManualClock, Timestamp};
 use apptrack_core::incident::{DedupKey, IncidentKind};
 use apptrack_core::subscription::{DecodeLimits, LogEvent, LogsBatch, decode_event, encode_batch};
 use apptrack_tests::proxy::{Effect, Fault, Proxy};
-use apptrack_tests::scaling::{create_managed_group, put_cpu_alarm};
+use apptrack_tests::scaling::{create_managed_group, put_cpu_alarm_on};
 use apptrack_tests::{TestTables, dynamodb, ministack, repo_root};
 use aws_sdk_dynamodb::config::retry::{RetryConfig, RetryPartition, TokenBucket};
 use aws_sdk_dynamodb::config::timeout::TimeoutConfig;
@@ -601,6 +601,7 @@ type LiveScaler = Scaler<
     CloudWatchAlarms,
     CloudWatchAlarms,
     AutoScalingGroups,
+    AutoScalingGroups,
     DynamoActionLedger,
     DynamoScaleOuts,
     DynamoIncidentStore,
@@ -622,6 +623,8 @@ struct AlarmWorld {
     group: String,
     tag: String,
     dedup_key: String,
+    /// The instance the alarm watches (`<none>` for the group's own alarm).
+    instance: String,
     scaler: LiveScaler,
     event: Value,
     delivered_at: Timestamp,
@@ -629,6 +632,17 @@ struct AlarmWorld {
 
 impl AlarmWorld {
     async fn new() -> Self {
+        Self::with_alarm("alarm/cpu-high-alarm.json").await
+    }
+
+    /// The instance sample on one of the group's instances, with the group busy (an
+    /// average of 85 against a target of 72 in the alarm's window): the instance is found
+    /// with DescribeAutoScalingInstances, then the group is scaled as for its own alarm.
+    async fn on_a_busy_groups_instance() -> Self {
+        Self::with_alarm("alarm/instance-cpu-high-alarm.json").await
+    }
+
+    async fn with_alarm(sample_file: &str) -> Self {
         let tag = ulid::Ulid::new().to_string().to_lowercase();
         let group = format!("asg-{tag}");
         let alarm = format!("{group}-cpu-high");
@@ -638,20 +652,27 @@ impl AlarmWorld {
             .await
             .expect("the managed group");
         let cw = cloudwatch();
-        put_cpu_alarm(&cw, &alarm, &group)
-            .await
-            .expect("the CPU alarm");
 
         // The sample, renamed to this world's alarm and group.
-        let mut event: Value =
-            serde_json::from_slice(&sample("alarm/cpu-high-alarm.json")).expect("JSON sample");
+        let mut event: Value = serde_json::from_slice(&sample(sample_file)).expect("JSON sample");
         event["resources"] = json!([format!(
             "arn:aws:cloudwatch:us-east-1:123456789012:alarm:{alarm}"
         )]);
         event["detail"]["alarmName"] = json!(alarm);
-        event["detail"]["configuration"]["metrics"][0]["metricStat"]["metric"]["dimensions"]["AutoScalingGroupName"] =
-            json!(group);
+        let dimensions = &mut event["detail"]["configuration"]["metrics"][0]["metricStat"]["metric"]
+            ["dimensions"];
+        let (watched, instance) = if dimensions.get("InstanceId").is_some() {
+            let instance = first_instance(&groups, &group).await;
+            (("InstanceId", instance.clone()), instance)
+        } else {
+            (("AutoScalingGroupName", group.clone()), "<none>".to_owned())
+        };
+        dimensions[watched.0] = json!(watched.1);
+        put_cpu_alarm_on(&cw, &alarm, (watched.0, &watched.1))
+            .await
+            .expect("the CPU alarm");
         let transition = AlarmEvent::from_value(&event).expect("the sample decodes");
+        group_average_before(&cw, &group, transition.transition_time, 85.0).await;
         let delivered_at = Timestamp::from_millis(transition.transition_time + 30_000);
 
         let dynamodb = proxy_to(&dynamodb().endpoint).await;
@@ -659,10 +680,13 @@ impl AlarmWorld {
         let client = dynamodb_via(&dynamodb);
         let settings =
             alarm_scaler::handler::Settings::from_lookup(tables.lookup()).expect("settings");
+        let through_proxy = AutoScalingGroups::new(autoscaling_at(autoscaling.endpoint()));
         let scaler = Scaler {
             alarms: CloudWatchAlarms::new(cw.clone()),
             metrics: CloudWatchAlarms::new(cw),
-            groups: AutoScalingGroups::new(autoscaling_at(autoscaling.endpoint())),
+            groups: through_proxy.clone(),
+            // Never called for a busy group (ministack has no SetInstanceHealth).
+            health: through_proxy,
             ledger: DynamoActionLedger::new(client.clone(), &tables.state, SCALING_NAMESPACE),
             scale_outs: DynamoScaleOuts::new(client.clone(), &tables.state),
             incidents: DynamoIncidentStore::new(client, &tables.incidents, &tables.state),
@@ -680,6 +704,7 @@ impl AlarmWorld {
             group,
             tag,
             dedup_key,
+            instance,
             scaler,
             event,
             delivered_at,
@@ -714,6 +739,50 @@ impl AlarmWorld {
     }
 }
 
+async fn first_instance(groups: &aws_sdk_autoscaling::Client, group: &str) -> String {
+    let out = groups
+        .describe_auto_scaling_groups()
+        .auto_scaling_group_names(group)
+        .send()
+        .await
+        .expect("DescribeAutoScalingGroups");
+    out.auto_scaling_groups()[0].instances()[0]
+        .instance_id()
+        .expect("an instance id")
+        .to_owned()
+}
+
+/// The group's average CPU in the two minutes before `transition_ms`.
+async fn group_average_before(
+    cw: &aws_sdk_cloudwatch::Client,
+    group: &str,
+    transition_ms: i64,
+    value: f64,
+) {
+    use aws_sdk_cloudwatch::primitives::DateTime;
+    use aws_sdk_cloudwatch::types::{Dimension, MetricDatum};
+    for ago in [120, 60] {
+        cw.put_metric_data()
+            .namespace("AWS/EC2")
+            .metric_data(
+                MetricDatum::builder()
+                    .metric_name("CPUUtilization")
+                    .dimensions(
+                        Dimension::builder()
+                            .name("AutoScalingGroupName")
+                            .value(group)
+                            .build(),
+                    )
+                    .timestamp(DateTime::from_millis(transition_ms - ago * 1000))
+                    .value(value)
+                    .build(),
+            )
+            .send()
+            .await
+            .expect("PutMetricData");
+    }
+}
+
 /// The line of an alarm world's snapshot that describes its group.
 const GROUP: &str = "group ";
 
@@ -741,6 +810,7 @@ impl World for AlarmWorld {
             names: vec![
                 (self.dedup_key.clone(), "<dedup key>"),
                 (self.tag.clone(), "<tag>"),
+                (self.instance.clone(), "<instance>"),
             ],
         };
         let mut snapshot = Snapshot::of(&self.tables, &volatile).await;
@@ -785,6 +855,35 @@ async fn alarm_scaler_recovers_when_auto_scaling_drops_any_request() {
         operations,
         ["DescribeAutoScalingGroups", "SetDesiredCapacity"]
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_instance_alarm_recovers_when_auto_scaling_drops_any_request() {
+    let operations = every_cut_point(
+        AlarmWorld::on_a_busy_groups_instance,
+        AlarmWorld::autoscaling,
+        drop_from,
+    )
+    .await;
+    assert_eq!(
+        operations,
+        [
+            "DescribeAutoScalingInstances",
+            "DescribeAutoScalingGroups",
+            "SetDesiredCapacity"
+        ]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_instance_alarm_recovers_when_any_dynamodb_answer_is_lost() {
+    let operations = every_cut_point(
+        AlarmWorld::on_a_busy_groups_instance,
+        World::dynamodb,
+        lose_from,
+    )
+    .await;
+    assert!(operations.len() >= 6, "{operations:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -8,6 +8,7 @@ use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use apptrack_core::auth::{AuthParser, BatchAggregate, GuardPolicy, LoginAttempt, SourceState};
+use apptrack_core::clock::Timestamp;
 
 const EVENTS: usize = 10_000;
 const T0: i64 = 1_732_416_613_000; // 2024-11-24T02:50:13Z
@@ -168,7 +169,7 @@ fn run(
     let attempts: Vec<LoginAttempt> = events
         .iter()
         .filter_map(|(line, id, at)| {
-            let a = parser.parse(line, id, *at);
+            let a = parser.parse(line, id, Timestamp::from_millis(*at));
             unparsed += usize::from(a.is_none());
             a
         })
@@ -211,7 +212,7 @@ fn main() {
     let t = Instant::now();
     for _ in 0..iterations {
         for (line, id, at) in black_box(&events) {
-            black_box(parser.parse(line, id, *at));
+            black_box(parser.parse(line, id, Timestamp::from_millis(*at)));
         }
     }
     let parse_only = t.elapsed() / iterations.max(1);

@@ -9,12 +9,12 @@ use apptrack_core::alarm::{
     representative_value,
 };
 use apptrack_core::clock::{Clock, Timestamp};
-use apptrack_core::failure::Failure;
 use apptrack_core::failure::during;
 use apptrack_core::incident::IncidentId;
-use apptrack_core::ledger::{ActionLedger, Completion, note_key};
+use apptrack_core::ledger::{ActionLedger, note_key};
 use apptrack_core::scaling::{
-    AlarmReader, CapacityController, Intent, MetricQuery, MetricReader, ScaleOutLog, ScalingError,
+    AlarmReader, CapacityController, InstanceDirectory, InstanceHealth, Intent, MetricQuery,
+    MetricReader, ScaleOutLog, ScalingError,
 };
 use apptrack_core::store::IncidentStore;
 
@@ -22,13 +22,14 @@ use crate::handler::{Action, Alarm, Claimed, HandlerError, Outcome, Scaler};
 use crate::outcome::{outcome, with_group};
 
 /// Evaluation periods read back with GetMetricData when reasonData has no values.
-const LOOKBACK_PERIODS: u32 = 5;
+pub(crate) const LOOKBACK_PERIODS: u32 = 5;
 
-impl<A, M, C, L, O, S, K> Scaler<A, M, C, L, O, S, K>
+impl<A, M, C, H, L, O, S, K> Scaler<A, M, C, H, L, O, S, K>
 where
     A: AlarmReader,
     M: MetricReader,
-    C: CapacityController,
+    C: CapacityController + InstanceDirectory,
+    H: InstanceHealth,
     L: ActionLedger,
     O: ScaleOutLog,
     S: IncidentStore,
@@ -50,41 +51,17 @@ where
             } => (token, prior_intent),
             Claimed::Settled((action, detail)) => return Ok(base(action, detail)),
         };
-        match self
+        let done = self
             .scale(alarm, &group, &incident, &transition, &token, prior_intent)
-            .await
-        {
-            Ok((action, detail, desired)) => {
-                self.complete(&transition, &token, Completion::Done(detail.clone()))
-                    .await?;
-                Ok(Outcome {
-                    desired,
-                    ..base(action, detail)
-                })
-            }
-            Err(e) if e.is_retryable() => {
-                self.release(&transition, &token).await;
-                Err(e)
-            }
-            Err(e) => {
-                // A permanent problem: say so on the incident, and fail every redelivery
-                // the same way (so the event reaches the on-failure destination).
-                let note = self.entry("failed", &format!("could not scale {group}: {e}"));
-                let key = note_key(&transition, "failed");
-                if let Err(te) = self
-                    .incidents
-                    .append_timeline_once(&incident, &note, &key)
-                    .await
-                {
-                    tracing::warn!(error = %te, "could not note the failure on the incident");
-                }
-                let failed = Completion::Failed(e.to_string());
-                if let Err(ce) = self.complete(&transition, &token, failed).await {
-                    tracing::warn!(error = %ce, "could not record the failure; a redelivery meets it again");
-                }
-                Err(e)
-            }
-        }
+            .await;
+        let what = format!("scale {group}");
+        let (action, detail, desired) = self
+            .settle(&transition, &token, &incident, &what, done)
+            .await?;
+        Ok(Outcome {
+            desired,
+            ..base(action, detail)
+        })
     }
 
     /// The part of a group alarm done under the claim: decide, act, record.
@@ -225,8 +202,12 @@ where
         Ok(Ok(policy.decide(&input)))
     }
 
-    /// The value the policy acts on: from reasonData, else read back with GetMetricData.
-    async fn metric_value(&self, alarm: &Alarm) -> Result<Option<f64>, HandlerError> {
+    /// The value the policy acts on: the override (a group's average), else from
+    /// reasonData, else read back with GetMetricData.
+    pub(crate) async fn metric_value(&self, alarm: &Alarm) -> Result<Option<f64>, HandlerError> {
+        if let Some(v) = alarm.value_override {
+            return Ok(Some(v));
+        }
         if let Some(v) = alarm
             .event
             .reason_data

@@ -4,17 +4,19 @@
 
 use std::collections::BTreeMap;
 
+use apptrack_core::alarm::hot::INSTANCE_DIMENSION;
 use apptrack_core::alarm::incident;
 use apptrack_core::alarm::{AlarmEvent, AlarmState, Direction, GROUP_TAG, MetricContext};
 use apptrack_core::clock::{Clock, Timestamp};
-use apptrack_core::failure::during;
+use apptrack_core::failure::{Failure as _, during};
 use apptrack_core::incident::{
-    DedupKey, Evidence, IncidentError, IncidentId, IncidentKind, Occurrence, TimelineEntry, Title,
+    DedupKey, Evidence, IncidentError, IncidentId, IncidentKind, Occurrence, Severity,
+    TimelineEntry, Title,
 };
-use apptrack_core::ledger::{ActionLedger, Claim, Completion};
+use apptrack_core::ledger::{ActionLedger, Claim, Completion, note_key};
 use apptrack_core::scaling::{
-    AlarmDefinition, AlarmReader, CapacityController, Intent, MetricReader, ScaleOutLog,
-    ScalingError,
+    AlarmDefinition, AlarmReader, CapacityController, InstanceDirectory, InstanceHealth,
+    InstanceMembership, Intent, MetricReader, ScaleOutLog, ScalingError,
 };
 use apptrack_core::store::IncidentStore;
 use apptrack_lambda::Function;
@@ -29,10 +31,12 @@ pub use crate::settings::Settings;
 pub const SOURCE: &str = "alarm-scaler";
 
 /// Everything the handler works through: the ports, a clock and the settings.
-pub struct Scaler<A, M, C, L, O, S, K> {
+pub struct Scaler<A, M, C, H, L, O, S, K> {
     pub alarms: A,
     pub metrics: M,
     pub groups: C,
+    /// SetInstanceHealth, apart from the groups: ministack lacks it, so tests fake it alone.
+    pub health: H,
     /// Exactly-once claims, one per alarm transition.
     pub ledger: L,
     /// Each group's last scale-out (the scale-in stabilization window).
@@ -43,11 +47,12 @@ pub struct Scaler<A, M, C, L, O, S, K> {
 }
 
 /// The Lambda entry point: accepts any JSON and decodes it leniently.
-impl<A, M, C, L, O, S, K> Function for Scaler<A, M, C, L, O, S, K>
+impl<A, M, C, H, L, O, S, K> Function for Scaler<A, M, C, H, L, O, S, K>
 where
     A: AlarmReader,
     M: MetricReader,
-    C: CapacityController,
+    C: CapacityController + InstanceDirectory,
+    H: InstanceHealth,
     L: ActionLedger,
     O: ScaleOutLog,
     S: IncidentStore,
@@ -62,6 +67,7 @@ where
 }
 
 /// What the handler knows about an alarm once it has read its definition.
+#[derive(Clone)]
 pub(crate) struct Alarm {
     pub(crate) event: AlarmEvent,
     /// Tags from the event, overridden by ListTagsForResource.
@@ -69,6 +75,12 @@ pub(crate) struct Alarm {
     pub(crate) definition: Option<AlarmDefinition>,
     pub(crate) group: Option<String>,
     pub(crate) direction: Option<Direction>,
+    /// The instance an alarm without a group watches (an `InstanceId` dimension), and the
+    /// group Auto Scaling has it in.
+    pub(crate) instance: Option<(String, Option<InstanceMembership>)>,
+    /// The value the scaling policy acts on instead of the alarm's own (a group's average
+    /// when one instance's alarm finds the whole group busy).
+    pub(crate) value_override: Option<f64>,
 }
 
 impl Alarm {
@@ -88,20 +100,55 @@ impl Alarm {
         incident::kind_of(self.group.as_deref(), &ctx.metric)
     }
 
+    /// The group, else the instance, else the alarm itself.
     pub(crate) fn resource(&self) -> &str {
-        self.group.as_deref().unwrap_or(&self.event.alarm_name)
+        self.group
+            .as_deref()
+            .or(self.instance.as_ref().map(|(id, _)| id.as_str()))
+            .unwrap_or(&self.event.alarm_name)
     }
 
     pub(crate) fn dedup_key(&self, kind: IncidentKind) -> Result<DedupKey, IncidentError> {
         DedupKey::new(SOURCE, kind, self.resource(), &self.event.alarm_name)
     }
+
+    /// The instance's group membership, when the alarm watches an instance Auto Scaling has.
+    pub(crate) fn member(&self) -> Option<&InstanceMembership> {
+        self.instance.as_ref().and_then(|(_, m)| m.as_ref())
+    }
+
+    /// The keys this alarm's incident may have been raised under: an instance's alarm raises
+    /// a hot-instance incident, or its group's saturation, or (no group) its own kind.
+    pub(crate) fn dedup_keys(&self, ctx: &MetricContext) -> Result<Vec<DedupKey>, IncidentError> {
+        let own = self.dedup_key(self.kind(ctx))?;
+        let Some(m) = self.member() else {
+            return Ok(vec![own]);
+        };
+        let name = &self.event.alarm_name;
+        Ok(vec![
+            DedupKey::new(SOURCE, IncidentKind::HotInstance, &m.instance_id, name)?,
+            DedupKey::new(SOURCE, IncidentKind::Saturation, &m.group, name)?,
+            own,
+        ])
+    }
+
+    /// This alarm as if it were its group's, judged on `value` (the group's average).
+    pub(crate) fn as_group_alarm(&self, group: &str, value: Option<f64>) -> Alarm {
+        Alarm {
+            group: Some(group.to_owned()),
+            instance: None,
+            value_override: value,
+            ..self.clone()
+        }
+    }
 }
 
-impl<A, M, C, L, O, S, K> Scaler<A, M, C, L, O, S, K>
+impl<A, M, C, H, L, O, S, K> Scaler<A, M, C, H, L, O, S, K>
 where
     A: AlarmReader,
     M: MetricReader,
-    C: CapacityController,
+    C: CapacityController + InstanceDirectory,
+    H: InstanceHealth,
     L: ActionLedger,
     O: ScaleOutLog,
     S: IncidentStore,
@@ -125,6 +172,7 @@ where
             AlarmState::Ok => self.on_ok(&alarm).await,
             AlarmState::InsufficientData => self.on_insufficient_data(&alarm).await,
             AlarmState::Alarm if alarm.group.is_some() => self.on_group_alarm(&alarm).await,
+            AlarmState::Alarm if alarm.member().is_some() => self.on_instance_alarm(&alarm).await,
             AlarmState::Alarm => self.on_alarm_without_group(&alarm).await,
         }
     }
@@ -158,13 +206,42 @@ where
                 AlarmState::Alarm => Direction::from_alarm_reason(&event.reason),
                 _ => None,
             });
+        let instance = match &group {
+            Some(_) => None,
+            None => self.locate_instance(&event, definition.as_ref()).await?,
+        };
         Ok(Alarm {
             event,
             tags,
             definition,
             group,
             direction,
+            instance,
+            value_override: None,
         })
+    }
+
+    /// The instance an alarm's metric names, and its group (DescribeAutoScalingInstances).
+    async fn locate_instance(
+        &self,
+        event: &AlarmEvent,
+        definition: Option<&AlarmDefinition>,
+    ) -> Result<Option<(String, Option<InstanceMembership>)>, HandlerError> {
+        let id = event
+            .primary_metric()
+            .and_then(|m| m.dimensions.get(INSTANCE_DIMENSION))
+            .or_else(|| definition.and_then(|d| d.dimensions.get(INSTANCE_DIMENSION)))
+            .map(|id| id.trim().to_owned())
+            .filter(|id| !id.is_empty());
+        let Some(id) = id else {
+            return Ok(None);
+        };
+        let membership = self
+            .groups
+            .locate(&id)
+            .await
+            .map_err(during(format!("finding the group of instance {id}")))?;
+        Ok(Some((id, membership)))
     }
 
     pub(crate) fn entry(&self, action: &str, detail: &str) -> TimelineEntry {
@@ -178,21 +255,47 @@ where
         ctx: &MetricContext,
     ) -> Result<IncidentId, HandlerError> {
         let kind = alarm.kind(ctx);
-        let key = alarm.dedup_key(kind)?;
-        let resource = alarm.resource();
-        let service = incident::service(&alarm.tags, resource);
-        let (title, sev) = incident::headline(
+        let (mut title, sev) = incident::headline(
             alarm.group.as_deref(),
             alarm.direction,
             kind,
             ctx,
             &alarm.event.alarm_name,
         );
-        let at = Timestamp::from_millis(alarm.event.transition_time);
+        if let Some((id, None)) = &alarm.instance {
+            title = format!(
+                "{kind}: {} on {id} ({})",
+                ctx.metric, alarm.event.alarm_name
+            );
+        }
         let data = serde_json::to_value(ctx).unwrap_or(Value::Null);
+        self.raise_as(
+            alarm,
+            kind,
+            alarm.resource(),
+            (title, sev),
+            &ctx.summary,
+            data,
+        )
+        .await
+    }
+
+    /// Opens or adds to an incident of `kind` on `resource` for this alarm's transition.
+    pub(crate) async fn raise_as(
+        &self,
+        alarm: &Alarm,
+        kind: IncidentKind,
+        resource: &str,
+        (title, sev): (String, Severity),
+        summary: &str,
+        data: Value,
+    ) -> Result<IncidentId, HandlerError> {
+        let key = DedupKey::new(SOURCE, kind, resource, &alarm.event.alarm_name)?;
+        let service = incident::service(&alarm.tags, alarm.group.as_deref().unwrap_or(resource));
+        let at = Timestamp::from_millis(alarm.event.transition_time);
         let occ = Occurrence {
-            summary: ctx.summary.clone(),
-            evidence: vec![Evidence::new(at, &ctx.summary, data)],
+            summary: summary.to_owned(),
+            evidence: vec![Evidence::new(at, summary, data)],
             idempotency_key: Some(alarm.transition()),
             ..Occurrence::new(
                 key,
@@ -260,6 +363,58 @@ where
             .map_err(|e| {
                 during("recording the outcome of the transition")(ScalingError::from(e)).into()
             })
+    }
+}
+
+impl<A, M, C, H, L, O, S, K> Scaler<A, M, C, H, L, O, S, K>
+where
+    A: AlarmReader,
+    M: MetricReader,
+    C: CapacityController + InstanceDirectory,
+    H: InstanceHealth,
+    L: ActionLedger,
+    O: ScaleOutLog,
+    S: IncidentStore,
+    K: Clock,
+{
+    /// Ends the work done under a claim: closes it on success; gives it up after a
+    /// retryable failure; after a permanent one, says so on the incident and fails every
+    /// redelivery the same way (so the event reaches the on-failure destination).
+    pub(crate) async fn settle<T>(
+        &self,
+        transition: &str,
+        token: &str,
+        incident: &IncidentId,
+        what: &str,
+        done: Result<(Action, String, T), HandlerError>,
+    ) -> Result<(Action, String, T), HandlerError> {
+        match done {
+            Ok((action, detail, extra)) => {
+                self.complete(transition, token, Completion::Done(detail.clone()))
+                    .await?;
+                Ok((action, detail, extra))
+            }
+            Err(e) if e.is_retryable() => {
+                self.release(transition, token).await;
+                Err(e)
+            }
+            Err(e) => {
+                let note = self.entry("failed", &format!("could not {what}: {e}"));
+                let key = note_key(transition, "failed");
+                if let Err(te) = self
+                    .incidents
+                    .append_timeline_once(incident, &note, &key)
+                    .await
+                {
+                    tracing::warn!(error = %te, "could not note the failure on the incident");
+                }
+                let failed = Completion::Failed(e.to_string());
+                if let Err(ce) = self.complete(transition, token, failed).await {
+                    tracing::warn!(error = %ce, "could not record the failure; a redelivery meets it again");
+                }
+                Err(e)
+            }
+        }
     }
 }
 

@@ -24,6 +24,10 @@ pub enum Action {
     Ignored,
     /// An alarm with no group: a performance or availability incident.
     IncidentRecorded,
+    /// One instance hot in a quiet group: a hot-instance incident, no capacity added.
+    HotInstance,
+    /// A hot instance marked unhealthy, so that its group replaces it.
+    Replaced,
     Resolved,
     /// INSUFFICIENT_DATA: a timeline note, nothing else.
     Noted,

@@ -13,6 +13,10 @@ pub struct Settings {
     pub dry_run: bool,
     /// `APPTRACK_IGNORE_TARGET_TRACKING` (default true): skip `TargetTracking-*` alarms.
     pub ignore_target_tracking: bool,
+    /// `APPTRACK_GROUP_BUSY_FRACTION` (default 0.9): an instance's alarm scales its group
+    /// when the group's average is at least this fraction of the target; below it, only
+    /// the instance is hot.
+    pub busy_fraction: f64,
     /// `APPTRACK_TARGET_FRACTION` (default 0.8) and
     /// `APPTRACK_SCALE_IN_STABILIZATION_SECS` (default 300) land here.
     pub policy: ScalingPolicy,
@@ -36,6 +40,13 @@ impl Settings {
             |s: &u64| *s <= 86_400,
             "a whole number of seconds from 0 to 86400",
         )?;
+        let busy_fraction = parse_or(
+            &get,
+            "APPTRACK_GROUP_BUSY_FRACTION",
+            0.9,
+            |f: &f64| f.is_finite() && *f > 0.0 && *f <= 1.0,
+            "a fraction greater than 0 and at most 1",
+        )?;
         let ignore_target_tracking = match get("APPTRACK_IGNORE_TARGET_TRACKING") {
             Some(v) if !v.trim().is_empty() => flag(&get, "APPTRACK_IGNORE_TARGET_TRACKING")?,
             _ => true,
@@ -44,6 +55,7 @@ impl Settings {
             store,
             dry_run: flag(&get, "APPTRACK_DRY_RUN")?,
             ignore_target_tracking,
+            busy_fraction,
             policy: ScalingPolicy {
                 target_fraction,
                 stabilization: Duration::from_secs(stabilization),

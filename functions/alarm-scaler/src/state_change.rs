@@ -6,17 +6,20 @@ use apptrack_core::clock::Clock;
 use apptrack_core::failure::during;
 use apptrack_core::incident::{Incident, IncidentError};
 use apptrack_core::ledger::{ActionLedger, Completion, note_key};
-use apptrack_core::scaling::{AlarmReader, CapacityController, MetricReader, ScaleOutLog};
+use apptrack_core::scaling::{
+    AlarmReader, CapacityController, InstanceDirectory, InstanceHealth, MetricReader, ScaleOutLog,
+};
 use apptrack_core::store::{IncidentStore, StoreError};
 
 use crate::handler::{Action, Alarm, Claimed, HandlerError, Outcome, Scaler};
 use crate::outcome::{outcome, with_group};
 
-impl<A, M, C, L, O, S, K> Scaler<A, M, C, L, O, S, K>
+impl<A, M, C, H, L, O, S, K> Scaler<A, M, C, H, L, O, S, K>
 where
     A: AlarmReader,
     M: MetricReader,
-    C: CapacityController,
+    C: CapacityController + InstanceDirectory,
+    H: InstanceHealth,
     L: ActionLedger,
     O: ScaleOutLog,
     S: IncidentStore,
@@ -28,19 +31,32 @@ where
     ) -> Result<Outcome, HandlerError> {
         let ctx = metric_context(&alarm.event, alarm.direction);
         let id = self.raise(alarm, &ctx).await?;
+        let mut detail = ctx.summary;
+        if let Some((instance, None)) = &alarm.instance {
+            let whereabouts = self.whereabouts(alarm, instance).await?;
+            self.note(&id, &alarm.transition(), "located", &whereabouts)
+                .await?;
+            detail = format!("{detail}; {whereabouts}");
+        }
         Ok(Outcome {
             incident_id: Some(id),
-            ..outcome(&alarm.event, Action::IncidentRecorded, ctx.summary)
+            ..outcome(&alarm.event, Action::IncidentRecorded, detail)
         })
     }
 
     async fn active_incident(&self, alarm: &Alarm) -> Result<Option<Incident>, HandlerError> {
         let ctx = metric_context(&alarm.event, alarm.direction);
-        let key = alarm.dedup_key(alarm.kind(&ctx))?;
-        self.incidents
-            .active_for_key(&key)
-            .await
-            .map_err(|e| during("finding the open incident")(e).into())
+        for key in alarm.dedup_keys(&ctx)? {
+            let found = self
+                .incidents
+                .active_for_key(&key)
+                .await
+                .map_err(during("finding the open incident"))?;
+            if found.is_some() {
+                return Ok(found);
+            }
+        }
+        Ok(None)
     }
 
     pub(crate) async fn on_ok(&self, alarm: &Alarm) -> Result<Outcome, HandlerError> {

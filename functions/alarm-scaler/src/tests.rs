@@ -1,6 +1,7 @@
 //! Unit tests of the handler over the in-memory ports: given a sample alarm event, then this
 //! capacity, this incident, this ledger state.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use apptrack_core::alarm::AlarmEvent;
@@ -25,7 +26,8 @@ use apptrack_core::store::memory::MemoryIncidentStore;
 type TestScaler = Scaler<
     FakeAlarms,
     FakeMetrics,
-    FakeGroups,
+    Arc<FakeGroups>,
+    Arc<FakeGroups>,
     MemoryLedger,
     MemoryScaleOuts,
     MemoryIncidentStore,
@@ -53,10 +55,12 @@ fn settings(pairs: &[(&str, &str)]) -> Settings {
 }
 
 fn scaler(pairs: &[(&str, &str)]) -> TestScaler {
+    let groups = Arc::new(FakeGroups::default());
     let s = Scaler {
         alarms: FakeAlarms::default(),
         metrics: FakeMetrics::default(),
-        groups: FakeGroups::default(),
+        groups: groups.clone(),
+        health: groups,
         ledger: MemoryLedger::default(),
         scale_outs: MemoryScaleOuts::default(),
         incidents: MemoryIncidentStore::new(),
@@ -439,4 +443,209 @@ fn metrics_that_count_failures_are_availability() {
     );
     assert_eq!(classify("UnHealthyHostCount"), IncidentKind::Availability);
     assert_eq!(classify("TargetResponseTime"), IncidentKind::Performance);
+}
+
+// --- an alarm on one instance (events/alarm/instance-cpu-high-*.json: i-0a1b2c3d4e5f60718
+// at 95.5 and 97.2 against a threshold of 90, so a target of 72) ---
+
+const HOT: &str = "i-0a1b2c3d4e5f60718";
+
+fn instance_scaler(pairs: &[(&str, &str)], group_average: f64) -> TestScaler {
+    let s = scaler(pairs);
+    s.alarms.insert(AlarmDefinition {
+        name: "web-instance-cpu-high".into(),
+        arn: "arn:aws:cloudwatch:us-east-1:123456789012:alarm:web-instance-cpu-high".into(),
+        comparison_operator: Some("GreaterThanThreshold".into()),
+        threshold: Some(90.0),
+        ..AlarmDefinition::default()
+    });
+    s.groups.add_instance("web-asg", HOT);
+    s.metrics.set(vec![group_average, group_average]);
+    s
+}
+
+async fn incident_of(s: &TestScaler, out: &Outcome) -> apptrack_core::incident::Incident {
+    let id = out.incident_id.clone().expect("an incident");
+    s.incidents
+        .get(&id, Timestamp::from_millis(NOW_MS))
+        .await
+        .expect("stored")
+}
+
+#[tokio::test]
+async fn one_hot_instance_in_a_quiet_group_is_a_hot_instance_incident_and_adds_nothing() {
+    let s = instance_scaler(&[], 31.0);
+    let out = s
+        .handle(&sample("alarm/instance-cpu-high-alarm.json"))
+        .await
+        .expect("handled");
+    assert_eq!(out.action, Action::HotInstance, "{out:?}");
+    assert!(s.groups.calls().is_empty());
+    assert!(s.groups.health_calls().is_empty(), "not tagged to replace");
+    let inc = incident_of(&s, &out).await;
+    assert_eq!(inc.kind, IncidentKind::HotInstance);
+    assert_eq!(inc.resource, HOT);
+    assert!(
+        inc.title.as_str().contains("97.2"),
+        "{}",
+        inc.title.as_str()
+    );
+    assert!(
+        inc.title.as_str().contains("31.0"),
+        "{}",
+        inc.title.as_str()
+    );
+    let tl = timeline(&s, &inc.id).await;
+    assert!(
+        tl.iter()
+            .any(|(a, d)| a == "assessed" && d.contains("no capacity is added")),
+        "{tl:?}"
+    );
+    // The alarm's OK resolves it.
+    let ok = s
+        .handle(&sample("alarm/instance-cpu-high-ok.json"))
+        .await
+        .expect("ok");
+    assert_eq!(ok.action, Action::Resolved, "{ok:?}");
+    assert_eq!(ok.incident_id, Some(inc.id));
+}
+
+#[tokio::test]
+async fn a_busy_group_behind_an_instance_alarm_scales_out_once() {
+    let s = instance_scaler(&[], 85.0);
+    let out = s
+        .handle(&sample("alarm/instance-cpu-high-alarm.json"))
+        .await
+        .expect("handled");
+    assert_eq!(out.action, Action::Scaled, "{out:?}");
+    // The group's 85 on 2 against a target of 72, not the instance's 97.2: 3.
+    assert!(out.detail.contains("CPUUtilization 85.0"), "{}", out.detail);
+    assert_eq!(s.groups.calls(), [("web-asg".to_owned(), 3)]);
+    let inc = incident_of(&s, &out).await;
+    assert_eq!(inc.kind, IncidentKind::Saturation);
+    assert_eq!(inc.resource, "web-asg");
+    let tl = timeline(&s, &inc.id).await;
+    assert!(
+        tl.iter()
+            .any(|(a, d)| a == "assessed" && d.contains("whole group is busy")),
+        "{tl:?}"
+    );
+    let again = s
+        .handle(&sample("alarm/instance-cpu-high-alarm.json"))
+        .await
+        .expect("again");
+    assert_eq!(again.action, Action::Duplicate, "{again:?}");
+    assert_eq!(s.groups.calls().len(), 1);
+}
+
+#[tokio::test]
+async fn a_group_tagged_to_replace_hot_instances_has_the_instance_marked_unhealthy_once() {
+    let s = instance_scaler(&[], 31.0);
+    s.groups.tag("web-asg", "apptrack:replace-hot", "true");
+    let out = s
+        .handle(&sample("alarm/instance-cpu-high-alarm.json"))
+        .await
+        .expect("handled");
+    assert_eq!(out.action, Action::Replaced, "{out:?}");
+    assert_eq!(s.groups.health_calls(), [HOT.to_owned()]);
+    let again = s
+        .handle(&sample("alarm/instance-cpu-high-alarm.json"))
+        .await
+        .expect("again");
+    assert_eq!(again.action, Action::Duplicate, "{again:?}");
+    assert_eq!(s.groups.health_calls().len(), 1);
+    assert!(s.groups.calls().is_empty(), "no capacity added");
+}
+
+#[tokio::test]
+async fn a_lost_answer_from_set_instance_health_is_not_repeated_by_the_retry() {
+    let s = instance_scaler(&[], 31.0);
+    s.groups.tag("web-asg", "apptrack:replace-hot", "true");
+    s.groups.fail_next(Failure::AppliedThenUnavailable);
+    let err = s
+        .handle(&sample("alarm/instance-cpu-high-alarm.json"))
+        .await
+        .expect_err("the answer is lost");
+    assert!(err.is_retryable(), "{err}");
+    let out = s
+        .handle(&sample("alarm/instance-cpu-high-alarm.json"))
+        .await
+        .expect("the retry");
+    assert_eq!(out.action, Action::Replaced, "{out:?}");
+    assert_eq!(s.groups.health_calls().len(), 1);
+}
+
+#[tokio::test]
+async fn replacement_never_takes_the_group_below_its_minimum_or_happens_in_a_dry_run() {
+    let s = instance_scaler(&[], 31.0);
+    s.groups.tag("web-asg", "apptrack:replace-hot", "true");
+    s.groups.insert(
+        "web-asg",
+        GroupCapacity {
+            min: 2,
+            max: 10,
+            desired: 2,
+            in_service: 2,
+            pending: 0,
+        },
+    );
+    let out = s
+        .handle(&sample("alarm/instance-cpu-high-alarm.json"))
+        .await
+        .expect("handled");
+    assert_eq!(out.action, Action::HotInstance, "{out:?}");
+    assert!(out.detail.contains("minimum of 2"), "{}", out.detail);
+    assert!(s.groups.health_calls().is_empty());
+
+    let dry = instance_scaler(&[("APPTRACK_DRY_RUN", "true")], 31.0);
+    dry.groups.tag("web-asg", "apptrack:replace-hot", "true");
+    let out = dry
+        .handle(&sample("alarm/instance-cpu-high-alarm.json"))
+        .await
+        .expect("handled");
+    assert_eq!(out.action, Action::DryRun, "{out:?}");
+    assert!(dry.groups.health_calls().is_empty());
+}
+
+#[tokio::test]
+async fn an_instance_in_no_group_is_a_performance_incident_naming_it() {
+    let s = scaler(&[]);
+    s.metrics.set(vec![97.0]);
+    let out = s
+        .handle(&sample("alarm/instance-cpu-high-alarm.json"))
+        .await
+        .expect("handled");
+    assert_eq!(out.action, Action::IncidentRecorded, "{out:?}");
+    assert!(
+        out.detail.contains("in no Auto Scaling group"),
+        "{}",
+        out.detail
+    );
+    let inc = incident_of(&s, &out).await;
+    assert_eq!(inc.kind, IncidentKind::Performance);
+    assert_eq!(inc.resource, HOT);
+    assert!(inc.title.as_str().contains(HOT), "{}", inc.title.as_str());
+
+    // No datapoints lately: the instance is said to be gone.
+    let gone = scaler(&[]);
+    let out = gone
+        .handle(&sample("alarm/instance-cpu-high-alarm.json"))
+        .await
+        .expect("handled");
+    assert!(out.detail.contains("no longer exists"), "{}", out.detail);
+}
+
+#[tokio::test]
+async fn an_instance_alarm_with_insufficient_data_is_noted_on_its_incident() {
+    let s = instance_scaler(&[], 31.0);
+    let out = s
+        .handle(&sample("alarm/instance-cpu-high-alarm.json"))
+        .await
+        .expect("handled");
+    let noted = s
+        .handle(&sample("alarm/instance-cpu-high-insufficient-data.json"))
+        .await
+        .expect("noted");
+    assert_eq!(noted.action, Action::Noted, "{noted:?}");
+    assert_eq!(noted.incident_id, out.incident_id);
 }

@@ -124,7 +124,7 @@ async fn a_cpu_alarm_scales_its_group_once_and_ok_resolves_the_incident() -> Res
 /// names. `alarm-bad-reasondata.json` ([`LENIENT`]) is not here: its alarm is whole, only
 /// the datapoints are unreadable, and alarm-scaler reads them back from CloudWatch instead
 /// (see the end of the bad-input test).
-const BROKEN: [(&str, &str, &str); 13] = [
+const BROKEN: [(&str, &str, &str); 14] = [
     (
         "alarm-missing-state.json",
         "Permanent.BadEvent",
@@ -142,6 +142,11 @@ const BROKEN: [(&str, &str, &str); 13] = [
         NOT_AN_ALARM,
     ),
     ("auth-gzip-bomb.json", "Permanent.BadEvent", NOT_AN_ALARM),
+    (
+        "deploy-missing-version.json",
+        "Permanent.BadEvent",
+        "not a CloudWatch alarm event",
+    ),
     ("auth-missing-data.json", "Permanent.BadEvent", NOT_AN_ALARM),
     ("auth-not-base64.json", "Permanent.BadEvent", NOT_AN_ALARM),
     ("auth-not-gzip.json", "Permanent.BadEvent", NOT_AN_ALARM),

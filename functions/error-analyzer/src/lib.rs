@@ -10,3 +10,6 @@ pub mod metrics;
 mod outcome;
 mod resolve_quiet;
 mod settings;
+mod wiring;
+
+pub use wiring::Deployed;

@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use apptrack_core::auth::incident;
 use apptrack_core::auth::{
-    AccountAggregate, AccountState, CLOCK_SKEW_MINUTES, CounterKey, EpochMillis, GuardStore,
-    LockMirror, LockRecord, LockWrite, minute_of,
+    AccountAggregate, AccountState, CLOCK_SKEW_MINUTES, CounterKey, GuardStore, LockMirror,
+    LockRecord, LockWrite, minute_of,
 };
 use apptrack_core::clock::{Clock, Timestamp};
 use apptrack_core::failure::during;
@@ -121,7 +121,7 @@ impl<G: GuardStore, S: RecordIncidents, K: Clock> Guard<G, S, K> {
                 snapshot_from: counted_from,
                 incident_id: None,
             };
-            let mut offences: Vec<EpochMillis> = state
+            let mut offences: Vec<Timestamp> = state
                 .offences
                 .iter()
                 .copied()
@@ -149,7 +149,7 @@ impl<G: GuardStore, S: RecordIncidents, K: Clock> Guard<G, S, K> {
                 unlock_note: None,
                 rev: 0,
             };
-            let written_at = self.clock.now().as_millis().max(now);
+            let written_at = self.clock.now().max(now);
             let expires = incident::lock_record_expiry(
                 written_at,
                 now,
@@ -173,7 +173,7 @@ impl<G: GuardStore, S: RecordIncidents, K: Clock> Guard<G, S, K> {
                     incidents.insert(id.clone());
                     report.locked.push(LockedAccount {
                         account: a.account.clone(),
-                        until: Timestamp::from_millis(decision.until).to_rfc3339(),
+                        until: decision.until.to_rfc3339(),
                         offence: decision.offence_number,
                         incident_id: id,
                     });

@@ -5,10 +5,10 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use apptrack_core::auth::{
-    AuthParser, BatchAggregate, CLOCK_SKEW_MINUTES, CounterKey, CounterUpdate, EpochMillis,
+    AuthParser, BUCKET_MILLIS, BatchAggregate, CLOCK_SKEW_MINUTES, CounterKey, CounterUpdate,
     GuardStore, LockMode, WindowPolicy, minute_of,
 };
-use apptrack_core::clock::Clock;
+use apptrack_core::clock::{Clock, Timestamp};
 use apptrack_core::store::RecordIncidents;
 use apptrack_core::subscription::{Delivery, receive};
 use apptrack_lambda::Function;
@@ -80,7 +80,10 @@ impl<G: GuardStore, S: RecordIncidents, K: Clock> Guard<G, S, K> {
         let attempts: Vec<_> = batch
             .log_events
             .iter()
-            .filter_map(|e| self.parser.parse(&e.message, &e.id, e.timestamp))
+            .filter_map(|e| {
+                self.parser
+                    .parse(&e.message, &e.id, Timestamp::from_millis(e.timestamp))
+            })
             .collect();
         report.recognized = attempts.len();
         report.unparsed = report.events - attempts.len();
@@ -114,12 +117,11 @@ impl<G: GuardStore, S: RecordIncidents, K: Clock> Guard<G, S, K> {
 
     /// The time decisions are judged at: the key's latest attempt, but never further ahead
     /// of the handler's clock than the skew the window tolerates.
-    pub(crate) fn decision_time(&self, last_at: EpochMillis) -> EpochMillis {
+    pub(crate) fn decision_time(&self, last_at: Timestamp) -> Timestamp {
         let cap = self
             .clock
             .now()
-            .as_millis()
-            .saturating_add(CLOCK_SKEW_MINUTES * 60_000);
+            .plus_millis(CLOCK_SKEW_MINUTES * BUCKET_MILLIS);
         last_at.min(cap)
     }
 
@@ -130,14 +132,13 @@ impl<G: GuardStore, S: RecordIncidents, K: Clock> Guard<G, S, K> {
         &self,
         key: CounterKey,
         fingerprint: String,
-        last_at: EpochMillis,
+        last_at: Timestamp,
         window: &WindowPolicy,
         failure_minutes: &BTreeMap<i64, u32>,
         successes: u32,
         members_by_minute: BTreeMap<i64, BTreeSet<String>>,
     ) -> CounterUpdate {
         let now = self.decision_time(last_at);
-        let ttl = i64::try_from(self.settings.policy.state_ttl().as_millis()).unwrap_or(i64::MAX);
         CounterUpdate {
             key,
             fingerprint,
@@ -148,7 +149,11 @@ impl<G: GuardStore, S: RecordIncidents, K: Clock> Guard<G, S, K> {
             prune_before: window.first_minute(now),
             fingerprints_before: minute_of(now) - FINGERPRINT_HORIZON_MINUTES,
             // From the handler's clock: a late batch's key must live as long as a fresh one's.
-            expires_at: self.clock.now().as_millis().max(now).saturating_add(ttl),
+            expires_at: self
+                .clock
+                .now()
+                .max(now)
+                .saturating_add(self.settings.policy.state_ttl()),
         }
     }
 }

@@ -10,6 +10,9 @@ pub mod handler;
 mod report;
 mod settings;
 mod source;
+mod wiring;
+
+pub use wiring::Deployed;
 
 #[cfg(test)]
 mod tests;

@@ -1,13 +1,19 @@
-//! Auto Scaling adapter: a group's capacity (DescribeAutoScalingGroups) and its desired
-//! size (SetDesiredCapacity), with instances still launching counted as pending.
+//! Auto Scaling adapter: a group's capacity and tags (DescribeAutoScalingGroups) and its
+//! desired size (SetDesiredCapacity), with instances still launching counted as pending;
+//! an instance's group (DescribeAutoScalingInstances) and its health (SetInstanceHealth).
+
+use std::collections::BTreeMap;
 
 use aws_sdk_autoscaling::Client;
 use aws_sdk_autoscaling::error::SdkError;
-use aws_sdk_autoscaling::types::LifecycleState;
+use aws_sdk_autoscaling::operation::set_instance_health::builders::SetInstanceHealthFluentBuilder;
+use aws_sdk_autoscaling::types::{AutoScalingGroup, LifecycleState};
 
 use crate::sdk::scaling_error as sdk_error;
 use apptrack_core::alarm::GroupCapacity;
-use apptrack_core::scaling::{CapacityController, ScalingError};
+use apptrack_core::scaling::{
+    CapacityController, InstanceDirectory, InstanceHealth, InstanceMembership, ScalingError,
+};
 
 /// Auto Scaling groups. Cheap to clone: the client is shared.
 #[derive(Debug, Clone)]
@@ -29,8 +35,8 @@ fn is_pending(state: &LifecycleState) -> bool {
     )
 }
 
-impl CapacityController for AutoScalingGroups {
-    async fn capacity(&self, group: &str) -> Result<GroupCapacity, ScalingError> {
+impl AutoScalingGroups {
+    async fn describe(&self, group: &str) -> Result<AutoScalingGroup, ScalingError> {
         let out = self
             .client
             .describe_auto_scaling_groups()
@@ -38,11 +44,71 @@ impl CapacityController for AutoScalingGroups {
             .send()
             .await
             .map_err(sdk_error)?;
-        let g = out
-            .auto_scaling_groups()
+        out.auto_scaling_groups()
             .iter()
             .find(|g| g.auto_scaling_group_name() == Some(group))
-            .ok_or_else(|| ScalingError::GroupNotFound(group.to_owned()))?;
+            .cloned()
+            .ok_or_else(|| ScalingError::GroupNotFound(group.to_owned()))
+    }
+}
+
+/// The SetInstanceHealth request that has a group replace `instance_id` now: Unhealthy,
+/// and the health-check grace period not respected (the instance is past its launch).
+pub fn unhealthy_request(client: &Client, instance_id: &str) -> SetInstanceHealthFluentBuilder {
+    client
+        .set_instance_health()
+        .instance_id(instance_id)
+        .health_status("Unhealthy")
+        .should_respect_grace_period(false)
+}
+
+impl InstanceDirectory for AutoScalingGroups {
+    async fn locate(&self, instance_id: &str) -> Result<Option<InstanceMembership>, ScalingError> {
+        let out = self
+            .client
+            .describe_auto_scaling_instances()
+            .instance_ids(instance_id)
+            .send()
+            .await
+            .map_err(sdk_error)?;
+        Ok(out
+            .auto_scaling_instances()
+            .iter()
+            .find(|i| i.instance_id() == Some(instance_id))
+            .and_then(|i| {
+                Some(InstanceMembership {
+                    instance_id: instance_id.to_owned(),
+                    group: i.auto_scaling_group_name()?.to_owned(),
+                    lifecycle_state: i.lifecycle_state().unwrap_or_default().to_owned(),
+                    healthy: i
+                        .health_status()
+                        .is_some_and(|h| h.eq_ignore_ascii_case("healthy")),
+                })
+            }))
+    }
+
+    async fn group_tags(&self, group: &str) -> Result<BTreeMap<String, String>, ScalingError> {
+        let g = self.describe(group).await?;
+        Ok(g.tags()
+            .iter()
+            .filter_map(|t| Some((t.key()?.to_owned(), t.value()?.to_owned())))
+            .collect())
+    }
+}
+
+impl InstanceHealth for AutoScalingGroups {
+    async fn mark_unhealthy(&self, instance_id: &str) -> Result<(), ScalingError> {
+        unhealthy_request(&self.client, instance_id)
+            .send()
+            .await
+            .map(drop)
+            .map_err(sdk_error)
+    }
+}
+
+impl CapacityController for AutoScalingGroups {
+    async fn capacity(&self, group: &str) -> Result<GroupCapacity, ScalingError> {
+        let g = self.describe(group).await?;
         let count = |want: fn(&LifecycleState) -> bool| {
             let n = g
                 .instances()
@@ -84,5 +150,25 @@ impl CapacityController for AutoScalingGroups {
             }
             Err(e) => Err(sdk_error(e)),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_health_request_marks_the_instance_unhealthy_at_once() {
+        let conf = aws_sdk_autoscaling::Config::builder()
+            .behavior_version(aws_sdk_autoscaling::config::BehaviorVersion::latest())
+            .region(aws_sdk_autoscaling::config::Region::new("us-east-1"))
+            .build();
+        let req = unhealthy_request(&Client::from_conf(conf), "i-0abc");
+        let input = req.as_input();
+        assert_eq!(input.get_instance_id().as_deref(), Some("i-0abc"));
+        assert_eq!(input.get_health_status().as_deref(), Some("Unhealthy"));
+        assert_eq!(input.get_should_respect_grace_period(), &Some(false));
+        let built = input.clone().build().expect("a complete request");
+        assert_eq!(built.health_status(), Some("Unhealthy"));
     }
 }

@@ -12,4 +12,5 @@ pub mod cloudwatch;
 #[cfg(feature = "dynamodb")]
 pub mod dynamodb;
 
+pub use aws_config::SdkConfig;
 pub use config::{https_client, load_sdk_config};

@@ -33,15 +33,27 @@ impl Timestamp {
     pub const EPOCH: Timestamp = Timestamp(0);
 
     /// A timestamp from epoch milliseconds, clamped to years 0000..=9999.
-    pub fn from_millis(ms: i64) -> Self {
-        Timestamp(ms.clamp(MIN_MS, MAX_MS))
+    pub const fn from_millis(ms: i64) -> Self {
+        Timestamp(if ms < MIN_MS {
+            MIN_MS
+        } else if ms > MAX_MS {
+            MAX_MS
+        } else {
+            ms
+        })
+    }
+
+    /// `ms` milliseconds later (earlier when negative), saturating: event times in
+    /// CloudWatch Logs are epoch milliseconds, and offsets between them are too.
+    pub fn plus_millis(self, ms: i64) -> Self {
+        Self::from_millis(self.0.saturating_add(ms))
     }
 
     pub fn from_secs(secs: i64) -> Self {
         Self::from_millis(secs.saturating_mul(1000))
     }
 
-    pub fn as_millis(self) -> i64 {
+    pub const fn as_millis(self) -> i64 {
         self.0
     }
 

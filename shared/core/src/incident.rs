@@ -235,6 +235,8 @@ incident_kinds!(
         DependencyFailure => "dependency-failure",
         BruteForce => "brute-force",
         CredentialStuffing => "credential-stuffing",
+        /// One instance of a group runs hot while the group as a whole does not.
+        HotInstance => "hot-instance",
     }
 );
 
@@ -907,6 +909,7 @@ mod tests {
                 "dependency-failure",
                 "brute-force",
                 "credential-stuffing",
+                "hot-instance",
             ]
         );
         for &kind in IncidentKind::KNOWN {

@@ -4,6 +4,7 @@
 pub mod alarm;
 pub mod auth;
 pub mod clock;
+pub mod deploy;
 pub mod errors;
 pub mod failure;
 pub mod incident;

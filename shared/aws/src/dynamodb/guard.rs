@@ -38,11 +38,10 @@ use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, ReturnValuesOnConditionCheckFailure};
 
-use super::item::{Expr, Item, key as key_of, n, number, s};
+use super::item::{Expr, Item, key as key_of, millis, n, number, s, time};
 use super::{Cancelled, cancelled, condition_held, sdk_error};
 use apptrack_core::auth::{
-    CounterKey, CounterUpdate, Counters, EpochMillis, GuardStore, LockMirror, LockMode, LockRecord,
-    LockWrite,
+    CounterKey, CounterUpdate, Counters, GuardStore, LockMirror, LockMode, LockRecord, LockWrite,
 };
 use apptrack_core::clock::Timestamp;
 use apptrack_core::store::StoreError;
@@ -93,8 +92,8 @@ fn member_prefix(k: &CounterKey) -> char {
     }
 }
 
-fn epoch_secs(ms: EpochMillis) -> i64 {
-    ms.div_euclid(1000)
+fn epoch_secs(t: Timestamp) -> i64 {
+    t.as_secs()
 }
 
 fn text(item: &Item, name: &str) -> Option<String> {
@@ -143,7 +142,7 @@ fn decode_counters(item: &Item, applied: bool) -> Counters {
     }
     let mode = text(item, "lock_mode").as_deref().and_then(LockMode::parse);
     if let (Some(mode), Some(locked_at), Some(until)) =
-        (mode, number(item, "lock_at"), number(item, "lock_until"))
+        (mode, time(item, "lock_at"), time(item, "lock_until"))
     {
         c.lock = Some(LockMirror {
             mode,
@@ -170,25 +169,26 @@ fn decode_lock(item: &Item) -> Result<LockRecord, StoreError> {
             .as_deref()
             .and_then(LockMode::parse)
             .ok_or_else(|| corrupt("mode"))?,
-        locked_at: number(item, "locked_at").ok_or_else(|| corrupt("locked_at"))?,
-        locked_until: number(item, "locked_until").ok_or_else(|| corrupt("locked_until"))?,
+        locked_at: time(item, "locked_at").ok_or_else(|| corrupt("locked_at"))?,
+        locked_until: time(item, "locked_until").ok_or_else(|| corrupt("locked_until"))?,
         reason: text(item, "reason").unwrap_or_default(),
         sources: strings(item, "sources"),
         user_agents: strings(item, "user_agents"),
         failures: nonneg("failures"),
-        first_failure_at: number(item, "first_failure_at").unwrap_or(0),
-        last_failure_at: number(item, "last_failure_at").unwrap_or(0),
+        first_failure_at: time(item, "first_failure_at").unwrap_or(Timestamp::EPOCH),
+        last_failure_at: time(item, "last_failure_at").unwrap_or(Timestamp::EPOCH),
         offence_number: nonneg("offence_number"),
         offences: match item.get("offences") {
             Some(AttributeValue::L(l)) => l
                 .iter()
                 .filter_map(|v| v.as_n().ok().and_then(|x| x.parse().ok()))
+                .map(Timestamp::from_millis)
                 .collect(),
             _ => Vec::new(),
         },
         log_group: text(item, "log_group").unwrap_or_default(),
         incident_id: text(item, "incident_id"),
-        unlocked_at: number(item, "unlocked_at"),
+        unlocked_at: time(item, "unlocked_at"),
         unlocked_by: text(item, "unlocked_by"),
         unlock_note: text(item, "unlock_note"),
         rev: number(item, "lrev")
@@ -268,7 +268,7 @@ impl GuardStore for DynamoGuardStore {
         adds.push(format!("{} {one}", e.name("rev")));
         for (m, count) in u.failure_minutes.range(u.prune_before..) {
             let attr = format!("f{m}");
-            adds.push(format!("{} {}", e.name(&attr), e.value(n(count))));
+            adds.push(format!("{} {}", e.name(&attr), e.value(n(*count))));
             touched.insert(attr);
         }
         if u.successes > 0 {
@@ -409,7 +409,7 @@ impl GuardStore for DynamoGuardStore {
         counter_rev: u64,
         lock_rev: Option<u64>,
         mirror: &LockMirror,
-        expires_at: EpochMillis,
+        expires_at: Timestamp,
     ) -> Result<LockWrite, StoreError> {
         // The lock item.
         let mut e = Expr::default();
@@ -417,23 +417,20 @@ impl GuardStore for DynamoGuardStore {
         let fields: Vec<(&str, AttributeValue)> = vec![
             ("account", s(lock.account.as_str())),
             ("mode", s(lock.mode.as_str())),
-            ("locked_at", n(lock.locked_at)),
-            ("locked_until", n(lock.locked_until)),
+            ("locked_at", millis(lock.locked_at)),
+            ("locked_until", millis(lock.locked_until)),
             ("locked_until_s", n(epoch_secs(lock.locked_until))),
-            (
-                "until",
-                s(Timestamp::from_millis(lock.locked_until).to_rfc3339()),
-            ),
+            ("until", s(lock.locked_until.to_rfc3339())),
             ("reason", s(lock.reason.as_str())),
             ("sources", list_s(&lock.sources)),
             ("user_agents", list_s(&lock.user_agents)),
             ("failures", n(lock.failures)),
-            ("first_failure_at", n(lock.first_failure_at)),
-            ("last_failure_at", n(lock.last_failure_at)),
+            ("first_failure_at", millis(lock.first_failure_at)),
+            ("last_failure_at", millis(lock.last_failure_at)),
             ("offence_number", n(lock.offence_number)),
             (
                 "offences",
-                AttributeValue::L(lock.offences.iter().map(|o| n(*o)).collect()),
+                AttributeValue::L(lock.offences.iter().map(|o| millis(*o)).collect()),
             ),
             ("log_group", s(lock.log_group.as_str())),
             ("lrev", n(lock_rev.unwrap_or(0) + 1)),
@@ -466,8 +463,16 @@ impl GuardStore for DynamoGuardStore {
                 e.name("lock_mode"),
                 e.value(s(mirror.mode.as_str()))
             ),
-            format!("{} = {}", e.name("lock_at"), e.value(n(mirror.locked_at))),
-            format!("{} = {}", e.name("lock_until"), e.value(n(mirror.until))),
+            format!(
+                "{} = {}",
+                e.name("lock_at"),
+                e.value(millis(mirror.locked_at))
+            ),
+            format!(
+                "{} = {}",
+                e.name("lock_until"),
+                e.value(millis(mirror.until))
+            ),
             format!(
                 "{} = {}",
                 e.name("lock_snap_from"),
@@ -537,7 +542,7 @@ impl GuardStore for DynamoGuardStore {
         &self,
         mode: LockMode,
         account: &str,
-        locked_at: EpochMillis,
+        locked_at: Timestamp,
         incident_id: &str,
     ) -> Result<(), StoreError> {
         let targets = [
@@ -566,7 +571,7 @@ impl GuardStore for DynamoGuardStore {
                 .expression_attribute_names("#i", attr)
                 .expression_attribute_names("#a", at_attr)
                 .expression_attribute_values(":i", s(incident_id))
-                .expression_attribute_values(":a", n(locked_at))
+                .expression_attribute_values(":a", millis(locked_at))
                 .send()
                 .await;
             // Not held: a newer lock replaced this one, and it records its own incident.
@@ -604,7 +609,7 @@ impl GuardStore for DynamoGuardStore {
         &self,
         mode: LockMode,
         account: &str,
-        at: EpochMillis,
+        at: Timestamp,
         by: &str,
         note: &str,
     ) -> Result<Option<LockRecord>, StoreError> {
@@ -619,9 +624,9 @@ impl GuardStore for DynamoGuardStore {
             )
             .condition_expression("locked_until > :at")
             .expression_attribute_names("#until", "until")
-            .expression_attribute_values(":at", n(at))
+            .expression_attribute_values(":at", millis(at))
             .expression_attribute_values(":ats", n(epoch_secs(at)))
-            .expression_attribute_values(":iso", s(Timestamp::from_millis(at).to_rfc3339()))
+            .expression_attribute_values(":iso", s(at.to_rfc3339()))
             .expression_attribute_values(":by", s(by))
             .expression_attribute_values(":note", s(note))
             .expression_attribute_values(":one", n(1))
@@ -647,8 +652,8 @@ impl GuardStore for DynamoGuardStore {
                 )))
                 .update_expression("SET lock_until = :at")
                 .condition_expression("lock_at = :locked_at AND lock_until > :at")
-                .expression_attribute_values(":at", n(at))
-                .expression_attribute_values(":locked_at", n(b.locked_at))
+                .expression_attribute_values(":at", millis(at))
+                .expression_attribute_values(":locked_at", millis(b.locked_at))
                 .send()
                 .await;
             match res {

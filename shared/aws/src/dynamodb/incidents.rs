@@ -27,6 +27,7 @@ use apptrack_core::incident::{
     Status, TimelineEntry, Transition,
 };
 use apptrack_core::retry::Retry;
+use apptrack_core::settings::StoreSettings;
 use apptrack_core::store::{
     Page, PageRequest, ReadIncidents, RecordIncidents, StoreError, TimeRange,
 };
@@ -104,6 +105,11 @@ impl DynamoIncidentStore {
             incidents_table: incidents_table.into(),
             state_table: state_table.into(),
         }
+    }
+
+    /// The store over the tables the settings name.
+    pub fn from_settings(client: Client, store: &StoreSettings) -> Self {
+        Self::new(client, &store.incidents_table, &store.state_table)
     }
 
     pub fn client(&self) -> &Client {

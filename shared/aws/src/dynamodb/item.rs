@@ -7,6 +7,7 @@ use aws_sdk_dynamodb::types::{
     AttributeValue, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
 };
 
+use apptrack_core::clock::Timestamp;
 use apptrack_core::store::StoreError;
 
 /// A DynamoDB item.
@@ -17,9 +18,30 @@ pub fn s(v: impl Into<String>) -> AttributeValue {
     AttributeValue::S(v.into())
 }
 
+/// What a number attribute may hold: integers and floats. A `Timestamp` is not one (its
+/// `Display` is RFC 3339, which DynamoDB would refuse as N): write it with [`millis`].
+pub trait Number: std::fmt::Display {}
+impl Number for i32 {}
+impl Number for i64 {}
+impl Number for u32 {}
+impl Number for u64 {}
+impl Number for usize {}
+impl Number for i128 {}
+impl Number for f64 {}
+
 /// A number attribute.
-pub fn n(v: impl std::fmt::Display) -> AttributeValue {
+pub fn n(v: impl Number) -> AttributeValue {
     AttributeValue::N(v.to_string())
+}
+
+/// A time as a number attribute of epoch milliseconds.
+pub fn millis(t: Timestamp) -> AttributeValue {
+    n(t.as_millis())
+}
+
+/// A number attribute of epoch milliseconds read as a time.
+pub fn time(item: &Item, name: &str) -> Option<Timestamp> {
+    number(item, name).map(Timestamp::from_millis)
 }
 
 /// The key `{pk, sk}`.

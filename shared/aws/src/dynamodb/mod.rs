@@ -2,6 +2,7 @@
 //! counts, the login counters and locks, and the action ledger. `item` holds the helpers
 //! every adapter builds items with.
 
+pub mod deployments;
 pub mod error_counts;
 pub mod guard;
 pub mod incidents;

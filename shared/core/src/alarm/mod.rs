@@ -3,6 +3,7 @@
 
 mod context;
 mod event;
+pub mod hot;
 pub mod incident;
 mod policy;
 mod reason;

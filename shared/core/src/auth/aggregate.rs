@@ -9,10 +9,10 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::net::IpAddr;
 
-use super::EpochMillis;
 use super::allow::AllowList;
 use super::attempt::{LoginAttempt, Outcome};
 use super::window::minute_of;
+use crate::clock::Timestamp;
 
 /// Bounds on the lists an aggregate keeps, so an attacker cannot grow a DynamoDB item.
 /// Event ids are never bounded: exact counting needs all of them.
@@ -53,11 +53,11 @@ pub struct AccountAggregate {
     pub successes: u32,
     /// Sorted, distinct.
     pub success_event_ids: Vec<String>,
-    pub last_success_at: Option<EpochMillis>,
+    pub last_success_at: Option<Timestamp>,
     pub last_success_source: Option<IpAddr>,
     /// Over counted attempts of either outcome.
-    pub first_at: EpochMillis,
-    pub last_at: EpochMillis,
+    pub first_at: Timestamp,
+    pub last_at: Timestamp,
 }
 
 /// One source's attempts in one batch.
@@ -78,8 +78,8 @@ pub struct SourceAggregate {
     pub successes: u32,
     /// Sorted, distinct.
     pub success_event_ids: Vec<String>,
-    pub first_at: EpochMillis,
-    pub last_at: EpochMillis,
+    pub first_at: Timestamp,
+    pub last_at: Timestamp,
 }
 
 /// How [`BatchAggregate::add`] treated an attempt.
@@ -239,7 +239,7 @@ impl BatchAggregate {
 }
 
 impl AccountAggregate {
-    fn empty(account: &str, at: EpochMillis) -> Self {
+    fn empty(account: &str, at: Timestamp) -> Self {
         Self {
             account: account.to_owned(),
             failures: 0,
@@ -263,7 +263,7 @@ impl AccountAggregate {
 }
 
 impl SourceAggregate {
-    fn empty(source: IpAddr, at: EpochMillis) -> Self {
+    fn empty(source: IpAddr, at: Timestamp) -> Self {
         Self {
             source,
             failures: 0,
@@ -322,15 +322,9 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    const T0: EpochMillis = 1_732_416_613_000;
+    const T0: Timestamp = Timestamp::from_millis(1_732_416_613_000);
 
-    fn attempt(
-        id: &str,
-        account: &str,
-        ip: &str,
-        outcome: Outcome,
-        at: EpochMillis,
-    ) -> LoginAttempt {
+    fn attempt(id: &str, account: &str, ip: &str, outcome: Outcome, at: Timestamp) -> LoginAttempt {
         LoginAttempt {
             account: account.to_owned(),
             source: ip.parse().ok(),
@@ -346,12 +340,24 @@ mod tests {
         use Outcome::*;
         let batch = vec![
             attempt("e1", "root", "203.0.113.9", Failure, T0),
-            attempt("e2", "root", "203.0.113.9", Failure, T0 + 1_000),
-            attempt("e3", "admin", "203.0.113.9", Failure, T0 + 61_000),
-            attempt("e4", "root", "198.51.100.4", Success, T0 + 70_000),
-            attempt("e2", "root", "203.0.113.9", Failure, T0 + 1_000), // duplicate delivery
-            attempt("e5", "root", "127.0.0.1", Failure, T0 + 2_000),   // health check
-            attempt("e6", "root", "no-ip", Failure, T0 + 3_000),
+            attempt("e2", "root", "203.0.113.9", Failure, T0.plus_millis(1_000)),
+            attempt(
+                "e3",
+                "admin",
+                "203.0.113.9",
+                Failure,
+                T0.plus_millis(61_000),
+            ),
+            attempt(
+                "e4",
+                "root",
+                "198.51.100.4",
+                Success,
+                T0.plus_millis(70_000),
+            ),
+            attempt("e2", "root", "203.0.113.9", Failure, T0.plus_millis(1_000)), // duplicate delivery
+            attempt("e5", "root", "127.0.0.1", Failure, T0.plus_millis(2_000)),   // health check
+            attempt("e6", "root", "no-ip", Failure, T0.plus_millis(3_000)),
         ];
         let agg = BatchAggregate::from_attempts(
             &batch,
@@ -380,8 +386,20 @@ mod tests {
         use Outcome::*;
         let batch = vec![
             attempt("a", "bob@example.com", "203.0.113.9", Failure, T0),
-            attempt("b", "bob@example.com", "198.51.100.4", Success, T0 + 1),
-            attempt("c", "bob@example.com", "203.0.113.9", Failure, T0 + 2),
+            attempt(
+                "b",
+                "bob@example.com",
+                "198.51.100.4",
+                Success,
+                T0.plus_millis(1),
+            ),
+            attempt(
+                "c",
+                "bob@example.com",
+                "203.0.113.9",
+                Failure,
+                T0.plus_millis(2),
+            ),
         ];
         let agg = BatchAggregate::from_attempts(
             &batch,
@@ -462,7 +480,7 @@ mod tests {
                 } else {
                     Outcome::Success
                 },
-                at: T0 + dt,
+                at: T0.plus_millis(dt),
                 event_id: format!("ev{id}"),
             })
     }

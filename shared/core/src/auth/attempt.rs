@@ -5,7 +5,7 @@ use std::net::{IpAddr, SocketAddr};
 
 use serde::{Deserialize, Serialize};
 
-use super::EpochMillis;
+use crate::clock::Timestamp;
 
 /// Longest account kept, in characters: accounts become DynamoDB keys and incident text,
 /// and an attacker chooses them, so they are bounded.
@@ -31,7 +31,7 @@ pub struct LoginAttempt {
     pub user_agent: Option<String>,
     pub outcome: Outcome,
     /// Event time as the caller passed it (the CloudWatch event timestamp).
-    pub at: EpochMillis,
+    pub at: Timestamp,
     /// CloudWatch Logs event id: what makes counting exact under retries.
     pub event_id: String,
 }

@@ -8,7 +8,7 @@ use std::net::IpAddr;
 use serde_json::json;
 
 use super::{
-    AccountAggregate, Counters, EpochMillis, LockMirror, LockMode, LockRecord, SourceAggregate,
+    AccountAggregate, BUCKET_MILLIS, Counters, LockMirror, LockMode, LockRecord, SourceAggregate,
     StuffingDecision, StuffingPolicy,
 };
 use crate::clock::Timestamp;
@@ -22,7 +22,7 @@ pub const SOURCE: &str = "login-guard";
 /// The opening occurrence of a lock's incident (idempotent per lock).
 pub fn lock_opened(l: &LockRecord) -> Result<Occurrence, IncidentError> {
     let audit = l.mode == LockMode::Audit;
-    let minutes = (l.locked_until - l.locked_at).max(0) / 60_000;
+    let minutes = l.locked_until.since(l.locked_at).as_secs() / 60;
     let title = if audit {
         format!(
             "Would lock account {} for {minutes} min after {} failed logins (audit mode)",
@@ -34,7 +34,7 @@ pub fn lock_opened(l: &LockRecord) -> Result<Occurrence, IncidentError> {
             l.account, l.failures
         )
     };
-    let at = Timestamp::from_millis(l.locked_at);
+    let at = l.locked_at;
     let mut occ = Occurrence::new(
         episode_key(l.mode, &l.account, l.locked_at)?,
         IncidentKind::BruteForce,
@@ -55,9 +55,9 @@ pub fn lock_opened(l: &LockRecord) -> Result<Occurrence, IncidentError> {
         l.reason,
         list_or_none(&l.sources),
         list_or_none(&l.user_agents),
-        Timestamp::from_millis(l.first_failure_at),
-        Timestamp::from_millis(l.last_failure_at),
-        Timestamp::from_millis(l.locked_until),
+        l.first_failure_at,
+        l.last_failure_at,
+        l.locked_until,
         if audit {
             " (audit mode: not enforced)"
         } else {
@@ -76,9 +76,9 @@ pub fn lock_opened(l: &LockRecord) -> Result<Occurrence, IncidentError> {
             "failures": l.failures,
             "sources": l.sources,
             "user_agents": l.user_agents,
-            "first_failure_at": Timestamp::from_millis(l.first_failure_at),
-            "last_failure_at": Timestamp::from_millis(l.last_failure_at),
-            "locked_until": Timestamp::from_millis(l.locked_until),
+            "first_failure_at": l.first_failure_at,
+            "last_failure_at": l.last_failure_at,
+            "locked_until": l.locked_until,
             "offence": l.offence_number,
             "mode": l.mode,
         }),
@@ -97,7 +97,7 @@ pub fn failed_during_lock(
     a: &AccountAggregate,
     fp: &str,
 ) -> Result<Occurrence, IncidentError> {
-    let at = Timestamp::from_millis(a.last_at);
+    let at = a.last_at;
     let mut occ = Occurrence::new(
         episode_key(m.mode, &a.account, m.locked_at)?,
         IncidentKind::BruteForce,
@@ -120,7 +120,7 @@ pub fn failed_during_lock(
             "failures": a.failures,
             "sources": sources,
             "user_agents": a.user_agents,
-            "from": Timestamp::from_millis(a.first_at),
+            "from": a.first_at,
             "to": at,
         }),
     )];
@@ -142,7 +142,7 @@ pub fn credential_stuffing(
     fp: &str,
 ) -> Result<Occurrence, IncidentError> {
     let ip = s.source.to_string();
-    let at = Timestamp::from_millis(s.last_at);
+    let at = s.last_at;
     let locked_here: Vec<&str> = s
         .accounts
         .iter()
@@ -186,7 +186,7 @@ pub fn credential_stuffing(
             "accounts": d.accounts,
             "failures_in_batch": s.failures,
             "locked_on_own_threshold": locked_here,
-            "from": Timestamp::from_millis(s.first_at),
+            "from": s.first_at,
             "to": at,
         }),
     )];
@@ -198,13 +198,13 @@ pub fn credential_stuffing(
 pub fn episode_key(
     mode: LockMode,
     account: &str,
-    locked_at: EpochMillis,
+    locked_at: Timestamp,
 ) -> Result<DedupKey, IncidentError> {
     DedupKey::new(
         SOURCE,
         IncidentKind::BruteForce,
         account,
-        &format!("{mode}:{locked_at}"),
+        &format!("{mode}:{}", locked_at.as_millis()),
     )
 }
 
@@ -232,25 +232,24 @@ fn list_or_none(items: &[String]) -> String {
 }
 
 /// The start of the oldest failure bucket still in the window.
-pub fn first_failure(c: &Counters, first_minute: i64) -> Option<EpochMillis> {
+pub fn first_failure(c: &Counters, first_minute: i64) -> Option<Timestamp> {
     c.failure_buckets
         .range(first_minute..)
         .find(|(_, n)| **n > 0)
-        .map(|(m, _)| m * 60_000)
+        .map(|(m, _)| Timestamp::from_millis(m.saturating_mul(BUCKET_MILLIS)))
 }
 
 /// When a lock record may expire: after the lock, and never before the repeat window that
 /// makes the next offence a repeat has passed (a later batch must still find the offence).
 pub fn lock_record_expiry(
-    written_at: EpochMillis,
-    decided_at: EpochMillis,
-    until: EpochMillis,
+    written_at: Timestamp,
+    decided_at: Timestamp,
+    until: Timestamp,
     repeat_window: std::time::Duration,
-) -> EpochMillis {
-    let repeat = i64::try_from(repeat_window.as_millis()).unwrap_or(i64::MAX);
+) -> Timestamp {
     written_at
-        .saturating_add(until - decided_at)
-        .max(written_at.saturating_add(repeat))
+        .saturating_add(until.since(decided_at))
+        .max(written_at.saturating_add(repeat_window))
 }
 
 #[cfg(test)]
@@ -266,14 +265,15 @@ mod tests {
     #[test]
     fn a_lock_record_outlives_the_repeat_window() {
         let day = std::time::Duration::from_secs(86_400);
+        let t = Timestamp::from_millis;
         assert_eq!(
-            lock_record_expiry(1_000, 1_000, 901_000, day),
-            1_000 + 86_400_000
+            lock_record_expiry(t(1_000), t(1_000), t(901_000), day),
+            t(1_000 + 86_400_000)
         );
         let week = 7 * 86_400_000;
         assert_eq!(
-            lock_record_expiry(2_000, 1_000, 1_000 + week, day),
-            2_000 + week
+            lock_record_expiry(t(2_000), t(1_000), t(1_000 + week), day),
+            t(2_000 + week)
         );
     }
 }

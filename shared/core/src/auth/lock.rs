@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use super::EpochMillis;
+use crate::clock::Timestamp;
 
 /// Defaults: 15 minutes, doubling per offence within 24 h, at most 24 h.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,16 +42,15 @@ impl LockPolicy {
 
     /// Offences (lock start times) within the repeat window ending at `now`. A future
     /// start (clock skew) counts: it is recent.
-    pub fn offences_in_window(&self, offence_starts: &[EpochMillis], now: EpochMillis) -> u32 {
-        let window = i64::try_from(self.repeat_window.as_millis()).unwrap_or(i64::MAX);
-        let horizon = now.saturating_sub(window);
+    pub fn offences_in_window(&self, offence_starts: &[Timestamp], now: Timestamp) -> u32 {
+        let horizon = now.saturating_sub(self.repeat_window);
         let n = offence_starts.iter().filter(|at| **at > horizon).count();
         u32::try_from(n).unwrap_or(u32::MAX)
     }
 
     /// The end of a lock of `duration` starting at `now`, saturating at the far future.
-    pub fn until(now: EpochMillis, duration: Duration) -> EpochMillis {
-        now.saturating_add(i64::try_from(duration.as_millis()).unwrap_or(i64::MAX))
+    pub fn until(now: Timestamp, duration: Duration) -> Timestamp {
+        now.saturating_add(duration)
     }
 }
 
@@ -59,7 +58,7 @@ impl LockPolicy {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LockDecision {
     pub account: String,
-    pub until: EpochMillis,
+    pub until: Timestamp,
     /// Human text for the incident and the lock record.
     pub reason: String,
     /// Sources that failed against the account (bounded sample), for the incident.
@@ -96,14 +95,16 @@ mod tests {
     #[test]
     fn offences_older_than_a_day_are_forgiven() {
         let p = LockPolicy::default();
-        let now = 1_732_416_613_000;
+        let now = Timestamp::from_millis(1_732_416_613_000);
         let day = 86_400_000;
+        let ago = |ms: i64| now.plus_millis(-ms);
         assert_eq!(
-            p.offences_in_window(&[now - day - 1, now - day + 1, now - 5], now),
+            p.offences_in_window(&[ago(day + 1), ago(day - 1), ago(5)], now),
             2
         );
-        assert_eq!(LockPolicy::until(now, 15 * MIN), now + 900_000);
-        assert_eq!(LockPolicy::until(i64::MAX - 1, 15 * MIN), i64::MAX);
+        assert_eq!(LockPolicy::until(now, 15 * MIN), now.plus_millis(900_000));
+        let end = Timestamp::from_millis(i64::MAX);
+        assert_eq!(LockPolicy::until(end.plus_millis(-1), 15 * MIN), end);
     }
 
     proptest! {

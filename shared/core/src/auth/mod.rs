@@ -2,7 +2,7 @@
 //! per source, and decide locks and credential-stuffing incidents from stored counters.
 //!
 //! Everything here is pure: no AWS types, no I/O, no clock. Time is passed in as
-//! [`EpochMillis`] (milliseconds since the Unix epoch, UTC), the unit CloudWatch Logs uses
+//! [`Timestamp`](crate::clock::Timestamp) (milliseconds since the Unix epoch, UTC), the unit CloudWatch Logs uses
 //! for event timestamps, so a handler can hand event times straight through.
 //!
 //! The flow a handler follows for one subscription batch:
@@ -51,6 +51,3 @@ pub use window::{
     BUCKET_MILLIS, CLOCK_SKEW_MINUTES, WindowPolicy, account_bucket_attribute,
     failure_bucket_attribute, merge_buckets, minute_of, parse_bucket_attribute,
 };
-
-/// Milliseconds since the Unix epoch (UTC): the timestamp unit of CloudWatch Logs events.
-pub type EpochMillis = i64;

@@ -7,11 +7,11 @@ use std::collections::HashMap;
 use regex::Regex;
 use serde_json::{Map, Value};
 
-use super::EpochMillis;
 use super::attempt::{
     AccountCase, LoginAttempt, Outcome, clean_user_agent, normalize_account, parse_source,
 };
 use super::sshd;
+use crate::clock::Timestamp;
 use crate::settings::{self, SettingsError};
 
 const DEFAULT_ACCOUNT_FIELDS: &[&str] = &[
@@ -323,7 +323,7 @@ impl AuthParser {
 
     /// Recognizes a login attempt in one log event's message; `None` when the line is not
     /// one (the caller counts those). Never panics, whatever the input.
-    pub fn parse(&self, message: &str, event_id: &str, at: EpochMillis) -> Option<LoginAttempt> {
+    pub fn parse(&self, message: &str, event_id: &str, at: Timestamp) -> Option<LoginAttempt> {
         let raw = self
             .json(message)
             .or_else(|| self.sshd(message))
@@ -445,7 +445,7 @@ mod tests {
     use proptest::prelude::*;
     use std::net::IpAddr;
 
-    const T0: EpochMillis = 1_732_416_613_000;
+    const T0: Timestamp = Timestamp::from_millis(1_732_416_613_000);
 
     fn parse(line: &str) -> Option<LoginAttempt> {
         AuthParser::default().parse(line, "37d1c5b6a1a1e5d3c2b1", T0)

@@ -5,13 +5,13 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
 use std::time::Duration;
 
-use super::EpochMillis;
 use super::aggregate::AggregateLimits;
 use super::allow::AllowList;
 use super::lock::{LockDecision, LockPolicy};
 use super::parse::AuthParserConfig;
 use super::stuffing::{StuffingDecision, StuffingPolicy};
 use super::window::WindowPolicy;
+use crate::clock::Timestamp;
 use crate::settings::{self, SettingsError};
 
 /// What the store holds for one account after this batch's update was applied.
@@ -20,9 +20,9 @@ pub struct AccountState {
     /// Failure buckets by minute (`f<minute>` attributes), including this batch's.
     pub failure_buckets: BTreeMap<i64, u32>,
     /// Start times of past locks (offences); older than the repeat window may be pruned.
-    pub offences: Vec<EpochMillis>,
+    pub offences: Vec<Timestamp>,
     /// End of the current lock, if any.
-    pub locked_until: Option<EpochMillis>,
+    pub locked_until: Option<Timestamp>,
     /// Sources that failed against the account (bounded), for the decision's evidence.
     pub sources: Vec<IpAddr>,
 }
@@ -137,7 +137,7 @@ impl GuardPolicy {
         &self,
         account: &str,
         state: &AccountState,
-        now: EpochMillis,
+        now: Timestamp,
     ) -> Option<LockDecision> {
         if state.locked_until.is_some_and(|until| until > now) {
             return None;
@@ -177,7 +177,7 @@ impl GuardPolicy {
         &self,
         source: IpAddr,
         state: &SourceState,
-        now: EpochMillis,
+        now: Timestamp,
     ) -> Option<StuffingDecision> {
         self.stuffing.detect(source, &state.account_buckets, now)
     }
@@ -197,7 +197,7 @@ mod tests {
     use super::*;
     use crate::auth::{AuthParser, BatchAggregate, Outcome, merge_buckets};
 
-    const T0: EpochMillis = 1_732_416_613_000;
+    const T0: Timestamp = Timestamp::from_millis(1_732_416_613_000);
     const MIN: i64 = 60_000;
 
     fn env(pairs: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {
@@ -304,7 +304,7 @@ mod tests {
         );
     }
 
-    fn state(failures_at: &[EpochMillis]) -> AccountState {
+    fn state(failures_at: &[Timestamp]) -> AccountState {
         let mut s = AccountState::default();
         for at in failures_at {
             *s.failure_buckets
@@ -317,17 +317,24 @@ mod tests {
     #[test]
     fn fifth_failure_locks_for_fifteen_minutes_then_doubles() {
         let p = GuardPolicy::default();
-        let four = state(&[T0, T0 + MIN, T0 + 2 * MIN, T0 + 3 * MIN]);
-        assert_eq!(p.decide_lock("root", &four, T0 + 3 * MIN), None);
+        let four = state(&[
+            T0,
+            T0.plus_millis(MIN),
+            T0.plus_millis(2 * MIN),
+            T0.plus_millis(3 * MIN),
+        ]);
+        assert_eq!(p.decide_lock("root", &four, T0.plus_millis(3 * MIN)), None);
         let mut five = four.clone();
         merge_buckets(
             &mut five.failure_buckets,
-            &state(&[T0 + 4 * MIN]).failure_buckets,
+            &state(&[T0.plus_millis(4 * MIN)]).failure_buckets,
         );
-        let first = p.decide_lock("root", &five, T0 + 4 * MIN).expect("locked");
+        let first = p
+            .decide_lock("root", &five, T0.plus_millis(4 * MIN))
+            .expect("locked");
         assert_eq!(
             (first.offence_number, first.until),
-            (1, T0 + 4 * MIN + 15 * MIN)
+            (1, T0.plus_millis(4 * MIN + 15 * MIN))
         );
         assert!(
             first.reason.contains("5 failed logins within 600 s"),
@@ -337,19 +344,26 @@ mod tests {
 
         // While locked: no new decision, however many failures arrive.
         let mut locked = five.clone();
-        locked.offences.push(T0 + 4 * MIN);
+        locked.offences.push(T0.plus_millis(4 * MIN));
         locked.locked_until = Some(first.until);
         merge_buckets(
             &mut locked.failure_buckets,
-            &state(&[T0 + 5 * MIN; 9]).failure_buckets,
+            &state(&[T0.plus_millis(5 * MIN); 9]).failure_buckets,
         );
-        assert_eq!(p.decide_lock("root", &locked, T0 + 5 * MIN), None);
+        assert_eq!(
+            p.decide_lock("root", &locked, T0.plus_millis(5 * MIN)),
+            None
+        );
 
         // After it: the failures that caused the first lock do not count again...
-        let after = T0 + 20 * MIN;
+        let after = T0.plus_millis(20 * MIN);
         let mut again = locked.clone();
-        again.failure_buckets =
-            state(&[T0 + 4 * MIN, after - 2 * MIN, after - MIN]).failure_buckets;
+        again.failure_buckets = state(&[
+            T0.plus_millis(4 * MIN),
+            after.plus_millis(-2 * MIN),
+            after.plus_millis(-MIN),
+        ])
+        .failure_buckets;
         assert_eq!(p.decide_lock("root", &again, after), None);
         // ...and a new burst is a second offence: 30 minutes.
         merge_buckets(
@@ -357,7 +371,10 @@ mod tests {
             &state(&[after; 3]).failure_buckets,
         );
         let second = p.decide_lock("root", &again, after).expect("second lock");
-        assert_eq!((second.offence_number, second.until - after), (2, 30 * MIN));
+        assert_eq!(
+            (second.offence_number, second.until.since(after).as_millis()),
+            (2, 30 * 60_000)
+        );
     }
 
     #[test]
@@ -384,7 +401,7 @@ mod tests {
                 parser.parse(
                     l,
                     &format!("ev{i}"),
-                    T0 + i64::try_from(i).unwrap_or(0) * 1000,
+                    T0.plus_millis(i64::try_from(i).unwrap_or(0) * 1000),
                 )
             })
             .collect();
@@ -396,7 +413,9 @@ mod tests {
         let src = SourceState {
             account_buckets: agg.sources[&ip].accounts_by_minute.clone(),
         };
-        let stuffing = p.decide_stuffing(ip, &src, T0 + MIN).expect("stuffing");
+        let stuffing = p
+            .decide_stuffing(ip, &src, T0.plus_millis(MIN))
+            .expect("stuffing");
         assert_eq!(stuffing.distinct_count, 26);
         assert_eq!(stuffing.accounts.len(), p.stuffing.sample_size);
 

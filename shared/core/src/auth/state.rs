@@ -19,7 +19,7 @@ use std::net::IpAddr;
 
 use serde::{Deserialize, Serialize};
 
-use super::EpochMillis;
+use crate::clock::Timestamp;
 use crate::store::StoreError;
 
 /// Whether locks are enforced or only recorded (audit mode, `APPTRACK_DRY_RUN=true`).
@@ -92,15 +92,15 @@ pub struct CounterUpdate {
     /// this can no longer arrive: see the SAM template's maximum event age).
     pub fingerprints_before: i64,
     /// When the item may expire if nothing touches it again.
-    pub expires_at: EpochMillis,
+    pub expires_at: Timestamp,
 }
 
 /// The copy of an account's current lock kept on its counter item.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LockMirror {
     pub mode: LockMode,
-    pub locked_at: EpochMillis,
-    pub until: EpochMillis,
+    pub locked_at: Timestamp,
+    pub until: Timestamp,
     /// Fingerprints (of minutes from `snapshot_from`) already counted by the lock's incident.
     pub snapshot: BTreeSet<String>,
     pub snapshot_from: i64,
@@ -147,22 +147,22 @@ impl Counters {
 pub struct LockRecord {
     pub account: String,
     pub mode: LockMode,
-    pub locked_at: EpochMillis,
-    pub locked_until: EpochMillis,
+    pub locked_at: Timestamp,
+    pub locked_until: Timestamp,
     pub reason: String,
     pub sources: Vec<String>,
     pub user_agents: Vec<String>,
     /// Failures within the window when the lock was decided.
     pub failures: u32,
-    pub first_failure_at: EpochMillis,
-    pub last_failure_at: EpochMillis,
+    pub first_failure_at: Timestamp,
+    pub last_failure_at: Timestamp,
     pub offence_number: u32,
     /// Start times of offences within the repeat window, this one included.
-    pub offences: Vec<EpochMillis>,
+    pub offences: Vec<Timestamp>,
     /// Log group the deciding batch came from (the incident's service).
     pub log_group: String,
     pub incident_id: Option<String>,
-    pub unlocked_at: Option<EpochMillis>,
+    pub unlocked_at: Option<Timestamp>,
     pub unlocked_by: Option<String>,
     pub unlock_note: Option<String>,
     /// Revision of the lock item: a new lock is conditioned on the one it was decided from.
@@ -170,7 +170,7 @@ pub struct LockRecord {
 }
 
 impl LockRecord {
-    pub fn is_locked(&self, now: EpochMillis) -> bool {
+    pub fn is_locked(&self, now: Timestamp) -> bool {
         self.locked_until > now
     }
 }
@@ -213,7 +213,7 @@ pub trait GuardStore: Send + Sync {
         counter_rev: u64,
         lock_rev: Option<u64>,
         mirror: &LockMirror,
-        expires_at: EpochMillis,
+        expires_at: Timestamp,
     ) -> impl Future<Output = Result<LockWrite, StoreError>> + Send;
 
     /// Records the lock's incident on the lock item and the mirror, if the lock is still
@@ -222,7 +222,7 @@ pub trait GuardStore: Send + Sync {
         &self,
         mode: LockMode,
         account: &str,
-        locked_at: EpochMillis,
+        locked_at: Timestamp,
         incident_id: &str,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
@@ -238,7 +238,7 @@ pub trait GuardStore: Send + Sync {
         &self,
         mode: LockMode,
         account: &str,
-        at: EpochMillis,
+        at: Timestamp,
         by: &str,
         note: &str,
     ) -> impl Future<Output = Result<Option<LockRecord>, StoreError>> + Send;

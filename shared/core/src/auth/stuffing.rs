@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use super::EpochMillis;
 use super::window::{CLOCK_SKEW_MINUTES, WindowPolicy, minute_of};
+use crate::clock::Timestamp;
 
 /// Defaults: 20 distinct accounts within 600 s; incidents carry at most 10 of them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -51,7 +51,7 @@ impl StuffingPolicy {
     pub fn accounts_in_window<'a>(
         &self,
         buckets: &'a BTreeMap<i64, BTreeSet<String>>,
-        now: EpochMillis,
+        now: Timestamp,
     ) -> BTreeSet<&'a str> {
         let first = self.window().first_minute(now);
         let last = minute_of(now).saturating_add(CLOCK_SKEW_MINUTES);
@@ -71,7 +71,7 @@ impl StuffingPolicy {
         &self,
         source: IpAddr,
         buckets: &BTreeMap<i64, BTreeSet<String>>,
-        now: EpochMillis,
+        now: Timestamp,
     ) -> Option<StuffingDecision> {
         let accounts = self.accounts_in_window(buckets, now);
         let distinct_count = u32::try_from(accounts.len()).unwrap_or(u32::MAX);
@@ -91,9 +91,9 @@ impl StuffingPolicy {
 mod tests {
     use super::*;
 
-    const T0: EpochMillis = 1_732_416_613_000;
+    const T0: Timestamp = Timestamp::from_millis(1_732_416_613_000);
 
-    fn spray(n: usize, at: EpochMillis) -> BTreeMap<i64, BTreeSet<String>> {
+    fn spray(n: usize, at: Timestamp) -> BTreeMap<i64, BTreeSet<String>> {
         let mut b = BTreeMap::new();
         b.insert(
             minute_of(at),
@@ -117,9 +117,9 @@ mod tests {
     fn the_same_account_in_several_minutes_counts_once_and_old_minutes_not_at_all() {
         let p = StuffingPolicy::default();
         let mut b = spray(15, T0);
-        b.extend(spray(15, T0 + 60_000));
-        assert_eq!(p.accounts_in_window(&b, T0 + 60_000).len(), 15);
-        b.extend(spray(30, T0 - 20 * 60_000));
-        assert_eq!(p.accounts_in_window(&b, T0 + 60_000).len(), 15);
+        b.extend(spray(15, T0.plus_millis(60_000)));
+        assert_eq!(p.accounts_in_window(&b, T0.plus_millis(60_000)).len(), 15);
+        b.extend(spray(30, T0.plus_millis(-(20 * 60_000))));
+        assert_eq!(p.accounts_in_window(&b, T0.plus_millis(60_000)).len(), 15);
     }
 }

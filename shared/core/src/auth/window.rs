@@ -11,7 +11,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use super::EpochMillis;
+use crate::clock::Timestamp;
 
 /// Width of one bucket.
 pub const BUCKET_MILLIS: i64 = 60_000;
@@ -22,8 +22,8 @@ pub const BUCKET_MILLIS: i64 = 60_000;
 pub const CLOCK_SKEW_MINUTES: i64 = 2;
 
 /// The minute a timestamp falls in (floor, also for times before 1970).
-pub fn minute_of(at: EpochMillis) -> i64 {
-    at.div_euclid(BUCKET_MILLIS)
+pub fn minute_of(at: Timestamp) -> i64 {
+    at.as_millis().div_euclid(BUCKET_MILLIS)
 }
 
 /// The attribute name of a failure bucket: `f<minute>`.
@@ -78,12 +78,12 @@ impl WindowPolicy {
     /// The oldest bucket that still counts at `now`. A bucket counts only when all of it
     /// lies inside `(now - find_time, now]`: the count may miss failures up to a minute
     /// old at the window's far edge, but never counts one older than `find_time`.
-    pub fn first_minute(&self, now: EpochMillis) -> i64 {
+    pub fn first_minute(&self, now: Timestamp) -> i64 {
         minute_of(now).saturating_sub(self.window_minutes() - 1)
     }
 
     /// Failures within the window ending at `now`.
-    pub fn failures_in_window(&self, buckets: &BTreeMap<i64, u32>, now: EpochMillis) -> u32 {
+    pub fn failures_in_window(&self, buckets: &BTreeMap<i64, u32>, now: Timestamp) -> u32 {
         self.failures_since(buckets, now, None)
     }
 
@@ -93,8 +93,8 @@ impl WindowPolicy {
     pub fn failures_since(
         &self,
         buckets: &BTreeMap<i64, u32>,
-        now: EpochMillis,
-        since: Option<EpochMillis>,
+        now: Timestamp,
+        since: Option<Timestamp>,
     ) -> u32 {
         let mut first = self.first_minute(now);
         if let Some(since) = since {
@@ -110,12 +110,12 @@ impl WindowPolicy {
     }
 
     /// Whether the account has reached `max_failures` within the window.
-    pub fn should_lock(&self, buckets: &BTreeMap<i64, u32>, now: EpochMillis) -> bool {
+    pub fn should_lock(&self, buckets: &BTreeMap<i64, u32>, now: Timestamp) -> bool {
         self.failures_in_window(buckets, now) >= self.max_failures
     }
 
     /// Buckets that can never count again at or after `now`: safe for the store to remove.
-    pub fn expired_buckets<V>(&self, buckets: &BTreeMap<i64, V>, now: EpochMillis) -> Vec<i64> {
+    pub fn expired_buckets<V>(&self, buckets: &BTreeMap<i64, V>, now: Timestamp) -> Vec<i64> {
         buckets
             .range(..self.first_minute(now))
             .map(|(m, _)| *m)
@@ -128,9 +128,9 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    const T0: EpochMillis = 1_732_416_613_000; // 2024-11-24T02:50:13Z
+    const T0: Timestamp = Timestamp::from_millis(1_732_416_613_000); // 2024-11-24T02:50:13Z
 
-    fn buckets(pairs: &[(EpochMillis, u32)]) -> BTreeMap<i64, u32> {
+    fn buckets(pairs: &[(Timestamp, u32)]) -> BTreeMap<i64, u32> {
         let mut b = BTreeMap::new();
         for (at, n) in pairs {
             *b.entry(minute_of(*at)).or_insert(0) += n;
@@ -141,32 +141,42 @@ mod tests {
     #[test]
     fn five_failures_in_ten_minutes_lock_four_do_not() {
         let p = WindowPolicy::default();
-        let four = buckets(&[(T0, 2), (T0 + 60_000, 1), (T0 + 120_000, 1)]);
-        assert!(!p.should_lock(&four, T0 + 180_000));
+        let four = buckets(&[
+            (T0, 2),
+            (T0.plus_millis(60_000), 1),
+            (T0.plus_millis(120_000), 1),
+        ]);
+        assert!(!p.should_lock(&four, T0.plus_millis(180_000)));
         let mut five = four.clone();
-        merge_buckets(&mut five, &buckets(&[(T0 + 170_000, 1)]));
-        assert!(p.should_lock(&five, T0 + 180_000));
+        merge_buckets(&mut five, &buckets(&[(T0.plus_millis(170_000), 1)]));
+        assert!(p.should_lock(&five, T0.plus_millis(180_000)));
     }
 
     #[test]
     fn failures_older_than_find_time_do_not_count() {
         let p = WindowPolicy::default();
-        let b = buckets(&[(T0, 4), (T0 + 11 * 60_000, 1)]);
-        assert_eq!(p.failures_in_window(&b, T0 + 11 * 60_000), 1);
-        assert_eq!(p.expired_buckets(&b, T0 + 11 * 60_000), vec![minute_of(T0)]);
+        let b = buckets(&[(T0, 4), (T0.plus_millis(11 * 60_000), 1)]);
+        assert_eq!(p.failures_in_window(&b, T0.plus_millis(11 * 60_000)), 1);
+        assert_eq!(
+            p.expired_buckets(&b, T0.plus_millis(11 * 60_000)),
+            vec![minute_of(T0)]
+        );
     }
 
     #[test]
     fn failures_before_the_last_lock_do_not_count_again() {
         let p = WindowPolicy::default();
-        let b = buckets(&[(T0, 5), (T0 + 120_000, 2)]);
-        assert_eq!(p.failures_since(&b, T0 + 180_000, Some(T0 + 10_000)), 2);
+        let b = buckets(&[(T0, 5), (T0.plus_millis(120_000), 2)]);
+        assert_eq!(
+            p.failures_since(&b, T0.plus_millis(180_000), Some(T0.plus_millis(10_000))),
+            2
+        );
     }
 
     #[test]
     fn future_buckets_count_only_within_clock_skew() {
         let p = WindowPolicy::default();
-        let b = buckets(&[(T0 + 60_000, 1), (T0 + 3_600_000, 9)]);
+        let b = buckets(&[(T0.plus_millis(60_000), 1), (T0.plus_millis(3_600_000), 9)]);
         assert_eq!(p.failures_in_window(&b, T0), 1);
     }
 
@@ -208,7 +218,8 @@ mod tests {
             find_secs in 60u64..100_000,
         ) {
             let p = WindowPolicy { max_failures: 5, find_time: Duration::from_secs(find_secs) };
-            let count = p.failures_in_window(&raw, now);
+            let at = Timestamp::from_millis(now);
+            let count = p.failures_in_window(&raw, at);
             prop_assert!(count <= saturating_sum(raw.iter()));
             // Buckets that start at or before `now - find_time` never count.
             let horizon = now - i64::try_from(find_secs).unwrap_or(0) * 1000;
@@ -217,18 +228,18 @@ mod tests {
                 .filter(|(m, _)| **m * BUCKET_MILLIS > horizon)
                 .map(|(m, n)| (*m, *n))
                 .collect();
-            prop_assert_eq!(count, p.failures_in_window(&recent, now));
+            prop_assert_eq!(count, p.failures_in_window(&recent, at));
             // Buckets wholly inside the window always count.
             let inside = raw
                 .iter()
-                .filter(|(m, _)| **m * BUCKET_MILLIS - BUCKET_MILLIS >= horizon && **m <= minute_of(now));
+                .filter(|(m, _)| **m * BUCKET_MILLIS - BUCKET_MILLIS >= horizon && **m <= minute_of(at));
             prop_assert!(count >= saturating_sum(inside));
             // Expired buckets are exactly ones that can never count again.
             let mut pruned = raw.clone();
-            for m in p.expired_buckets(&raw, now) {
+            for m in p.expired_buckets(&raw, at) {
                 pruned.remove(&m);
             }
-            prop_assert_eq!(count, p.failures_in_window(&pruned, now));
+            prop_assert_eq!(count, p.failures_in_window(&pruned, at));
         }
     }
 }

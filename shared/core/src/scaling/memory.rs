@@ -1,12 +1,12 @@
 //! In-memory fakes of the scaling ports, for unit tests of handlers: alarms, metrics and
 //! groups set by hand, and the groups' scale-out log. (The action ledger's is `ledger::memory`.)
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
 
 use super::{
-    AlarmDefinition, AlarmReader, CapacityController, MetricQuery, MetricReader, ScaleOutLog,
-    ScalingError,
+    AlarmDefinition, AlarmReader, CapacityController, InstanceDirectory, InstanceHealth,
+    InstanceMembership, MetricQuery, MetricReader, ScaleOutLog, ScalingError,
 };
 use crate::alarm::GroupCapacity;
 use crate::clock::Timestamp;
@@ -72,11 +72,15 @@ pub enum Failure {
     AppliedThenUnavailable,
 }
 
-/// Groups by name; records every SetDesiredCapacity.
+/// Groups by name, with their tags and instances; records every SetDesiredCapacity and
+/// SetInstanceHealth.
 #[derive(Debug, Default)]
 pub struct FakeGroups {
     groups: Mutex<HashMap<String, GroupCapacity>>,
+    tags: Mutex<HashMap<String, BTreeMap<String, String>>>,
+    instances: Mutex<HashMap<String, InstanceMembership>>,
     calls: Mutex<Vec<(String, i32)>>,
+    health_calls: Mutex<Vec<String>>,
     fail_next: Mutex<Option<Failure>>,
 }
 
@@ -94,8 +98,74 @@ impl FakeGroups {
         lock(&self.calls).clone()
     }
 
+    /// Fails the next SetDesiredCapacity or SetInstanceHealth, whichever comes first.
     pub fn fail_next(&self, failure: Failure) {
         *lock(&self.fail_next) = Some(failure);
+    }
+
+    pub fn tag(&self, group: &str, key: &str, value: &str) {
+        lock(&self.tags)
+            .entry(group.to_owned())
+            .or_default()
+            .insert(key.to_owned(), value.to_owned());
+    }
+
+    /// Puts an in-service, healthy instance into `group`.
+    pub fn add_instance(&self, group: &str, instance_id: &str) {
+        lock(&self.instances).insert(
+            instance_id.to_owned(),
+            InstanceMembership {
+                instance_id: instance_id.to_owned(),
+                group: group.to_owned(),
+                lifecycle_state: "InService".into(),
+                healthy: true,
+            },
+        );
+    }
+
+    /// Every SetInstanceHealth call that reached Auto Scaling, in order.
+    pub fn health_calls(&self) -> Vec<String> {
+        lock(&self.health_calls).clone()
+    }
+
+    fn injected(&self) -> Result<Option<Failure>, ScalingError> {
+        match lock(&self.fail_next).take() {
+            Some(Failure::Unavailable) => {
+                Err(ScalingError::Unavailable("injected throttling".into()))
+            }
+            Some(Failure::AccessDenied) => {
+                Err(ScalingError::AccessDenied("injected denial".into()))
+            }
+            other => Ok(other),
+        }
+    }
+}
+
+impl InstanceDirectory for FakeGroups {
+    async fn locate(&self, instance_id: &str) -> Result<Option<InstanceMembership>, ScalingError> {
+        Ok(lock(&self.instances).get(instance_id).cloned())
+    }
+
+    async fn group_tags(&self, group: &str) -> Result<BTreeMap<String, String>, ScalingError> {
+        Ok(lock(&self.tags).get(group).cloned().unwrap_or_default())
+    }
+}
+
+impl InstanceHealth for FakeGroups {
+    async fn mark_unhealthy(&self, instance_id: &str) -> Result<(), ScalingError> {
+        let failure = self.injected()?;
+        let mut instances = lock(&self.instances);
+        let Some(i) = instances.get_mut(instance_id) else {
+            return Err(ScalingError::Rejected(format!(
+                "instance {instance_id} is not in an Auto Scaling group"
+            )));
+        };
+        i.healthy = false;
+        lock(&self.health_calls).push(instance_id.to_owned());
+        if failure == Some(Failure::AppliedThenUnavailable) {
+            return Err(ScalingError::Unavailable("injected timeout".into()));
+        }
+        Ok(())
     }
 }
 
@@ -106,16 +176,7 @@ impl CapacityController for FakeGroups {
     }
 
     async fn set_desired_capacity(&self, group: &str, desired: i32) -> Result<(), ScalingError> {
-        let failure = lock(&self.fail_next).take();
-        match failure {
-            Some(Failure::Unavailable) => {
-                return Err(ScalingError::Unavailable("injected throttling".into()));
-            }
-            Some(Failure::AccessDenied) => {
-                return Err(ScalingError::AccessDenied("injected denial".into()));
-            }
-            _ => {}
-        }
+        let failure = self.injected()?;
         let mut groups = lock(&self.groups);
         let g = groups
             .get_mut(group)

@@ -154,6 +154,34 @@ impl MetricQuery {
     }
 }
 
+impl MetricQuery {
+    /// The group-wide series of an instance metric: the same namespace, metric and period,
+    /// by `AutoScalingGroupName` instead of `InstanceId`, averaged (EC2 publishes it for
+    /// groups with group metrics or detailed monitoring; other namespaces may not).
+    pub fn group_average(metric: &MetricRef, group: &str) -> Self {
+        let period = metric.period.unwrap_or(60);
+        MetricQuery {
+            period,
+            entries: vec![MetricQueryEntry::Metric {
+                id: "group".into(),
+                metric: MetricRef {
+                    id: Some("group".into()),
+                    namespace: metric.namespace.clone(),
+                    metric_name: metric.metric_name.clone(),
+                    dimensions: BTreeMap::from([(
+                        "AutoScalingGroupName".to_owned(),
+                        group.to_owned(),
+                    )]),
+                    stat: Some("Average".into()),
+                    period: Some(period),
+                    return_data: true,
+                },
+                return_data: true,
+            }],
+        }
+    }
+}
+
 /// Reads recent metric values when the event's reasonData does not carry them.
 pub trait MetricReader: Send + Sync {
     /// The values of the query's returned series between `start` and `end`, oldest first.
@@ -178,6 +206,75 @@ pub trait CapacityController: Send + Sync {
         group: &str,
         desired: i32,
     ) -> impl Future<Output = Result<(), ScalingError>> + Send;
+}
+
+/// Where an instance stands in Auto Scaling (DescribeAutoScalingInstances).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct InstanceMembership {
+    pub instance_id: String,
+    pub group: String,
+    /// `InService`, `Pending`, `Terminating`, ... as Auto Scaling spells it.
+    pub lifecycle_state: String,
+    /// Auto Scaling's health status is `Healthy`.
+    pub healthy: bool,
+}
+
+impl InstanceMembership {
+    /// In service and healthy: an instance whose replacement would cost the group capacity.
+    pub fn serving(&self) -> bool {
+        self.lifecycle_state == "InService" && self.healthy
+    }
+}
+
+/// Finds the group an instance belongs to, and a group's tags.
+pub trait InstanceDirectory: Send + Sync {
+    /// The instance's group, or `None` when no Auto Scaling group has it.
+    fn locate(
+        &self,
+        instance_id: &str,
+    ) -> impl Future<Output = Result<Option<InstanceMembership>, ScalingError>> + Send;
+
+    fn group_tags(
+        &self,
+        group: &str,
+    ) -> impl Future<Output = Result<BTreeMap<String, String>, ScalingError>> + Send;
+}
+
+/// Tells Auto Scaling an instance is unhealthy, so that the group replaces it
+/// (SetInstanceHealth). Marking an instance that is already unhealthy changes nothing.
+pub trait InstanceHealth: Send + Sync {
+    fn mark_unhealthy(
+        &self,
+        instance_id: &str,
+    ) -> impl Future<Output = Result<(), ScalingError>> + Send;
+}
+
+// One adapter may serve several ports (Auto Scaling is the directory, the capacity and the
+// health): shared behind an `Arc`, it is the same state whichever port is asked.
+impl<T: CapacityController> CapacityController for std::sync::Arc<T> {
+    async fn capacity(&self, group: &str) -> Result<GroupCapacity, ScalingError> {
+        (**self).capacity(group).await
+    }
+
+    async fn set_desired_capacity(&self, group: &str, desired: i32) -> Result<(), ScalingError> {
+        (**self).set_desired_capacity(group, desired).await
+    }
+}
+
+impl<T: InstanceDirectory> InstanceDirectory for std::sync::Arc<T> {
+    async fn locate(&self, instance_id: &str) -> Result<Option<InstanceMembership>, ScalingError> {
+        (**self).locate(instance_id).await
+    }
+
+    async fn group_tags(&self, group: &str) -> Result<BTreeMap<String, String>, ScalingError> {
+        (**self).group_tags(group).await
+    }
+}
+
+impl<T: InstanceHealth> InstanceHealth for std::sync::Arc<T> {
+    async fn mark_unhealthy(&self, instance_id: &str) -> Result<(), ScalingError> {
+        (**self).mark_unhealthy(instance_id).await
+    }
 }
 
 /// The capacity change a claim holder is about to make, written to the ledger before it

@@ -6,9 +6,9 @@ use std::sync::Mutex;
 
 use super::StoreError;
 use crate::auth::{
-    CounterKey, CounterUpdate, Counters, EpochMillis, GuardStore, LockMirror, LockMode, LockRecord,
-    LockWrite,
+    CounterKey, CounterUpdate, Counters, GuardStore, LockMirror, LockMode, LockRecord, LockWrite,
 };
+use crate::clock::Timestamp;
 
 #[derive(Debug, Default)]
 struct State {
@@ -105,7 +105,7 @@ impl GuardStore for MemoryGuardStore {
         counter_rev: u64,
         lock_rev: Option<u64>,
         mirror: &LockMirror,
-        _expires_at: EpochMillis,
+        _expires_at: Timestamp,
     ) -> Result<LockWrite, StoreError> {
         let mut st = self.lock();
         st.writes += 1;
@@ -133,7 +133,7 @@ impl GuardStore for MemoryGuardStore {
         &self,
         mode: LockMode,
         account: &str,
-        locked_at: EpochMillis,
+        locked_at: Timestamp,
         incident_id: &str,
     ) -> Result<(), StoreError> {
         let mut st = self.lock();
@@ -174,7 +174,7 @@ impl GuardStore for MemoryGuardStore {
         &self,
         mode: LockMode,
         account: &str,
-        at: EpochMillis,
+        at: Timestamp,
         by: &str,
         note: &str,
     ) -> Result<Option<LockRecord>, StoreError> {

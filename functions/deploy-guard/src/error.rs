@@ -1,0 +1,18 @@
+//! Why a deploy-guard invocation failed. Kind and retryability come from the failing part
+//! (`core::failure`), as in every other function.
+
+use apptrack_core::deploy::DeployEventError;
+use apptrack_core::failure::During;
+use apptrack_core::store::StoreError;
+
+/// A bad event never succeeds later; recording is idempotent, so a retried store failure
+/// never records twice.
+#[derive(Debug, thiserror::Error)]
+pub enum HandlerError {
+    #[error("bad deployment event: {0}")]
+    BadEvent(#[from] DeployEventError),
+    #[error(transparent)]
+    Store(#[from] During<StoreError>),
+}
+
+apptrack_core::failure_of_parts!(HandlerError { BadEvent, Store });

@@ -1,0 +1,79 @@
+//! The deploy-guard handler: decodes a deployment announcement, names the version it moved
+//! away from when the announcement does not (a Lambda alias update says only where it went:
+//! the target's previous marker says where it was), and records the marker once.
+
+use apptrack_core::clock::Clock;
+use apptrack_core::deploy::{Announcement, Deployment, DeploymentLog, decode, previous_version};
+use apptrack_core::failure::during;
+use apptrack_lambda::Function;
+use serde_json::Value;
+
+pub use crate::error::HandlerError;
+pub use crate::outcome::{Action, Outcome};
+pub use crate::settings::Settings;
+
+/// The handler's ports, clock and settings.
+pub struct Guard<D, K> {
+    pub log: D,
+    pub clock: K,
+    pub settings: Settings,
+}
+
+impl<D: DeploymentLog, K: Clock> Function for Guard<D, K> {
+    type Output = Outcome;
+    type Error = HandlerError;
+
+    async fn handle(&self, event: &Value) -> Result<Outcome, HandlerError> {
+        Guard::handle(self, event).await
+    }
+}
+
+impl<D: DeploymentLog, K: Clock> Guard<D, K> {
+    pub async fn handle(&self, event: &Value) -> Result<Outcome, HandlerError> {
+        let mut marker = match decode(event)? {
+            Announcement::Deployment(d) => d,
+            Announcement::Ignored(why) => {
+                return Ok(Outcome {
+                    action: Action::Ignored,
+                    detail: why,
+                    deployment: None,
+                });
+            }
+        };
+        // One read of the service's recent markers: this deployment as known so far, and
+        // the target's previous deployment.
+        let recent = self.recent(&marker.service).await?;
+        let before = recent.iter().find(|d| d.id == marker.id).cloned();
+        if marker.from_version.is_none() {
+            marker.from_version = previous_version(&recent, &marker);
+        }
+        let recorded = self
+            .log
+            .record(&marker)
+            .await
+            .map_err(during(format!("recording deployment {}", marker.id)))?;
+        let action = if before.as_ref() == Some(&recorded) {
+            Action::Unchanged
+        } else {
+            Action::Recorded
+        };
+        Ok(Outcome {
+            action,
+            detail: format!(
+                "{} ({}, {})",
+                recorded.describe(),
+                recorded.source,
+                recorded.state
+            ),
+            deployment: Some(recorded),
+        })
+    }
+
+    async fn recent(&self, service: &str) -> Result<Vec<Deployment>, HandlerError> {
+        let since = self.clock.now().saturating_sub(self.settings.lookback);
+        self.log
+            .list(Some(service), since)
+            .await
+            .map_err(|e| during(format!("listing the deployments of {service}"))(e).into())
+    }
+}

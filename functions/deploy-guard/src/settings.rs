@@ -1,0 +1,34 @@
+//! deploy-guard's settings, read once at start-up; a malformed value names its variable.
+
+use std::time::Duration;
+
+use apptrack_core::settings::{SettingsError, StoreSettings, parse_or};
+
+/// The function's settings.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Settings {
+    pub store: StoreSettings,
+    /// `APPTRACK_DEPLOY_LOOKBACK_DAYS` (30): how far back the previous deployment of a
+    /// target is looked for, to name the version an announcement moved away from.
+    pub lookback: Duration,
+}
+
+impl Settings {
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, SettingsError> {
+        let days = parse_or(
+            &get,
+            "APPTRACK_DEPLOY_LOOKBACK_DAYS",
+            30u64,
+            |d| (1..=90).contains(d),
+            "a whole number of days from 1 to 90",
+        )?;
+        Ok(Settings {
+            store: StoreSettings::from_lookup(&get)?,
+            lookback: Duration::from_secs(days * 86_400),
+        })
+    }
+
+    pub fn from_env() -> Result<Self, SettingsError> {
+        Self::from_lookup(|k| std::env::var(k).ok())
+    }
+}

@@ -1,0 +1,290 @@
+//! deploy-guard's domain: deployment markers (what changed, where, from which version to
+//! which, when, by whom), decoded from whatever announced them, merged into one record per
+//! deployment whatever the number and order of deliveries; and the statistics that judge
+//! whether a deployment made a service worse (`stats`).
+
+mod event;
+pub mod memory;
+pub mod stats;
+
+use std::fmt;
+use std::future::Future;
+
+use serde::{Deserialize, Serialize};
+
+use crate::clock::Timestamp;
+use crate::store::StoreError;
+
+pub use event::{Announcement, CUSTOM_SOURCE, DeployEventError, decode};
+
+/// Where a deployment was announced.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum DeploySource {
+    CodeDeploy,
+    Ecs,
+    CloudFormation,
+    /// A Lambda API call seen through CloudTrail (UpdateAlias, UpdateFunctionCode, PublishVersion).
+    Lambda,
+    /// The custom event `apptrack.deploy` (any CI system) or `apptrack deploy mark`.
+    Custom,
+}
+
+impl DeploySource {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeploySource::CodeDeploy => "codedeploy",
+            DeploySource::Ecs => "ecs",
+            DeploySource::CloudFormation => "cloudformation",
+            DeploySource::Lambda => "lambda",
+            DeploySource::Custom => "custom",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "codedeploy" => DeploySource::CodeDeploy,
+            "ecs" => DeploySource::Ecs,
+            "cloudformation" => DeploySource::CloudFormation,
+            "lambda" => DeploySource::Lambda,
+            "custom" => DeploySource::Custom,
+            _ => return None,
+        })
+    }
+}
+
+impl fmt::Display for DeploySource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// How far a deployment got. Later states win a merge, whatever the delivery order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum DeployState {
+    InProgress,
+    Succeeded,
+    Failed,
+    Stopped,
+}
+
+impl DeployState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeployState::InProgress => "in-progress",
+            DeployState::Succeeded => "succeeded",
+            DeployState::Failed => "failed",
+            DeployState::Stopped => "stopped",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "in-progress" => DeployState::InProgress,
+            "succeeded" => DeployState::Succeeded,
+            "failed" => DeployState::Failed,
+            "stopped" => DeployState::Stopped,
+            _ => return None,
+        })
+    }
+
+    pub fn is_terminal(self) -> bool {
+        self != DeployState::InProgress
+    }
+
+    /// Merge order: every end state outranks in progress; among end states a failure or a
+    /// stop outranks success (a deployment reported succeeded and then rolled back failed).
+    pub fn rank(self) -> u8 {
+        match self {
+            DeployState::InProgress => 0,
+            DeployState::Succeeded => 1,
+            DeployState::Failed | DeployState::Stopped => 2,
+        }
+    }
+}
+
+impl fmt::Display for DeployState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One deployment, as far as its announcements have told.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Deployment {
+    /// Stable for the deployment: every announcement of it carries (or derives) the same id.
+    pub id: String,
+    /// The service incidents name (`apptrack:service`, else the application, function or stack).
+    pub service: String,
+    /// What was changed: `function:alias`, a CodeDeploy group, an ECS service, a stack.
+    pub target: String,
+    pub from_version: Option<String>,
+    pub to_version: Option<String>,
+    pub started_at: Timestamp,
+    pub ended_at: Option<Timestamp>,
+    pub state: DeployState,
+    pub actor: Option<String>,
+    pub source: DeploySource,
+}
+
+impl Deployment {
+    /// Folds a later (or earlier) announcement of the same deployment in: the earliest
+    /// start, the latest end, the state of highest rank, and any field still unknown.
+    /// Commutative and idempotent, so deliveries in any order and number agree.
+    pub fn merge(&mut self, other: &Deployment) {
+        self.started_at = self.started_at.min(other.started_at);
+        self.ended_at = match (self.ended_at, other.ended_at) {
+            (Some(a), Some(b)) => Some(a.max(b)),
+            (a, b) => a.or(b),
+        };
+        if other.state.rank() > self.state.rank()
+            || (other.state.rank() == self.state.rank() && other.state > self.state)
+        {
+            self.state = other.state;
+        }
+        fill(&mut self.from_version, &other.from_version);
+        fill(&mut self.to_version, &other.to_version);
+        fill(&mut self.actor, &other.actor);
+    }
+
+    /// `checkout:live v41 -> v42 by ci@example`.
+    pub fn describe(&self) -> String {
+        let mut s = self.target.clone();
+        match (&self.from_version, &self.to_version) {
+            (Some(f), Some(t)) => s.push_str(&format!(" {f} -> {t}")),
+            (None, Some(t)) => s.push_str(&format!(" -> {t}")),
+            _ => {}
+        }
+        if let Some(a) = &self.actor {
+            s.push_str(&format!(" by {a}"));
+        }
+        s
+    }
+}
+
+/// The version `marker`'s target ran before it: the newest earlier deployment of the same
+/// target among `recent` (an alias update says only where it went).
+pub fn previous_version(recent: &[Deployment], marker: &Deployment) -> Option<String> {
+    recent
+        .iter()
+        .filter(|d| d.target == marker.target && d.id != marker.id)
+        .filter(|d| d.started_at < marker.started_at)
+        .max_by_key(|d| d.started_at)
+        .and_then(|d| d.to_version.clone())
+}
+
+fn fill(into: &mut Option<String>, from: &Option<String>) {
+    if into.is_none() {
+        into.clone_from(from);
+    }
+}
+
+/// Where deployment markers are kept (`STATE_TABLE`, partition `DEPLOYS`).
+pub trait DeploymentLog: Send + Sync {
+    /// Records an announcement: the first creates the marker, later ones merge into it
+    /// ([`Deployment::merge`]); a redelivery changes nothing. Returns the merged marker.
+    fn record(
+        &self,
+        announced: &Deployment,
+    ) -> impl Future<Output = Result<Deployment, StoreError>> + Send;
+
+    /// Deployments started at or after `since`, newest first; one service's, or all.
+    fn list(
+        &self,
+        service: Option<&str>,
+        since: Timestamp,
+    ) -> impl Future<Output = Result<Vec<Deployment>, StoreError>> + Send;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn at(s: i64) -> Timestamp {
+        Timestamp::from_secs(s)
+    }
+
+    fn marker(state: DeployState, start: i64, end: Option<i64>, to: Option<&str>) -> Deployment {
+        Deployment {
+            id: "d-1".into(),
+            service: "checkout".into(),
+            target: "checkout:live".into(),
+            from_version: None,
+            to_version: to.map(str::to_owned),
+            started_at: at(start),
+            ended_at: end.map(at),
+            state,
+            actor: None,
+            source: DeploySource::Custom,
+        }
+    }
+
+    #[test]
+    fn a_late_start_does_not_undo_the_end() {
+        let mut m = marker(DeployState::Succeeded, 120, Some(120), Some("42"));
+        m.merge(&marker(DeployState::InProgress, 100, None, None));
+        assert_eq!(m.state, DeployState::Succeeded);
+        assert_eq!(m.started_at, at(100));
+        assert_eq!(m.ended_at, Some(at(120)));
+        assert_eq!(m.to_version.as_deref(), Some("42"));
+    }
+
+    #[test]
+    fn the_description_names_versions_and_actor() {
+        let mut m = marker(DeployState::Succeeded, 0, None, Some("42"));
+        m.from_version = Some("41".into());
+        m.actor = Some("ci@example".into());
+        assert_eq!(m.describe(), "checkout:live 41 -> 42 by ci@example");
+    }
+
+    fn any_marker() -> impl Strategy<Value = Deployment> {
+        (
+            prop_oneof![
+                Just(DeployState::InProgress),
+                Just(DeployState::Succeeded),
+                Just(DeployState::Failed),
+                Just(DeployState::Stopped)
+            ],
+            0i64..1000,
+            proptest::option::of(0i64..1000),
+            proptest::option::of("[a-z0-9]{1,3}"),
+        )
+            .prop_map(|(s, start, end, to)| marker(s, start, end, to.as_deref()))
+    }
+
+    proptest! {
+        #[test]
+        fn merging_is_order_independent_and_idempotent(
+            parts in proptest::collection::vec(any_marker(), 1..6),
+            seed in any::<u64>(),
+        ) {
+            let fold = |order: &[Deployment]| {
+                let mut m = order[0].clone();
+                for p in order {
+                    m.merge(p);
+                }
+                m
+            };
+            let forward = fold(&parts);
+            let mut shuffled = parts.clone();
+            // A deterministic shuffle from the seed.
+            let n = shuffled.len();
+            for i in 0..n {
+                let j = (seed.wrapping_mul(6364136223846793005).wrapping_add(i as u64) % n as u64) as usize;
+                shuffled.swap(i, j);
+            }
+            let other = fold(&shuffled);
+            // Versions fill first-come; everything else agrees whatever the order.
+            prop_assert_eq!(forward.state, other.state);
+            prop_assert_eq!(forward.started_at, other.started_at);
+            prop_assert_eq!(forward.ended_at, other.ended_at);
+            let mut twice = forward.clone();
+            for p in &parts {
+                twice.merge(p);
+            }
+            prop_assert_eq!(twice, forward);
+        }
+    }
+}
