@@ -34,6 +34,10 @@ struct Args {
     /// Independent large runs (fresh pattern set each).
     #[arg(long, default_value_t = 3)]
     big_runs: usize,
+    /// Print up to this many true groups per data set that were not found exactly,
+    /// with the templates their messages got (for working on the miner).
+    #[arg(long, default_value_t = 0)]
+    misses: usize,
 }
 
 /// One labelled data set: messages and their true group ids.
@@ -48,6 +52,12 @@ struct DataSetResult {
     lines: usize,
     true_groups: usize,
     found_groups: usize,
+    /// Found groups of two lines or more: the `new-error` incidents a first
+    /// replay of the set would open at the default `APPTRACK_NEW_ERROR_MIN_COUNT`
+    /// (2), if every line were an error.
+    new_error_incidents: usize,
+    /// The same count for the true groups: what it would be with perfect grouping.
+    true_new_error_incidents: usize,
     ga: f64,
     fga: f64,
     precision: f64,
@@ -94,11 +104,12 @@ fn main() -> Result<()> {
     let miner = PatternMiner::default();
 
     println!(
-        "{:<12} {:>7} {:>7} {:>7} {:>8} {:>8} {:>8} {:>8} {:>12} {:>12}",
+        "{:<12} {:>7} {:>7} {:>7} {:>7} {:>8} {:>8} {:>8} {:>8} {:>12} {:>12}",
         "dataset",
         "lines",
         "true_g",
         "found_g",
+        "new_err",
         "GA",
         "FGA",
         "FGA_P",
@@ -115,6 +126,8 @@ fn main() -> Result<()> {
             lines: set.contents.len(),
             true_groups: distinct(&set.labels),
             found_groups: distinct(&fingerprints),
+            new_error_incidents: groups_of_at_least(&fingerprints, 2),
+            true_new_error_incidents: groups_of_at_least(&set.labels, 2),
             ga,
             fga,
             precision,
@@ -123,11 +136,12 @@ fn main() -> Result<()> {
             lines_per_sec_median: median(&rates),
         };
         println!(
-            "{:<12} {:>7} {:>7} {:>7} {:>8.4} {:>8.4} {:>8.4} {:>8.4} {:>12.0} {:>12.0}",
+            "{:<12} {:>7} {:>7} {:>7} {:>7} {:>8.4} {:>8.4} {:>8.4} {:>8.4} {:>12.0} {:>12.0}",
             set.name,
             r.lines,
             r.true_groups,
             r.found_groups,
+            r.new_error_incidents,
             r.ga,
             r.fga,
             r.precision,
@@ -136,6 +150,9 @@ fn main() -> Result<()> {
             r.lines_per_sec_median
         );
         datasets.insert(set.name.clone(), r);
+        if args.misses > 0 {
+            print_misses(miner, set, &fingerprints, args.misses);
+        }
     }
     let n = datasets.len() as f64;
     let avg = Averages {
@@ -143,8 +160,9 @@ fn main() -> Result<()> {
         fga: datasets.values().map(|r| r.fga).sum::<f64>() / n,
     };
     println!(
-        "{:<12} {:>7} {:>7} {:>7} {:>8.4} {:>8.4}",
+        "{:<12} {:>7} {:>7} {:>7} {:>7} {:>8.4} {:>8.4}",
         format!("AVG({})", datasets.len()),
+        "",
         "",
         "",
         "",
@@ -302,6 +320,48 @@ fn big_run(miner: PatternMiner, one_pass: &[&str], repeat: usize, runs: usize) -
     }
 }
 
+/// The true groups not found exactly: their size, and how many of their messages got
+/// each template (with, for a template shared with other groups, how many in all).
+fn print_misses(miner: PatternMiner, set: &DataSet, found: &[Fingerprint], most: usize) {
+    let mut by_fp: HashMap<&Fingerprint, usize> = HashMap::new();
+    for f in found {
+        *by_fp.entry(f).or_default() += 1;
+    }
+    let mut groups: HashMap<&str, Vec<usize>> = HashMap::new();
+    for (i, l) in set.labels.iter().enumerate() {
+        groups.entry(l.as_str()).or_default().push(i);
+    }
+    let mut misses: Vec<(&str, Vec<usize>)> = groups
+        .into_iter()
+        .filter(|(_, rows)| {
+            let f = &found[rows[0]];
+            !(rows.iter().all(|&i| &found[i] == f) && by_fp[f] == rows.len())
+        })
+        .collect();
+    misses.sort_by_key(|(l, rows)| (std::cmp::Reverse(rows.len()), *l));
+    for (label, rows) in misses.into_iter().take(most) {
+        let mut templates: HashMap<&Fingerprint, (usize, usize)> = HashMap::new();
+        for &i in rows.iter() {
+            templates.entry(&found[i]).or_insert((0, i)).0 += 1;
+        }
+        println!(
+            "  miss {} {label}: {} lines, {} templates",
+            set.name,
+            rows.len(),
+            templates.len()
+        );
+        let mut t: Vec<_> = templates.into_iter().collect();
+        t.sort_by_key(|(_, (n, _))| std::cmp::Reverse(*n));
+        for (f, (n, i)) in t.into_iter().take(4) {
+            println!(
+                "      {n:>5} (of {:>5})  {}",
+                by_fp[f],
+                miner.template(&set.contents[i])
+            );
+        }
+    }
+}
+
 /// Ids of each item's group in a partition, as dense integers.
 fn dense<T: Hash + Eq>(keys: &[T]) -> Vec<usize> {
     let mut ids: HashMap<&T, usize> = HashMap::new();
@@ -311,6 +371,14 @@ fn dense<T: Hash + Eq>(keys: &[T]) -> Vec<usize> {
             *ids.entry(k).or_insert(n)
         })
         .collect()
+}
+
+fn groups_of_at_least<T: Hash + Eq>(keys: &[T], n: usize) -> usize {
+    let mut sizes: HashMap<&T, usize> = HashMap::new();
+    for k in keys {
+        *sizes.entry(k).or_default() += 1;
+    }
+    sizes.values().filter(|&&s| s >= n).count()
 }
 
 fn distinct<T: Hash + Eq>(keys: &[T]) -> usize {
@@ -426,6 +494,11 @@ mod tests {
         assert!((p - 1.0 / 3.0).abs() < 1e-9 && (r - 1.0 / 3.0).abs() < 1e-9);
         assert!((f - 1.0 / 3.0).abs() < 1e-9);
         assert_eq!(grouping_accuracy(&truth, &[5, 5, 6, 7, 7]), 1.0);
+    }
+
+    #[test]
+    fn counts_groups_that_would_open_an_incident() {
+        assert_eq!(groups_of_at_least(&[1, 1, 2, 3, 3, 3], 2), 2);
     }
 
     #[test]

@@ -9,8 +9,11 @@ use sha2::{Digest, Sha256};
 
 use super::PatternError;
 
-/// Bumped whenever the masking rules change what template a message gets, so
-/// that fingerprints from different rule sets never collide by accident.
+/// The fingerprint's namespace. Not bumped when the masking rules learn to mask
+/// more (issue 19 kept `v1`): a message whose template text is unchanged keeps its
+/// fingerprint, so a release does not open a `new-error` incident for every known
+/// pattern; only messages whose template changed get a new one. Bump it if a rule
+/// change would give one template text to messages that must not share history.
 const DOMAIN: &[u8] = b"apptrack.pattern.v1\0";
 
 /// Bytes of the SHA-256 digest kept: 128 bits, so accidental collisions are out
