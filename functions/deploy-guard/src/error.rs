@@ -3,6 +3,8 @@
 
 use apptrack_core::deploy::DeployEventError;
 use apptrack_core::failure::During;
+use apptrack_core::incident::IncidentError;
+use apptrack_core::scaling::ScalingError;
 use apptrack_core::store::StoreError;
 
 /// A bad event never succeeds later; recording is idempotent, so a retried store failure
@@ -13,6 +15,15 @@ pub enum HandlerError {
     BadEvent(#[from] DeployEventError),
     #[error(transparent)]
     Store(#[from] During<StoreError>),
+    #[error(transparent)]
+    Metrics(#[from] During<ScalingError>),
+    #[error("incident identity: {0}")]
+    Identity(#[from] IncidentError),
 }
 
-apptrack_core::failure_of_parts!(HandlerError { BadEvent, Store });
+apptrack_core::failure_of_parts!(HandlerError {
+    BadEvent,
+    Store,
+    Metrics,
+    Identity
+});

@@ -5,21 +5,29 @@
 use apptrack_core::clock::Clock;
 use apptrack_core::deploy::{Announcement, Deployment, DeploymentLog, decode, previous_version};
 use apptrack_core::failure::during;
+use apptrack_core::scaling::MetricReader;
+use apptrack_core::store::IncidentStore;
 use apptrack_lambda::Function;
 use serde_json::Value;
 
 pub use crate::error::HandlerError;
-pub use crate::outcome::{Action, Outcome};
+pub use crate::outcome::{Action, Outcome, Watched};
 pub use crate::settings::Settings;
 
+/// The event the bake-window schedule sends.
+pub const DEPLOY_WATCH: &str = "deploy-watch";
+
 /// The handler's ports, clock and settings.
-pub struct Guard<D, K> {
+pub struct Guard<D, M, S, K> {
     pub log: D,
+    /// The services' metrics (GetMetricData), for the regression verdict.
+    pub metrics: M,
+    pub incidents: S,
     pub clock: K,
     pub settings: Settings,
 }
 
-impl<D: DeploymentLog, K: Clock> Function for Guard<D, K> {
+impl<D: DeploymentLog, M: MetricReader, S: IncidentStore, K: Clock> Function for Guard<D, M, S, K> {
     type Output = Outcome;
     type Error = HandlerError;
 
@@ -28,8 +36,11 @@ impl<D: DeploymentLog, K: Clock> Function for Guard<D, K> {
     }
 }
 
-impl<D: DeploymentLog, K: Clock> Guard<D, K> {
+impl<D: DeploymentLog, M: MetricReader, S: IncidentStore, K: Clock> Guard<D, M, S, K> {
     pub async fn handle(&self, event: &Value) -> Result<Outcome, HandlerError> {
+        if event.get("apptrack").and_then(Value::as_str) == Some(DEPLOY_WATCH) {
+            return self.watch().await;
+        }
         let mut marker = match decode(event)? {
             Announcement::Deployment(d) => d,
             Announcement::Ignored(why) => {
@@ -37,6 +48,7 @@ impl<D: DeploymentLog, K: Clock> Guard<D, K> {
                     action: Action::Ignored,
                     detail: why,
                     deployment: None,
+                    watched: Vec::new(),
                 });
             }
         };
@@ -66,10 +78,11 @@ impl<D: DeploymentLog, K: Clock> Guard<D, K> {
                 recorded.state
             ),
             deployment: Some(recorded),
+            watched: Vec::new(),
         })
     }
 
-    async fn recent(&self, service: &str) -> Result<Vec<Deployment>, HandlerError> {
+    pub(crate) async fn recent(&self, service: &str) -> Result<Vec<Deployment>, HandlerError> {
         let since = self.clock.now().saturating_sub(self.settings.lookback);
         self.log
             .list(Some(service), since)

@@ -9,6 +9,7 @@ mod error;
 pub mod handler;
 mod outcome;
 mod settings;
+mod watch;
 mod wiring;
 
 pub use wiring::Deployed;

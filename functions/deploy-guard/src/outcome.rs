@@ -1,6 +1,8 @@
 //! What a deploy-guard invocation did, as returned and logged.
 
 use apptrack_core::deploy::Deployment;
+use apptrack_core::deploy::stats::Verdict;
+use apptrack_core::incident::IncidentId;
 use serde::Serialize;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -12,6 +14,19 @@ pub enum Action {
     Unchanged,
     /// Not a deployment (a PublishVersion alone, a failed API call).
     Ignored,
+    /// The schedule's check of the deployments in their bake window.
+    Watched,
+}
+
+/// One deployment judged by the schedule.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Watched {
+    pub deployment: String,
+    pub target: String,
+    pub verdict: Verdict,
+    pub why: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub incident_id: Option<IncidentId>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -20,4 +35,6 @@ pub struct Outcome {
     pub detail: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub deployment: Option<Deployment>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub watched: Vec<Watched>,
 }

@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use apptrack_core::deploy::watch::WatchPolicy;
 use apptrack_core::settings::{SettingsError, StoreSettings, parse_or};
 
 /// The function's settings.
@@ -11,6 +12,9 @@ pub struct Settings {
     /// `APPTRACK_DEPLOY_LOOKBACK_DAYS` (30): how far back the previous deployment of a
     /// target is looked for, to name the version an announcement moved away from.
     pub lookback: Duration,
+    /// `APPTRACK_DEPLOY_BAKE_MINUTES` (60): how long after a deployment its alias is judged
+    /// (against the same length of time before it).
+    pub watch: WatchPolicy,
 }
 
 impl Settings {
@@ -22,9 +26,21 @@ impl Settings {
             |d| (1..=90).contains(d),
             "a whole number of days from 1 to 90",
         )?;
+        let bake = parse_or(
+            &get,
+            "APPTRACK_DEPLOY_BAKE_MINUTES",
+            60u64,
+            |m| (10..=1440).contains(m),
+            "a whole number of minutes from 10 to 1440",
+        )?;
         Ok(Settings {
             store: StoreSettings::from_lookup(&get)?,
             lookback: Duration::from_secs(days * 86_400),
+            watch: WatchPolicy {
+                bake: Duration::from_secs(bake * 60),
+                baseline: Duration::from_secs(bake * 60),
+                ..WatchPolicy::default()
+            },
         })
     }
 

@@ -5,6 +5,8 @@ use apptrack_core::clock::{ManualClock, Timestamp};
 use apptrack_core::deploy::memory::MemoryDeploymentLog;
 use apptrack_core::deploy::{DeployState, DeploymentLog};
 use apptrack_core::failure::Failure as _;
+use apptrack_core::scaling::memory::FakeMetrics;
+use apptrack_core::store::memory::MemoryIncidentStore;
 use serde_json::{Value, json};
 
 use crate::handler::*;
@@ -14,7 +16,9 @@ fn sample(name: &str) -> Value {
     serde_json::from_str(&std::fs::read_to_string(path).expect("sample")).expect("JSON")
 }
 
-fn guard() -> Guard<MemoryDeploymentLog, ManualClock> {
+type TestGuard = Guard<MemoryDeploymentLog, FakeMetrics, MemoryIncidentStore, ManualClock>;
+
+fn guard() -> TestGuard {
     let settings = Settings::from_lookup(|k| match k {
         "INCIDENTS_TABLE" => Some("i".into()),
         "STATE_TABLE" => Some("s".into()),
@@ -23,14 +27,14 @@ fn guard() -> Guard<MemoryDeploymentLog, ManualClock> {
     .expect("settings");
     Guard {
         log: MemoryDeploymentLog::default(),
+        metrics: FakeMetrics::default(),
+        incidents: MemoryIncidentStore::new(),
         clock: ManualClock::new(Timestamp::parse("2026-11-24T02:00:00Z").expect("time")),
         settings,
     }
 }
 
-async fn all(
-    g: &Guard<MemoryDeploymentLog, ManualClock>,
-) -> Vec<apptrack_core::deploy::Deployment> {
+async fn all(g: &TestGuard) -> Vec<apptrack_core::deploy::Deployment> {
     g.log.list(None, Timestamp::EPOCH).await.expect("list")
 }
 

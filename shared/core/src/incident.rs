@@ -237,6 +237,8 @@ incident_kinds!(
         CredentialStuffing => "credential-stuffing",
         /// One instance of a group runs hot while the group as a whole does not.
         HotInstance => "hot-instance",
+        /// A deployment made its service worse (deploy-guard's regression verdict).
+        DeployRegression => "deploy-regression",
     }
 );
 
@@ -910,6 +912,7 @@ mod tests {
                 "brute-force",
                 "credential-stuffing",
                 "hot-instance",
+                "deploy-regression",
             ]
         );
         for &kind in IncidentKind::KNOWN {

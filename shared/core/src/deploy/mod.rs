@@ -7,6 +7,7 @@ pub mod correlate;
 mod event;
 pub mod memory;
 pub mod stats;
+pub mod watch;
 
 use std::fmt;
 use std::future::Future;

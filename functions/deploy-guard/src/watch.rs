@@ -1,0 +1,78 @@
+//! The bake-window schedule (`{"apptrack":"deploy-watch"}`): every Lambda alias deployed
+//! within the bake window is judged on its p99 `Duration` since the deployment against the
+//! hour before it; a likely regression opens one `deploy-regression` incident per
+//! deployment, with the numbers and the rollback command.
+
+use apptrack_core::clock::Clock;
+use apptrack_core::deploy::watch::{self, alias_of};
+use apptrack_core::deploy::{DeploymentLog, stats::Verdict};
+use apptrack_core::failure::during;
+use apptrack_core::scaling::MetricReader;
+use apptrack_core::store::IncidentStore;
+
+use crate::handler::{Action, Guard, HandlerError, Outcome, Watched};
+
+impl<D: DeploymentLog, M: MetricReader, S: IncidentStore, K: Clock> Guard<D, M, S, K> {
+    pub(crate) async fn watch(&self) -> Result<Outcome, HandlerError> {
+        let now = self.clock.now();
+        let policy = &self.settings.watch;
+        let recent = self
+            .log
+            .list(None, now.saturating_sub(policy.bake))
+            .await
+            .map_err(during("listing recent deployments"))?;
+        let mut watched = Vec::new();
+        for d in recent.iter().filter(|d| watch::due(d, now, policy)) {
+            let Some((function, alias)) = alias_of(d) else {
+                continue;
+            };
+            let query = watch::latency_query(function, alias, policy.period);
+            let ((b0, b1), (a0, a1)) = watch::windows(d, now, policy);
+            let read = |start, end| {
+                let query = &query;
+                async move {
+                    self.metrics
+                        .recent_values(query, start, end)
+                        .await
+                        .map_err(during(format!(
+                            "reading the p99 Duration of {function}:{alias}"
+                        )))
+                }
+            };
+            let before = read(b0, b1).await?;
+            let after = read(a0, a1).await?;
+            let judgement = policy.test.judge(&before, &after);
+            let incident_id = if watch::opens_incident(&judgement) {
+                let occ = watch::regression(d, &judgement, now)?;
+                let raised = self
+                    .incidents
+                    .raise(&occ)
+                    .await
+                    .map_err(during(format!("recording the regression of {}", d.id)))?;
+                Some(raised.id)
+            } else {
+                None
+            };
+            watched.push(Watched {
+                deployment: d.id.clone(),
+                target: d.target.clone(),
+                verdict: judgement.verdict,
+                why: judgement.why,
+                incident_id,
+            });
+        }
+        let likely = watched
+            .iter()
+            .filter(|w| w.verdict == Verdict::Likely)
+            .count();
+        Ok(Outcome {
+            action: Action::Watched,
+            detail: format!(
+                "{} deployments judged, {likely} likely regressions",
+                watched.len()
+            ),
+            deployment: None,
+            watched,
+        })
+    }
+}

@@ -1,0 +1,204 @@
+//! The bake-window check: for each recent deployment of a Lambda alias, the alias's p99
+//! `Duration` after the deployment against the hour before it ([`super::stats`]), and, when
+//! the verdict is likely, the `deploy-regression` incident that says so with the numbers and
+//! the rollback it advises.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use super::stats::{Judgement, RegressionTest, Verdict};
+use super::{DeployState, Deployment};
+use crate::alarm::MetricRef;
+use crate::clock::Timestamp;
+use crate::incident::{
+    DedupKey, Evidence, IncidentError, IncidentKind, Occurrence, Severity, Title,
+};
+use crate::scaling::{MetricQuery, MetricQueryEntry};
+
+/// Who the incidents name.
+pub const SOURCE: &str = "deploy-guard";
+
+/// How deployments are watched.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct WatchPolicy {
+    /// How long after a deployment it is judged.
+    pub bake: Duration,
+    /// How much of the time before it is the baseline.
+    pub baseline: Duration,
+    /// The metric's period in seconds.
+    pub period: u32,
+    pub test: RegressionTest,
+}
+
+impl Default for WatchPolicy {
+    fn default() -> Self {
+        WatchPolicy {
+            bake: Duration::from_secs(60 * 60),
+            baseline: Duration::from_secs(60 * 60),
+            period: 60,
+            test: RegressionTest::default(),
+        }
+    }
+}
+
+/// A Lambda alias a deployment moved: `(function, alias)` from a `function:alias` target.
+pub fn alias_of(d: &Deployment) -> Option<(&str, &str)> {
+    let (function, alias) = d.target.split_once(':')?;
+    (!function.is_empty() && !alias.is_empty() && alias != "$LATEST" && !alias.contains(':'))
+        .then_some((function, alias))
+}
+
+/// Whether `d` is judged at `now`: an alias deployment that did not fail, inside its bake
+/// window, with enough minutes behind it for the test.
+pub fn due(d: &Deployment, now: Timestamp, policy: &WatchPolicy) -> bool {
+    let age = now.since(d.started_at);
+    let enough = Duration::from_secs(u64::from(policy.period) * policy.test.min_points as u64);
+    alias_of(d).is_some()
+        && matches!(d.state, DeployState::Succeeded | DeployState::InProgress)
+        && age >= enough
+        && age <= policy.bake
+}
+
+/// The alias's p99 latency: `AWS/Lambda` `Duration` by `FunctionName` and `Resource`.
+pub fn latency_query(function: &str, alias: &str, period: u32) -> MetricQuery {
+    let metric = MetricRef {
+        id: Some("p99".into()),
+        namespace: "AWS/Lambda".into(),
+        metric_name: "Duration".into(),
+        dimensions: BTreeMap::from([
+            ("FunctionName".to_owned(), function.to_owned()),
+            ("Resource".to_owned(), format!("{function}:{alias}")),
+        ]),
+        stat: Some("p99".into()),
+        period: Some(period),
+        return_data: true,
+    };
+    MetricQuery {
+        period,
+        entries: vec![MetricQueryEntry::Metric {
+            id: "p99".into(),
+            metric,
+            return_data: true,
+        }],
+    }
+}
+
+/// The two windows a deployment is judged on: the baseline before it, and since it.
+pub fn windows(
+    d: &Deployment,
+    now: Timestamp,
+    policy: &WatchPolicy,
+) -> ((Timestamp, Timestamp), (Timestamp, Timestamp)) {
+    let start = d.started_at;
+    let after_end = now.min(start.saturating_add(policy.bake));
+    (
+        (start.saturating_sub(policy.baseline), start),
+        (start, after_end),
+    )
+}
+
+/// The command that rolls the alias back, for the incident's advice.
+pub fn rollback_command(d: &Deployment) -> Option<String> {
+    let (function, alias) = alias_of(d)?;
+    let to = d.from_version.as_deref()?;
+    Some(format!(
+        "aws lambda update-alias --function-name {function} --name {alias} --function-version {to}"
+    ))
+}
+
+/// The `deploy-regression` incident for a likely verdict, once per deployment.
+pub fn regression(
+    d: &Deployment,
+    j: &Judgement,
+    at: Timestamp,
+) -> Result<Occurrence, IncidentError> {
+    let key = DedupKey::new(SOURCE, IncidentKind::DeployRegression, &d.target, &d.id)?;
+    let change = j
+        .change
+        .map_or_else(String::new, |c| format!(" ({:+.0} %)", c * 100.0));
+    let title = format!("{} made p99 Duration worse{change}", d.describe());
+    let advice = match rollback_command(d) {
+        Some(cmd) => format!("roll back: {cmd}"),
+        None => "roll back to the previous version (unknown to apptrack)".to_owned(),
+    };
+    let summary = format!("deployment {}: {}; {advice}", d.id, j.why);
+    let data = serde_json::json!({ "deployment": d, "judgement": j, "advice": advice });
+    Ok(Occurrence {
+        summary: summary.clone(),
+        evidence: vec![Evidence::new(at, &summary, data)],
+        idempotency_key: Some(format!("verdict:{}", d.id)),
+        ..Occurrence::new(
+            key,
+            IncidentKind::DeployRegression,
+            Severity::High,
+            SOURCE,
+            &d.service,
+            &d.target,
+            Title::truncated(&title),
+            at,
+        )
+    })
+}
+
+/// Whether a judgement opens an incident.
+pub fn opens_incident(j: &Judgement) -> bool {
+    j.verdict == Verdict::Likely
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::deploy::DeploySource;
+
+    fn alias_deployment(start_min: i64) -> Deployment {
+        Deployment {
+            id: "lambda:checkout:live:rev".into(),
+            service: "checkout".into(),
+            target: "checkout:live".into(),
+            from_version: Some("41".into()),
+            to_version: Some("42".into()),
+            started_at: Timestamp::from_secs(start_min * 60),
+            ended_at: None,
+            state: DeployState::Succeeded,
+            actor: Some("ci".into()),
+            source: DeploySource::Lambda,
+        }
+    }
+
+    #[test]
+    fn only_alias_deployments_inside_the_bake_window_with_enough_minutes_are_due() {
+        let p = WatchPolicy::default();
+        let d = alias_deployment(0);
+        let at = |m: i64| Timestamp::from_secs(m * 60);
+        assert!(!due(&d, at(5), &p), "too few minutes");
+        assert!(due(&d, at(10), &p));
+        assert!(due(&d, at(60), &p));
+        assert!(!due(&d, at(61), &p), "baked");
+        let latest = Deployment {
+            target: "checkout:$LATEST".into(),
+            ..d.clone()
+        };
+        assert!(!due(&latest, at(10), &p));
+        let failed = Deployment {
+            state: DeployState::Failed,
+            ..d
+        };
+        assert!(!due(&failed, at(10), &p));
+    }
+
+    #[test]
+    fn the_query_reads_the_aliass_p99_and_the_advice_names_the_command() {
+        let q = latency_query("checkout", "live", 60);
+        let MetricQueryEntry::Metric { metric, .. } = &q.entries[0] else {
+            panic!("{q:?}");
+        };
+        assert_eq!(metric.dimensions["Resource"], "checkout:live");
+        assert_eq!(metric.stat.as_deref(), Some("p99"));
+        assert_eq!(
+            rollback_command(&alias_deployment(0)).as_deref(),
+            Some(
+                "aws lambda update-alias --function-name checkout --name live --function-version 41"
+            )
+        );
+    }
+}

@@ -1,0 +1,192 @@
+//! deploy-guard's bake-window check against ministack (CloudWatch metrics) and DynamoDB
+//! Local: the mission's scenario (service checkout, alias live moved 41 -> 42, p99 latency
+//! 25 % higher after) opens one deploy-regression incident with verdict likely; the same
+//! deployment with unchanged latency opens nothing; the schedule run again changes nothing.
+
+use apptrack_aws::cloudwatch::CloudWatchAlarms;
+use apptrack_aws::dynamodb::deployments::DynamoDeploymentLog;
+use apptrack_core::clock::{Clock, ManualClock, SystemClock, Timestamp};
+use apptrack_core::deploy::{DeploySource, DeployState, Deployment, DeploymentLog};
+use apptrack_core::incident::IncidentKind;
+use apptrack_core::store::ReadIncidents;
+use apptrack_tests::{TestTables, cloudwatch_client};
+use aws_sdk_cloudwatch::primitives::DateTime;
+use aws_sdk_cloudwatch::types::{Dimension, MetricDatum, StandardUnit};
+use deploy_guard::handler::{Guard, Settings};
+use serde_json::json;
+
+type LiveGuard = Guard<
+    DynamoDeploymentLog,
+    CloudWatchAlarms,
+    apptrack_aws::dynamodb::incidents::DynamoIncidentStore,
+    ManualClock,
+>;
+
+struct World {
+    tables: TestTables,
+    cw: aws_sdk_cloudwatch::Client,
+    guard: LiveGuard,
+    /// The deployment's start, on a whole minute 15 minutes ago.
+    start: Timestamp,
+}
+
+impl World {
+    async fn new() -> World {
+        let tables = TestTables::new().await.expect("tables");
+        let cw = cloudwatch_client();
+        let now = SystemClock.now();
+        let start = Timestamp::from_secs((now.as_secs() / 60 - 15) * 60);
+        let settings = Settings::from_lookup(|k| match k {
+            "INCIDENTS_TABLE" => Some(tables.incidents.clone()),
+            "STATE_TABLE" => Some(tables.state.clone()),
+            _ => None,
+        })
+        .expect("settings");
+        let guard = Guard {
+            log: DynamoDeploymentLog::new(tables.client.clone(), &tables.state),
+            metrics: CloudWatchAlarms::new(cw.clone()),
+            incidents: tables.store(),
+            clock: ManualClock::new(now),
+            settings,
+        };
+        World {
+            tables,
+            cw,
+            guard,
+            start,
+        }
+    }
+
+    /// One p99 datapoint a minute for `function:live`: `before` ms (±4 %, deterministic
+    /// noise) for the hour before the start, `after` ms since.
+    async fn latency(&self, function: &str, before: f64, after: f64) {
+        let mut data = Vec::new();
+        for minute in -60i64..15 {
+            let base = if minute < 0 { before } else { after };
+            let wobble = 1.0 + 0.04 * (((minute * 37).rem_euclid(11)) as f64 / 5.0 - 1.0);
+            let at = self.start.as_millis() + minute * 60_000 + 30_000;
+            data.push(
+                MetricDatum::builder()
+                    .metric_name("Duration")
+                    .dimensions(
+                        Dimension::builder()
+                            .name("FunctionName")
+                            .value(function)
+                            .build(),
+                    )
+                    .dimensions(
+                        Dimension::builder()
+                            .name("Resource")
+                            .value(format!("{function}:live"))
+                            .build(),
+                    )
+                    .timestamp(DateTime::from_millis(at))
+                    .unit(StandardUnit::Milliseconds)
+                    .value(base * wobble)
+                    .build(),
+            );
+        }
+        for chunk in data.chunks(20) {
+            self.cw
+                .put_metric_data()
+                .namespace("AWS/Lambda")
+                .set_metric_data(Some(chunk.to_vec()))
+                .send()
+                .await
+                .expect("PutMetricData");
+        }
+    }
+
+    async fn deployed(&self, function: &str) -> Deployment {
+        let d = Deployment {
+            id: format!("lambda:{function}:live:rev-42"),
+            service: function.to_owned(),
+            target: format!("{function}:live"),
+            from_version: Some("41".into()),
+            to_version: Some("42".into()),
+            started_at: self.start,
+            ended_at: Some(self.start),
+            state: DeployState::Succeeded,
+            actor: Some("ci@example.com".into()),
+            source: DeploySource::Lambda,
+        };
+        self.guard.log.record(&d).await.expect("marker")
+    }
+
+    async fn watch(&self) -> deploy_guard::handler::Outcome {
+        self.guard
+            .handle(&json!({"apptrack": "deploy-watch"}))
+            .await
+            .expect("watched")
+    }
+}
+
+fn tag() -> String {
+    ulid::Ulid::new().to_string().to_lowercase()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_p99_25_percent_higher_after_an_alias_moved_is_a_likely_regression_once() {
+    let w = World::new().await;
+    let function = format!("checkout-{}", tag());
+    w.latency(&function, 200.0, 250.0).await;
+    w.deployed(&function).await;
+
+    let out = w.watch().await;
+    assert_eq!(out.watched.len(), 1, "{out:?}");
+    let judged = &out.watched[0];
+    assert_eq!(
+        judged.verdict,
+        apptrack_core::deploy::stats::Verdict::Likely,
+        "{judged:?}"
+    );
+    let id = judged.incident_id.clone().expect("an incident");
+    let inc = w
+        .guard
+        .incidents
+        .get(&id, Timestamp::EPOCH)
+        .await
+        .expect("incident");
+    assert_eq!(inc.kind, IncidentKind::DeployRegression);
+    assert_eq!(inc.resource, format!("{function}:live"));
+    assert!(
+        inc.title.as_str().contains("41 -> 42"),
+        "{}",
+        inc.title.as_str()
+    );
+    assert!(
+        inc.summary.contains(&format!(
+            "aws lambda update-alias --function-name {function} --name live --function-version 41"
+        )),
+        "{}",
+        inc.summary
+    );
+
+    // The schedule's next run: the same incident, counted once.
+    let again = w.watch().await;
+    assert_eq!(again.watched[0].incident_id.as_ref(), Some(&id));
+    let inc = w
+        .guard
+        .incidents
+        .get(&id, Timestamp::EPOCH)
+        .await
+        .expect("incident");
+    assert_eq!(inc.count, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_same_deployment_with_unchanged_latency_opens_nothing() {
+    let w = World::new().await;
+    let function = format!("checkout-{}", tag());
+    w.latency(&function, 200.0, 203.0).await;
+    w.deployed(&function).await;
+    let out = w.watch().await;
+    assert_eq!(out.watched.len(), 1, "{out:?}");
+    assert_eq!(
+        out.watched[0].verdict,
+        apptrack_core::deploy::stats::Verdict::Unlikely,
+        "{out:?}"
+    );
+    assert!(out.watched[0].incident_id.is_none());
+    assert!(w.tables.incidents().await.expect("scan").is_empty());
+}
