@@ -231,7 +231,7 @@ fn start_ministack() -> Result<Emulator> {
         .env("BIND_HOST", "127.0.0.1")
         .env("IOT_MTLS_ENABLED", "0")
         .env("SFTP_ENABLED", "0")
-        .env("SERVICES", "monitoring,autoscaling,ec2,logs,sqs")
+        .env("SERVICES", "monitoring,autoscaling,ec2,logs,sqs,lambda")
         .env("TMPDIR", &tmp);
     let child = spawn_watched(cmd, &log)?;
     wait_ready("ministack", port, &log, |p| {
@@ -255,7 +255,7 @@ pub fn dynamodb() -> &'static Emulator {
     })
 }
 
-/// ministack (CloudWatch, Auto Scaling, EC2, Logs, SQS) for this test process.
+/// ministack (CloudWatch, Auto Scaling, EC2, Logs, SQS, Lambda) for this test process.
 pub fn ministack() -> &'static Emulator {
     static EMU: OnceLock<Emulator> = OnceLock::new();
     EMU.get_or_init(|| start_ministack().unwrap_or_else(|e| panic!("starting ministack: {e:#}")))
@@ -270,6 +270,11 @@ pub fn dynamodb_client() -> aws_sdk_dynamodb::Client {
 /// A CloudWatch client for ministack.
 pub fn cloudwatch_client() -> aws_sdk_cloudwatch::Client {
     aws_sdk_cloudwatch::Client::new(&sdk_config(&ministack().endpoint))
+}
+
+/// A Lambda client for ministack (functions, versions, aliases).
+pub fn lambda_client() -> aws_sdk_lambda::Client {
+    aws_sdk_lambda::Client::new(&sdk_config(&ministack().endpoint))
 }
 
 /// An Auto Scaling client for ministack.

@@ -5,20 +5,25 @@
 
 use apptrack_aws::cloudwatch::CloudWatchAlarms;
 use apptrack_aws::dynamodb::deployments::DynamoDeploymentLog;
+use apptrack_aws::dynamodb::ledger::DynamoActionLedger;
+use apptrack_aws::lambda::LambdaAliases;
 use apptrack_core::clock::{Clock, ManualClock, SystemClock, Timestamp};
 use apptrack_core::deploy::{DeploySource, DeployState, Deployment, DeploymentLog};
 use apptrack_core::incident::IncidentKind;
 use apptrack_core::store::ReadIncidents;
-use apptrack_tests::{TestTables, cloudwatch_client};
+use apptrack_tests::{TestTables, cloudwatch_client, lambda_client};
 use aws_sdk_cloudwatch::primitives::DateTime;
 use aws_sdk_cloudwatch::types::{Dimension, MetricDatum, StandardUnit};
 use deploy_guard::handler::{Guard, Settings};
+use deploy_guard::rollback::ROLLBACK_NAMESPACE;
 use serde_json::json;
 
 type LiveGuard = Guard<
     DynamoDeploymentLog,
     CloudWatchAlarms,
     apptrack_aws::dynamodb::incidents::DynamoIncidentStore,
+    LambdaAliases,
+    DynamoActionLedger,
     ManualClock,
 >;
 
@@ -46,6 +51,12 @@ impl World {
             log: DynamoDeploymentLog::new(tables.client.clone(), &tables.state),
             metrics: CloudWatchAlarms::new(cw.clone()),
             incidents: tables.store(),
+            aliases: LambdaAliases::new(lambda_client()),
+            ledger: DynamoActionLedger::new(
+                tables.client.clone(),
+                &tables.state,
+                ROLLBACK_NAMESPACE,
+            ),
             clock: ManualClock::new(now),
             settings,
         };
@@ -98,12 +109,16 @@ impl World {
     }
 
     async fn deployed(&self, function: &str) -> Deployment {
+        self.deployed_from(function, "41", "42").await
+    }
+
+    async fn deployed_from(&self, function: &str, from: &str, to: &str) -> Deployment {
         let d = Deployment {
-            id: format!("lambda:{function}:live:rev-42"),
+            id: format!("lambda:{function}:live:rev-{to}"),
             service: function.to_owned(),
             target: format!("{function}:live"),
-            from_version: Some("41".into()),
-            to_version: Some("42".into()),
+            from_version: Some(from.into()),
+            to_version: Some(to.into()),
             started_at: self.start,
             ended_at: Some(self.start),
             state: DeployState::Succeeded,
@@ -189,4 +204,120 @@ async fn the_same_deployment_with_unchanged_latency_opens_nothing() {
     );
     assert!(out.watched[0].incident_id.is_none());
     assert!(w.tables.incidents().await.expect("scan").is_empty());
+}
+
+/// A function in ministack with two published versions and `live` moved from the first to
+/// the second (the deployment), tagged to let apptrack roll it back.
+async fn function_with_a_moved_alias(
+    lambda: &aws_sdk_lambda::Client,
+    name: &str,
+) -> (String, String) {
+    use aws_sdk_lambda::primitives::Blob;
+    use aws_sdk_lambda::types::{FunctionCode, Runtime};
+    // An empty zip archive: ministack stores the code, it never runs it here.
+    let zip = Blob::new(vec![
+        0x50, 0x4b, 0x05, 0x06, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    ]);
+    lambda
+        .create_function()
+        .function_name(name)
+        .runtime(Runtime::Providedal2023)
+        .role("arn:aws:iam::123456789012:role/checkout")
+        .handler("bootstrap")
+        .code(FunctionCode::builder().zip_file(zip).build())
+        .tags("apptrack:rollback", "auto")
+        .send()
+        .await
+        .expect("CreateFunction");
+    let mut versions = Vec::new();
+    for i in 0..2 {
+        lambda
+            .update_function_configuration()
+            .function_name(name)
+            .description(format!("build {i}"))
+            .send()
+            .await
+            .expect("UpdateFunctionConfiguration");
+        let v = lambda
+            .publish_version()
+            .function_name(name)
+            .description(format!("build {i}"))
+            .send()
+            .await
+            .expect("PublishVersion");
+        versions.push(v.version().expect("a version").to_owned());
+    }
+    lambda
+        .create_alias()
+        .function_name(name)
+        .name("live")
+        .function_version(&versions[0])
+        .send()
+        .await
+        .expect("CreateAlias");
+    lambda
+        .update_alias()
+        .function_name(name)
+        .name("live")
+        .function_version(&versions[1])
+        .send()
+        .await
+        .expect("UpdateAlias");
+    (versions[0].clone(), versions[1].clone())
+}
+
+async fn alias_version(lambda: &aws_sdk_lambda::Client, name: &str) -> String {
+    lambda
+        .get_alias()
+        .function_name(name)
+        .name("live")
+        .send()
+        .await
+        .expect("GetAlias")
+        .function_version()
+        .expect("a version")
+        .to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_regressed_alias_of_an_opted_in_function_is_moved_back_once() {
+    let w = std::sync::Arc::new(World::new().await);
+    let lambda = lambda_client();
+    let function = format!("checkout-{}", tag());
+    let (old, new) = function_with_a_moved_alias(&lambda, &function).await;
+    w.latency(&function, 200.0, 250.0).await;
+    w.deployed_from(&function, &old, &new).await;
+
+    // The schedule's runs overlap (a slow one, the next one): one rollback.
+    let mut runs = Vec::new();
+    for _ in 0..4 {
+        let w = w.clone();
+        runs.push(tokio::spawn(async move { w.watch().await }));
+    }
+    for r in runs {
+        r.await.expect("task");
+    }
+    assert_eq!(
+        alias_version(&lambda, &function).await,
+        old,
+        "live is back on the old version"
+    );
+    let out = w.watch().await;
+    assert_eq!(
+        out.watched[0].action.as_deref(),
+        Some(format!("rolled {function}:live back from {new} to {old}").as_str()),
+        "{out:?}"
+    );
+    let id = out.watched[0].incident_id.clone().expect("incident");
+    let tl = w
+        .guard
+        .incidents
+        .timeline(&id, Timestamp::EPOCH)
+        .await
+        .expect("timeline");
+    assert_eq!(
+        tl.iter().filter(|e| e.action == "rolled-back").count(),
+        1,
+        "{tl:#?}"
+    );
 }

@@ -16,7 +16,8 @@ pub enum HandlerError {
     #[error(transparent)]
     Store(#[from] During<StoreError>),
     #[error(transparent)]
-    Metrics(#[from] During<ScalingError>),
+    /// CloudWatch or Lambda.
+    Aws(#[from] During<ScalingError>),
     #[error("incident identity: {0}")]
     Identity(#[from] IncidentError),
 }
@@ -24,6 +25,6 @@ pub enum HandlerError {
 apptrack_core::failure_of_parts!(HandlerError {
     BadEvent,
     Store,
-    Metrics,
+    Aws,
     Identity
 });

@@ -3,8 +3,11 @@
 //! the target's previous marker says where it was), and records the marker once.
 
 use apptrack_core::clock::Clock;
-use apptrack_core::deploy::{Announcement, Deployment, DeploymentLog, decode, previous_version};
+use apptrack_core::deploy::{
+    AliasControl, Announcement, Deployment, DeploymentLog, decode, previous_version,
+};
 use apptrack_core::failure::during;
+use apptrack_core::ledger::ActionLedger;
 use apptrack_core::scaling::MetricReader;
 use apptrack_core::store::IncidentStore;
 use apptrack_lambda::Function;
@@ -18,16 +21,28 @@ pub use crate::settings::Settings;
 pub const DEPLOY_WATCH: &str = "deploy-watch";
 
 /// The handler's ports, clock and settings.
-pub struct Guard<D, M, S, K> {
+pub struct Guard<D, M, S, A, L, K> {
     pub log: D,
     /// The services' metrics (GetMetricData), for the regression verdict.
     pub metrics: M,
     pub incidents: S,
+    /// Lambda aliases, for the rollback.
+    pub aliases: A,
+    /// Exactly-once rollbacks, one claim per deployment (namespace ROLLBACK).
+    pub ledger: L,
     pub clock: K,
     pub settings: Settings,
 }
 
-impl<D: DeploymentLog, M: MetricReader, S: IncidentStore, K: Clock> Function for Guard<D, M, S, K> {
+impl<D, M, S, A, L, K> Function for Guard<D, M, S, A, L, K>
+where
+    D: DeploymentLog,
+    M: MetricReader,
+    S: IncidentStore,
+    A: AliasControl,
+    L: ActionLedger,
+    K: Clock,
+{
     type Output = Outcome;
     type Error = HandlerError;
 
@@ -36,7 +51,15 @@ impl<D: DeploymentLog, M: MetricReader, S: IncidentStore, K: Clock> Function for
     }
 }
 
-impl<D: DeploymentLog, M: MetricReader, S: IncidentStore, K: Clock> Guard<D, M, S, K> {
+impl<D, M, S, A, L, K> Guard<D, M, S, A, L, K>
+where
+    D: DeploymentLog,
+    M: MetricReader,
+    S: IncidentStore,
+    A: AliasControl,
+    L: ActionLedger,
+    K: Clock,
+{
     pub async fn handle(&self, event: &Value) -> Result<Outcome, HandlerError> {
         if event.get("apptrack").and_then(Value::as_str) == Some(DEPLOY_WATCH) {
             return self.watch().await;

@@ -8,6 +8,7 @@
 mod error;
 pub mod handler;
 mod outcome;
+pub mod rollback;
 mod settings;
 mod watch;
 mod wiring;

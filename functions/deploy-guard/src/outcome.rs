@@ -27,6 +27,9 @@ pub struct Watched {
     pub why: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub incident_id: Option<IncidentId>,
+    /// What was done about a likely regression: rolled back, or why not.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub action: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use apptrack_core::deploy::watch::WatchPolicy;
-use apptrack_core::settings::{SettingsError, StoreSettings, parse_or};
+use apptrack_core::settings::{SettingsError, StoreSettings, flag, parse_or};
 
 /// The function's settings.
 #[derive(Debug, Clone, PartialEq)]
@@ -15,6 +15,8 @@ pub struct Settings {
     /// `APPTRACK_DEPLOY_BAKE_MINUTES` (60): how long after a deployment its alias is judged
     /// (against the same length of time before it).
     pub watch: WatchPolicy,
+    /// `APPTRACK_DRY_RUN` (false): say what rollback would be done, do none.
+    pub dry_run: bool,
 }
 
 impl Settings {
@@ -36,6 +38,7 @@ impl Settings {
         Ok(Settings {
             store: StoreSettings::from_lookup(&get)?,
             lookback: Duration::from_secs(days * 86_400),
+            dry_run: flag(&get, "APPTRACK_DRY_RUN")?,
             watch: WatchPolicy {
                 bake: Duration::from_secs(bake * 60),
                 baseline: Duration::from_secs(bake * 60),

@@ -2,9 +2,10 @@
 //! `events/deploy/`, when handled (once, again, out of order), then these markers.
 
 use apptrack_core::clock::{ManualClock, Timestamp};
-use apptrack_core::deploy::memory::MemoryDeploymentLog;
+use apptrack_core::deploy::memory::{FakeAliases, MemoryDeploymentLog};
 use apptrack_core::deploy::{DeployState, DeploymentLog};
 use apptrack_core::failure::Failure as _;
+use apptrack_core::ledger::memory::MemoryLedger;
 use apptrack_core::scaling::memory::FakeMetrics;
 use apptrack_core::store::memory::MemoryIncidentStore;
 use serde_json::{Value, json};
@@ -16,7 +17,14 @@ fn sample(name: &str) -> Value {
     serde_json::from_str(&std::fs::read_to_string(path).expect("sample")).expect("JSON")
 }
 
-type TestGuard = Guard<MemoryDeploymentLog, FakeMetrics, MemoryIncidentStore, ManualClock>;
+type TestGuard = Guard<
+    MemoryDeploymentLog,
+    FakeMetrics,
+    MemoryIncidentStore,
+    FakeAliases,
+    MemoryLedger,
+    ManualClock,
+>;
 
 fn guard() -> TestGuard {
     let settings = Settings::from_lookup(|k| match k {
@@ -29,6 +37,8 @@ fn guard() -> TestGuard {
         log: MemoryDeploymentLog::default(),
         metrics: FakeMetrics::default(),
         incidents: MemoryIncidentStore::new(),
+        aliases: FakeAliases::default(),
+        ledger: MemoryLedger::default(),
         clock: ManualClock::new(Timestamp::parse("2026-11-24T02:00:00Z").expect("time")),
         settings,
     }
@@ -121,4 +131,188 @@ async fn a_publish_version_alone_is_ignored_and_broken_events_are_permanent() {
     assert!(err.to_string().contains("detail.version"), "{err}");
     let err = g.handle(&json!("hello")).await.expect_err("not an object");
     assert_eq!(err.error_type(), "Permanent.BadEvent");
+}
+
+// --- the bake-window check and the rollback, over fakes ---
+
+use apptrack_core::deploy::{DeploySource, Deployment};
+use apptrack_core::scaling::{MetricQuery, MetricReader, ScalingError};
+
+/// p99 latency of 200 ms before `split` and `after` ms since, a point a minute.
+struct SplitMetrics {
+    split: Timestamp,
+    after: f64,
+}
+
+impl MetricReader for SplitMetrics {
+    async fn recent_values(
+        &self,
+        _query: &MetricQuery,
+        start: Timestamp,
+        end: Timestamp,
+    ) -> Result<Vec<f64>, ScalingError> {
+        let minutes = end.since(start).as_secs() / 60;
+        let base = if start >= self.split {
+            self.after
+        } else {
+            200.0
+        };
+        Ok((0..minutes)
+            .map(|i| base * (1.0 + 0.01 * (i % 5) as f64))
+            .collect())
+    }
+}
+
+type WatchGuard = Guard<
+    MemoryDeploymentLog,
+    SplitMetrics,
+    MemoryIncidentStore,
+    FakeAliases,
+    MemoryLedger,
+    ManualClock,
+>;
+
+const START: &str = "2026-11-24T02:00:00Z";
+
+async fn deployed(pairs: &[(&str, &str)], after: f64) -> WatchGuard {
+    let start = Timestamp::parse(START).expect("time");
+    let settings = Settings::from_lookup(|k| {
+        pairs
+            .iter()
+            .find(|(n, _)| *n == k)
+            .map(|(_, v)| (*v).to_owned())
+            .or(match k {
+                "INCIDENTS_TABLE" => Some("i".into()),
+                "STATE_TABLE" => Some("s".into()),
+                _ => None,
+            })
+    })
+    .expect("settings");
+    let g = Guard {
+        log: MemoryDeploymentLog::default(),
+        metrics: SplitMetrics {
+            split: start,
+            after,
+        },
+        incidents: MemoryIncidentStore::new(),
+        aliases: FakeAliases::default(),
+        ledger: MemoryLedger::default(),
+        clock: ManualClock::new(start.saturating_add(std::time::Duration::from_secs(15 * 60))),
+        settings,
+    };
+    g.aliases.function("checkout", &["41", "42"], "live", "42");
+    g.log
+        .record(&Deployment {
+            id: "d-42".into(),
+            service: "checkout".into(),
+            target: "checkout:live".into(),
+            from_version: Some("41".into()),
+            to_version: Some("42".into()),
+            started_at: start,
+            ended_at: Some(start),
+            state: DeployState::Succeeded,
+            actor: Some("ci".into()),
+            source: DeploySource::Lambda,
+        })
+        .await
+        .expect("marker");
+    g
+}
+
+async fn watch(g: &WatchGuard) -> Result<Outcome, HandlerError> {
+    g.handle(&json!({"apptrack": "deploy-watch"})).await
+}
+
+#[tokio::test]
+async fn a_regression_of_an_opted_in_alias_is_rolled_back_once() {
+    let g = deployed(&[], 250.0).await;
+    g.aliases.tag("checkout", "apptrack:rollback", "auto");
+    let out = watch(&g).await.expect("watched");
+    let w = &out.watched[0];
+    assert_eq!(
+        w.verdict,
+        apptrack_core::deploy::stats::Verdict::Likely,
+        "{w:?}"
+    );
+    assert_eq!(
+        w.action.as_deref(),
+        Some("rolled checkout:live back from 42 to 41")
+    );
+    assert_eq!(
+        g.aliases.updates(),
+        [("checkout".into(), "live".into(), "41".into())]
+    );
+    let again = watch(&g).await.expect("again");
+    assert_eq!(
+        again.watched[0].action, w.action,
+        "the ledger says it is done"
+    );
+    assert_eq!(g.aliases.updates().len(), 1);
+}
+
+#[tokio::test]
+async fn a_lost_answer_to_update_alias_never_rolls_back_twice() {
+    let g = deployed(&[], 250.0).await;
+    g.aliases.tag("checkout", "apptrack:rollback", "auto");
+    g.aliases.lose_next_answer();
+    let err = watch(&g).await.expect_err("the answer is lost");
+    assert!(err.is_retryable(), "{err}");
+    let out = watch(&g).await.expect("the retry");
+    assert_eq!(
+        out.watched[0].action.as_deref(),
+        Some("rolled checkout:live back from 42 to 41")
+    );
+    assert_eq!(g.aliases.updates().len(), 1);
+}
+
+#[tokio::test]
+async fn without_the_tag_or_in_a_dry_run_it_only_advises() {
+    let g = deployed(&[], 250.0).await;
+    let out = watch(&g).await.expect("watched");
+    assert!(
+        out.watched[0]
+            .action
+            .as_deref()
+            .is_some_and(|a| a.starts_with("advised")),
+        "{out:?}"
+    );
+    assert!(g.aliases.updates().is_empty());
+
+    let dry = deployed(&[("APPTRACK_DRY_RUN", "true")], 250.0).await;
+    dry.aliases.tag("checkout", "apptrack:rollback", "auto");
+    let out = watch(&dry).await.expect("watched");
+    assert!(
+        out.watched[0]
+            .action
+            .as_deref()
+            .is_some_and(|a| a.starts_with("dry run")),
+        "{out:?}"
+    );
+    assert!(dry.aliases.updates().is_empty());
+}
+
+#[tokio::test]
+async fn an_alias_that_moved_on_or_an_unchanged_latency_is_left_alone() {
+    let g = deployed(&[], 250.0).await;
+    g.aliases.tag("checkout", "apptrack:rollback", "auto");
+    g.aliases.function("checkout", &["43"], "live", "43");
+    let out = watch(&g).await.expect("watched");
+    assert!(
+        out.watched[0]
+            .action
+            .as_deref()
+            .is_some_and(|a| a.contains("now points at 43")),
+        "{out:?}"
+    );
+    assert!(g.aliases.updates().is_empty());
+
+    let calm = deployed(&[], 204.0).await;
+    calm.aliases.tag("checkout", "apptrack:rollback", "auto");
+    let out = watch(&calm).await.expect("watched");
+    assert_eq!(
+        out.watched[0].verdict,
+        apptrack_core::deploy::stats::Verdict::Unlikely
+    );
+    assert!(out.watched[0].incident_id.is_none());
+    assert!(calm.aliases.updates().is_empty());
 }

@@ -5,14 +5,23 @@
 
 use apptrack_core::clock::Clock;
 use apptrack_core::deploy::watch::{self, alias_of};
-use apptrack_core::deploy::{DeploymentLog, stats::Verdict};
+use apptrack_core::deploy::{AliasControl, DeploymentLog, stats::Verdict};
 use apptrack_core::failure::during;
+use apptrack_core::ledger::ActionLedger;
 use apptrack_core::scaling::MetricReader;
 use apptrack_core::store::IncidentStore;
 
 use crate::handler::{Action, Guard, HandlerError, Outcome, Watched};
 
-impl<D: DeploymentLog, M: MetricReader, S: IncidentStore, K: Clock> Guard<D, M, S, K> {
+impl<D, M, S, A, L, K> Guard<D, M, S, A, L, K>
+where
+    D: DeploymentLog,
+    M: MetricReader,
+    S: IncidentStore,
+    A: AliasControl,
+    L: ActionLedger,
+    K: Clock,
+{
     pub(crate) async fn watch(&self) -> Result<Outcome, HandlerError> {
         let now = self.clock.now();
         let policy = &self.settings.watch;
@@ -42,16 +51,17 @@ impl<D: DeploymentLog, M: MetricReader, S: IncidentStore, K: Clock> Guard<D, M, 
             let before = read(b0, b1).await?;
             let after = read(a0, a1).await?;
             let judgement = policy.test.judge(&before, &after);
-            let incident_id = if watch::opens_incident(&judgement) {
+            let (incident_id, action) = if watch::opens_incident(&judgement) {
                 let occ = watch::regression(d, &judgement, now)?;
                 let raised = self
                     .incidents
                     .raise(&occ)
                     .await
                     .map_err(during(format!("recording the regression of {}", d.id)))?;
-                Some(raised.id)
+                let action = self.roll_back(d, &raised.id).await?;
+                (Some(raised.id), Some(action))
             } else {
-                None
+                (None, None)
             };
             watched.push(Watched {
                 deployment: d.id.clone(),
@@ -59,6 +69,7 @@ impl<D: DeploymentLog, M: MetricReader, S: IncidentStore, K: Clock> Guard<D, M, 
                 verdict: judgement.verdict,
                 why: judgement.why,
                 incident_id,
+                action,
             });
         }
         let likely = watched

@@ -1,24 +1,37 @@
-//! The production wiring: the DynamoDB deployment log and incidents, CloudWatch metrics,
-//! the system clock.
+//! The production wiring: the DynamoDB deployment log, incidents and rollback ledger,
+//! CloudWatch metrics, Lambda aliases, the system clock.
 
 use apptrack_aws::SdkConfig;
 use apptrack_aws::cloudwatch::CloudWatchAlarms;
 use apptrack_aws::dynamodb::deployments::DynamoDeploymentLog;
 use apptrack_aws::dynamodb::incidents::DynamoIncidentStore;
+use apptrack_aws::dynamodb::ledger::DynamoActionLedger;
+use apptrack_aws::lambda::LambdaAliases;
 use apptrack_core::clock::SystemClock;
 
 use crate::handler::{Guard, Settings};
+use crate::rollback::ROLLBACK_NAMESPACE;
 
 /// The guard as deployed.
-pub type Deployed = Guard<DynamoDeploymentLog, CloudWatchAlarms, DynamoIncidentStore, SystemClock>;
+pub type Deployed = Guard<
+    DynamoDeploymentLog,
+    CloudWatchAlarms,
+    DynamoIncidentStore,
+    LambdaAliases,
+    DynamoActionLedger,
+    SystemClock,
+>;
 
 impl Deployed {
     /// Builds the clients once per cold start, from the SDK's configuration.
     pub fn from_sdk(sdk: &SdkConfig, settings: Settings) -> Self {
         let dynamodb = aws_sdk_dynamodb::Client::new(sdk);
+        let state = &settings.store.state_table;
         Guard {
-            log: DynamoDeploymentLog::new(dynamodb.clone(), &settings.store.state_table),
+            log: DynamoDeploymentLog::new(dynamodb.clone(), state),
             metrics: CloudWatchAlarms::new(aws_sdk_cloudwatch::Client::new(sdk)),
+            aliases: LambdaAliases::new(aws_sdk_lambda::Client::new(sdk)),
+            ledger: DynamoActionLedger::new(dynamodb.clone(), state, ROLLBACK_NAMESPACE),
             incidents: DynamoIncidentStore::from_settings(dynamodb, &settings.store),
             clock: SystemClock,
             settings,

@@ -17,6 +17,12 @@ const WILDCARD_REASONS: Record<string, (apptrack: Apptrack) => string> = {
   ReplaceHotInstancesOnlyInGroupsTaggedToAllowIt: () =>
     'SetInstanceHealth on any Auto Scaling group of the account and region, but only where the group is tagged ' +
     'apptrack:replace-hot=true (the statement\'s aws:ResourceTag condition): a group opts in to hot-instance replacement by that tag.',
+  ReadFunctionsAndAliases: () =>
+    'deploy-guard reads the alias, versions and tags of whichever function a deployment moved (any function of the ' +
+    'account and region); GetAlias, GetFunction and ListTags only read.',
+  RollBackOnlyFunctionsTaggedForIt: () =>
+    'UpdateAlias on any function of the account and region, but only where the function is tagged apptrack:rollback=auto ' +
+    '(the statement\'s aws:ResourceTag condition): a function opts in to automatic rollback by that tag.',
   ReadGroups: () =>
     'autoscaling:DescribeAutoScalingGroups and DescribeAutoScalingInstances support no resource-level permissions.',
   ReadMetrics: () => 'cloudwatch:GetMetricData supports no resource-level permissions.',

@@ -2,7 +2,12 @@
 //! types at this edge so the domain never sees them. One Cargo feature per SDK.
 
 pub mod config;
-#[cfg(any(feature = "dynamodb", feature = "cloudwatch", feature = "autoscaling"))]
+#[cfg(any(
+    feature = "dynamodb",
+    feature = "cloudwatch",
+    feature = "autoscaling",
+    feature = "lambda"
+))]
 pub mod sdk;
 
 #[cfg(feature = "autoscaling")]
@@ -11,6 +16,8 @@ pub mod autoscaling;
 pub mod cloudwatch;
 #[cfg(feature = "dynamodb")]
 pub mod dynamodb;
+#[cfg(feature = "lambda")]
+pub mod lambda;
 
 pub use aws_config::SdkConfig;
 pub use config::{https_client, load_sdk_config};

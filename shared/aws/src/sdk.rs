@@ -5,12 +5,12 @@ use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::display::DisplayErrorContext;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
-#[cfg(any(feature = "cloudwatch", feature = "autoscaling"))]
+#[cfg(any(feature = "cloudwatch", feature = "autoscaling", feature = "lambda"))]
 use apptrack_core::scaling::ScalingError;
 #[cfg(feature = "dynamodb")]
 use apptrack_core::store::StoreError;
 
-#[cfg(any(feature = "cloudwatch", feature = "autoscaling"))]
+#[cfg(any(feature = "cloudwatch", feature = "autoscaling", feature = "lambda"))]
 /// Maps a CloudWatch or Auto Scaling SDK error to a scaling error.
 pub fn scaling_error<E, R>(err: SdkError<E, R>) -> ScalingError
 where
@@ -42,7 +42,10 @@ where
                 | "InternalFailure"
                 | "InternalServiceError"
                 | "InternalServiceFault"
-                | "LimitExceeded",
+                | "LimitExceeded"
+                | "TooManyRequestsException"
+                | "ServiceException"
+                | "ResourceConflictException",
             ) => ScalingError::Unavailable(text),
             _ => ScalingError::Rejected(text),
         },

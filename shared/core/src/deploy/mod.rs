@@ -9,12 +9,14 @@ pub mod memory;
 pub mod stats;
 pub mod watch;
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::future::Future;
 
 use serde::{Deserialize, Serialize};
 
 use crate::clock::Timestamp;
+use crate::scaling::ScalingError;
 use crate::store::StoreError;
 
 pub use event::{Announcement, CUSTOM_SOURCE, DeployEventError, decode};
@@ -180,6 +182,45 @@ fn fill(into: &mut Option<String>, from: &Option<String>) {
     if into.is_none() {
         into.clone_from(from);
     }
+}
+
+/// Where a Lambda alias points now.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AliasState {
+    pub version: String,
+    /// The alias's revision: an update conditioned on it fails if the alias moved meanwhile.
+    pub revision_id: Option<String>,
+}
+
+/// Reads and moves Lambda aliases (GetAlias, GetFunction, ListTags, UpdateAlias).
+pub trait AliasControl: Send + Sync {
+    /// The alias, or `None` when it (or its function) no longer exists.
+    fn alias(
+        &self,
+        function: &str,
+        alias: &str,
+    ) -> impl Future<Output = Result<Option<AliasState>, ScalingError>> + Send;
+
+    fn version_exists(
+        &self,
+        function: &str,
+        version: &str,
+    ) -> impl Future<Output = Result<bool, ScalingError>> + Send;
+
+    /// The function's tags (`apptrack:rollback=auto` opts it in).
+    fn tags(
+        &self,
+        function: &str,
+    ) -> impl Future<Output = Result<BTreeMap<String, String>, ScalingError>> + Send;
+
+    /// Points the alias at `version`, only if it is still at `revision_id`.
+    fn point(
+        &self,
+        function: &str,
+        alias: &str,
+        version: &str,
+        revision_id: Option<&str>,
+    ) -> impl Future<Output = Result<(), ScalingError>> + Send;
 }
 
 /// Where deployment markers are kept (`STATE_TABLE`, partition `DEPLOYS`).

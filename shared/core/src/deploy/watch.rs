@@ -140,6 +140,26 @@ pub fn regression(
     })
 }
 
+/// Function tag that lets deploy-guard roll a regressed alias back itself (`auto`); any
+/// other value, or none, only advises.
+pub const ROLLBACK_TAG: &str = "apptrack:rollback";
+
+pub fn auto_rollback(tags: &BTreeMap<String, String>) -> bool {
+    tags.get(ROLLBACK_TAG)
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case("auto"))
+}
+
+/// What a rollback holder records before it moves the alias, so that whoever takes its
+/// claim over can tell whether the alias already moved.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct RollbackIntent {
+    pub function: String,
+    pub alias: String,
+    /// The regressed version it moves away from, and the one it moves back to.
+    pub from: String,
+    pub to: String,
+}
+
 /// Whether a judgement opens an incident.
 pub fn opens_incident(j: &Judgement) -> bool {
     j.verdict == Verdict::Likely

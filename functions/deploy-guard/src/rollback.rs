@@ -1,0 +1,196 @@
+//! Rolling a regressed Lambda alias back, exactly once per deployment: opt-in per function
+//! (tag `apptrack:rollback=auto`; otherwise the incident only advises the command), under a
+//! claim of the generic action ledger, only while the alias still points at the regressed
+//! version and the old one exists, conditioned on the alias's revision, dry-run aware. The
+//! intent is recorded before UpdateAlias, so a lost answer is recorded, never repeated.
+
+use apptrack_core::clock::Clock;
+use apptrack_core::deploy::watch::{self, RollbackIntent, alias_of};
+use apptrack_core::deploy::{AliasControl, Deployment, DeploymentLog};
+use apptrack_core::failure::{Failure as _, during};
+use apptrack_core::incident::{IncidentId, TimelineEntry};
+use apptrack_core::ledger::{ActionLedger, Claim, Completion, note_key};
+use apptrack_core::scaling::{MetricReader, ScalingError};
+use apptrack_core::store::IncidentStore;
+
+use crate::handler::{Guard, HandlerError};
+
+/// The ledger namespace of rollbacks.
+pub const ROLLBACK_NAMESPACE: &str = "ROLLBACK";
+
+impl<D, M, S, A, L, K> Guard<D, M, S, A, L, K>
+where
+    D: DeploymentLog,
+    M: MetricReader,
+    S: IncidentStore,
+    A: AliasControl,
+    L: ActionLedger,
+    K: Clock,
+{
+    /// What was done about the regression of `d` (its incident is `incident`).
+    pub(crate) async fn roll_back(
+        &self,
+        d: &Deployment,
+        incident: &IncidentId,
+    ) -> Result<String, HandlerError> {
+        let Some((function, _)) = alias_of(d) else {
+            return Ok("advised (not an alias)".into());
+        };
+        let tags = self
+            .aliases
+            .tags(function)
+            .await
+            .map_err(during(format!("reading the tags of {function}")))?;
+        if !watch::auto_rollback(&tags) {
+            return Ok(format!(
+                "advised: tag {function} {}=auto to let apptrack roll back",
+                watch::ROLLBACK_TAG
+            ));
+        }
+        let now = self.clock.now();
+        let ledger = |e| during("claiming the rollback")(ScalingError::from(e));
+        let (token, prior) = match self
+            .ledger
+            .claim::<RollbackIntent>(&d.id, now)
+            .await
+            .map_err(ledger)?
+        {
+            Claim::Acquired {
+                token,
+                prior_intent,
+            } => (token, prior_intent),
+            Claim::HeldElsewhere => return Ok("another run is rolling it back".into()),
+            Claim::Done { outcome } => return Ok(outcome),
+            Claim::Failed { error } => return Ok(format!("rollback failed earlier: {error}")),
+        };
+        match self.move_back(d, incident, &token, prior).await {
+            Ok(detail) => {
+                self.ledger
+                    .complete(
+                        &d.id,
+                        &token,
+                        &Completion::Done(detail.clone()),
+                        self.clock.now(),
+                    )
+                    .await
+                    .map_err(|e| during("recording the rollback")(ScalingError::from(e)))?;
+                Ok(detail)
+            }
+            Err(e) if e.is_retryable() => {
+                if let Err(re) = self.ledger.release(&d.id, &token).await {
+                    tracing::warn!(error = %re, "could not release the rollback claim; its lease runs out");
+                }
+                Err(e)
+            }
+            Err(e) => {
+                let detail = format!("could not roll back: {e}");
+                self.note(incident, &d.id, "failed", &detail).await?;
+                let failed = Completion::Failed(e.to_string());
+                if let Err(ce) = self
+                    .ledger
+                    .complete(&d.id, &token, &failed, self.clock.now())
+                    .await
+                {
+                    tracing::warn!(error = %ce, "could not record the failed rollback");
+                }
+                Ok(detail)
+            }
+        }
+    }
+
+    async fn move_back(
+        &self,
+        d: &Deployment,
+        incident: &IncidentId,
+        token: &str,
+        prior: Option<RollbackIntent>,
+    ) -> Result<String, HandlerError> {
+        let (function, alias) = alias_of(d).unwrap_or_default();
+        let aws = |what: String| move |e: ScalingError| HandlerError::from(during(what)(e));
+        let current = self
+            .aliases
+            .alias(function, alias)
+            .await
+            .map_err(aws(format!("reading alias {function}:{alias}")))?;
+        // An earlier holder moved it and lost the answer: record that, do not move it again.
+        if let (Some(intent), Some(now)) = (&prior, &current)
+            && now.version == intent.to
+        {
+            let detail = format!(
+                "rolled {function}:{alias} back from {} to {}",
+                intent.from, intent.to
+            );
+            self.note(incident, &d.id, "rolled-back", &detail).await?;
+            return Ok(detail);
+        }
+        let refuse = |why: String| format!("not rolled back: {why}");
+        let Some(current) = current else {
+            return Ok(refuse(format!("alias {function}:{alias} no longer exists")));
+        };
+        let (Some(bad), Some(good)) = (d.to_version.as_deref(), d.from_version.as_deref()) else {
+            return Ok(refuse("the versions of the deployment are unknown".into()));
+        };
+        if current.version != bad {
+            let why = format!(
+                "{function}:{alias} now points at {}, not at the regressed {bad}",
+                current.version
+            );
+            self.note(incident, &d.id, "decided", &refuse(why.clone()))
+                .await?;
+            return Ok(refuse(why));
+        }
+        let exists = self
+            .aliases
+            .version_exists(function, good)
+            .await
+            .map_err(aws(format!("finding version {good} of {function}")))?;
+        if !exists {
+            let why = format!("version {good} of {function} no longer exists");
+            self.note(incident, &d.id, "decided", &refuse(why.clone()))
+                .await?;
+            return Ok(refuse(why));
+        }
+        let detail = format!("rolled {function}:{alias} back from {bad} to {good}");
+        if self.settings.dry_run {
+            let detail = format!("dry run, alias untouched: would have {detail}");
+            self.note(incident, &d.id, "decided", &detail).await?;
+            return Ok(detail);
+        }
+        let intent = RollbackIntent {
+            function: function.to_owned(),
+            alias: alias.to_owned(),
+            from: bad.to_owned(),
+            to: good.to_owned(),
+        };
+        self.ledger
+            .record_intent(&d.id, token, &intent)
+            .await
+            .map_err(|e| during("recording the intended rollback")(ScalingError::from(e)))?;
+        self.aliases
+            .point(function, alias, good, current.revision_id.as_deref())
+            .await
+            .map_err(aws(format!("moving {function}:{alias} to {good}")))?;
+        self.note(incident, &d.id, "rolled-back", &detail).await?;
+        Ok(detail)
+    }
+
+    /// A timeline entry about the rollback of deployment `key`, written once.
+    async fn note(
+        &self,
+        incident: &IncidentId,
+        key: &str,
+        action: &str,
+        detail: &str,
+    ) -> Result<(), HandlerError> {
+        let entry = TimelineEntry::new(self.clock.now(), watch::SOURCE, action, detail);
+        self.incidents
+            .append_timeline_once(
+                incident,
+                &entry,
+                &note_key(&format!("rollback:{key}"), action),
+            )
+            .await
+            .map(drop)
+            .map_err(|e| during("writing the timeline")(e).into())
+    }
+}
