@@ -33,3 +33,56 @@ say "the same with the plain AWS CLI"
 aws dynamodb query --table-name "$STATE_TABLE" --key-condition-expression 'pk = :pk' \
     --expression-attribute-values '{":pk":{"S":"DEPLOYS"}}' \
     --query 'Items[].[started_at.S, service.S, target.S, to_version.S, state.S]' --output text
+
+say "4. the mission's case: checkout's alias live moved from version 1 to 2, p99 latency 25 % higher since"
+fn="checkout-demo-$(date +%s)"
+python3 - "$tmp/empty.zip" <<'PY'
+import sys, zipfile
+zipfile.ZipFile(sys.argv[1], "w").close()
+PY
+aws lambda create-function --function-name "$fn" --runtime provided.al2023 --handler bootstrap \
+    --role arn:aws:iam::123456789012:role/checkout --zip-file "fileb://$tmp/empty.zip" \
+    --tags apptrack:rollback=auto --output text --query FunctionName >/dev/null
+for build in 1 2; do
+    aws lambda update-function-configuration --function-name "$fn" --description "build $build" >/dev/null
+    aws lambda publish-version --function-name "$fn" --description "build $build" --query Version --output text >/dev/null
+done
+aws lambda create-alias --function-name "$fn" --name live --function-version 1 >/dev/null
+aws lambda update-alias --function-name "$fn" --name live --function-version 2 >/dev/null
+start=$(python3 -c 'import time; print(int(time.time()) // 60 * 60 - 15 * 60)')
+python3 - "$fn" "$start" "$tmp/latency.json" <<'PY'
+import json, sys
+fn, start, out = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+data = []
+for minute in range(-60, 15):
+    base = 200.0 if minute < 0 else 250.0
+    wobble = 1.0 + 0.04 * (((minute * 37) % 11) / 5.0 - 1.0)
+    data.append({"MetricName": "Duration", "Unit": "Milliseconds", "Value": round(base * wobble, 1),
+                 "Timestamp": start + minute * 60 + 30,
+                 "Dimensions": [{"Name": "FunctionName", "Value": fn},
+                                {"Name": "Resource", "Value": fn + ":live"}]})
+json.dump(data, open(out, "w"))
+PY
+python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); [json.dump(d[i:i+20], open("%s.%d" % (sys.argv[1], i), "w")) for i in range(0, len(d), 20)]' "$tmp/latency.json"
+for part in "$tmp"/latency.json.*; do
+    aws cloudwatch put-metric-data --namespace AWS/Lambda --metric-data "file://$part"
+done
+started=$(python3 -c 'import sys,time; print(time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(int(sys.argv[1]))))' "$start")
+python3 - "$fn" "$started" "$tmp/deployed.json" <<'PY'
+import json, sys
+fn, started, out = sys.argv[1:4]
+json.dump({"source": "apptrack.deploy", "detail-type": "Deployment", "time": started,
+           "detail": {"service": fn, "version": "2", "previous_version": "1", "target": fn + ":live",
+                      "actor": "ci@example.com", "id": "demo-" + fn, "started_at": started}}, open(out, "w"))
+PY
+watch_invoke "$tmp/deployed.json" | line
+echo '{"apptrack": "deploy-watch"}' > "$tmp/watch.json"
+watch_invoke "$tmp/watch.json" | python3 -c '
+import json, sys
+o = json.load(sys.stdin)
+print("  " + o["detail"])
+for w in o["watched"]:
+    print("  %-10s %s\n             %s\n             %s" % (w["verdict"], w["target"], w["why"], w.get("action", "")))'
+echo "  live now points at version $(aws lambda get-alias --function-name "$fn" --name live --query FunctionVersion --output text)"
+say "the schedule runs again: nothing more"
+watch_invoke "$tmp/watch.json" | python3 -c 'import json,sys; o=json.load(sys.stdin); print("  " + o["detail"]); [print("  " + w["verdict"] + ": " + w.get("action", "")) for w in o["watched"]]'
