@@ -31,6 +31,9 @@ pub enum Strikes {
     From(usize),
     /// Request `n` only.
     Only(usize),
+    /// About `per_mille` in 1000 requests, chosen by a hash of `seed` and the request's
+    /// number: the same requests in every run with the same seed.
+    Rate { per_mille: u32, seed: u64 },
 }
 
 /// What happens to a failed request.
@@ -40,6 +43,111 @@ pub enum Effect {
     Drop,
     /// The emulator handles the request, and its answer is lost on the way back.
     LoseAnswer,
+    /// The request never reaches the emulator; the proxy answers with this DynamoDB error,
+    /// shaped as real DynamoDB shapes it.
+    Reply(DynamoError),
+}
+
+/// The errors real DynamoDB answers under contention and load, which DynamoDB Local does
+/// not produce (it queues conflicting transactions on a lock instead of cancelling them).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DynamoError {
+    /// A `TransactWriteItems` cancelled because another transaction holds item `index`
+    /// (`TransactionCanceledException` with one reason per item, `TransactionConflict` at
+    /// `index`, `None` elsewhere); any other request gets `TransactionConflictException`.
+    TransactionConflict {
+        index: usize,
+    },
+    ProvisionedThroughputExceeded,
+    Throttling,
+    RequestLimitExceeded,
+    /// HTTP 500.
+    InternalServerError,
+}
+
+impl DynamoError {
+    /// The status and JSON body DynamoDB answers `operation` (whose request body is `body`) with.
+    pub fn answer(self, operation: &str, body: &[u8]) -> (StatusCode, String) {
+        let shape = |name: &str, message: &str| {
+            serde_json::json!({
+                "__type": format!("com.amazonaws.dynamodb.v20120810#{name}"),
+                "message": message,
+            })
+        };
+        let (status, v) = match self {
+            DynamoError::TransactionConflict { index } if operation == "TransactWriteItems" => {
+                let items = serde_json::from_slice::<serde_json::Value>(body)
+                    .ok()
+                    .and_then(|v| {
+                        v.get("TransactItems")
+                            .and_then(|t| t.as_array())
+                            .map(Vec::len)
+                    })
+                    .unwrap_or(index + 1)
+                    .max(index + 1);
+                let reasons: Vec<serde_json::Value> = (0..items)
+                    .map(|i| {
+                        if i == index {
+                            serde_json::json!({"Code": "TransactionConflict", "Message": "Transaction is ongoing for the item"})
+                        } else {
+                            serde_json::json!({"Code": "None"})
+                        }
+                    })
+                    .collect();
+                let codes: Vec<&str> = (0..items)
+                    .map(|i| {
+                        if i == index {
+                            "TransactionConflict"
+                        } else {
+                            "None"
+                        }
+                    })
+                    .collect();
+                let mut v = shape(
+                    "TransactionCanceledException",
+                    &format!(
+                        "Transaction cancelled, please refer cancellation reasons for specific reasons [{}]",
+                        codes.join(", ")
+                    ),
+                );
+                v["CancellationReasons"] = serde_json::Value::Array(reasons);
+                (StatusCode::BAD_REQUEST, v)
+            }
+            DynamoError::TransactionConflict { .. } => (
+                StatusCode::BAD_REQUEST,
+                shape(
+                    "TransactionConflictException",
+                    "Transaction is ongoing for the item",
+                ),
+            ),
+            DynamoError::ProvisionedThroughputExceeded => (
+                StatusCode::BAD_REQUEST,
+                shape(
+                    "ProvisionedThroughputExceededException",
+                    "The level of configured provisioned throughput for the table was exceeded.",
+                ),
+            ),
+            DynamoError::Throttling => (
+                StatusCode::BAD_REQUEST,
+                shape(
+                    "ThrottlingException",
+                    "Rate of requests exceeds the allowed throughput.",
+                ),
+            ),
+            DynamoError::RequestLimitExceeded => (
+                StatusCode::BAD_REQUEST,
+                shape(
+                    "RequestLimitExceeded",
+                    "Throughput exceeds the current throughput limit for your account.",
+                ),
+            ),
+            DynamoError::InternalServerError => (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                shape("InternalServerError", "Internal server error"),
+            ),
+        };
+        (status, v.to_string())
+    }
 }
 
 /// A fault to inject: which requests fail, how, and (optionally) of which operation.
@@ -77,6 +185,22 @@ impl Fault {
         }
     }
 
+    /// Answers failed requests with a DynamoDB error instead of dropping them.
+    pub fn replying(self, error: DynamoError) -> Self {
+        Fault {
+            effect: Effect::Reply(error),
+            ..self
+        }
+    }
+
+    /// Fails about `per_mille` in 1000 requests, the same ones for the same seed.
+    pub fn at_rate(per_mille: u32, seed: u64) -> Self {
+        Fault {
+            strikes: Strikes::Rate { per_mille, seed },
+            ..Fault::from_request(0)
+        }
+    }
+
     /// Lets failed requests reach the emulator and loses their answers instead.
     pub fn losing_answers(self) -> Self {
         Fault {
@@ -109,6 +233,14 @@ impl Armed {
         let strikes = match self.fault.strikes {
             Strikes::From(first) => n >= first,
             Strikes::Only(only) => n == only,
+            Strikes::Rate { per_mille, seed } => {
+                // splitmix64 of seed and n: cheap, well mixed, reproducible.
+                let mut z = seed ^ (n as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+                z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+                z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+                z ^= z >> 31;
+                z % 1000 < u64::from(per_mille)
+            }
         };
         strikes.then_some(self.fault.effect)
     }
@@ -288,6 +420,20 @@ async fn serve(req: Request<Incoming>, shared: Arc<Shared>) -> Result<Response<F
     let effect = shared.admit(&operation);
     if effect == Some(Effect::Drop) {
         bail!("fault injected: {operation} dropped before reaching the emulator");
+    }
+    if let Some(Effect::Reply(error)) = effect {
+        let (status, json) = error.answer(&operation, &body);
+        let mut answer = Response::new(Full::new(Bytes::from(json)));
+        *answer.status_mut() = status;
+        answer.headers_mut().insert(
+            CONTENT_TYPE,
+            hyper::header::HeaderValue::from_static("application/x-amz-json-1.0"),
+        );
+        answer.headers_mut().insert(
+            "x-amzn-requestid",
+            hyper::header::HeaderValue::from_static("apptrack-fault-proxy"),
+        );
+        return Ok(answer);
     }
 
     let path = parts
