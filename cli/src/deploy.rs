@@ -90,7 +90,7 @@ pub async fn run(cmd: DeployCmd, log: &impl DeploymentLog) -> Result<ExitCode> {
                     .context("reading the previous deployments")?;
                 marker.from_version = previous_version(&recent, &marker);
             }
-            let recorded = log
+            let (recorded, _) = log
                 .record(&marker)
                 .await
                 .context("recording the deployment")?;

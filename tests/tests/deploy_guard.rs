@@ -125,7 +125,7 @@ impl World {
             actor: Some("ci@example.com".into()),
             source: DeploySource::Lambda,
         };
-        self.guard.log.record(&d).await.expect("marker")
+        self.guard.log.record(&d).await.expect("marker").0
     }
 
     async fn watch(&self) -> deploy_guard::handler::Outcome {

@@ -75,22 +75,21 @@ where
                 });
             }
         };
-        // One read of the service's recent markers: this deployment as known so far, and
-        // the target's previous deployment.
-        let recent = self.recent(&marker.service).await?;
-        let before = recent.iter().find(|d| d.id == marker.id).cloned();
+        // Only an announcement that does not say where the target came from needs the
+        // target's earlier markers.
         if marker.from_version.is_none() {
+            let recent = self.recent(&marker.service).await?;
             marker.from_version = previous_version(&recent, &marker);
         }
-        let recorded = self
+        let (recorded, changed) = self
             .log
             .record(&marker)
             .await
             .map_err(during(format!("recording deployment {}", marker.id)))?;
-        let action = if before.as_ref() == Some(&recorded) {
-            Action::Unchanged
-        } else {
+        let action = if changed {
             Action::Recorded
+        } else {
+            Action::Unchanged
         };
         Ok(Outcome {
             action,

@@ -132,7 +132,7 @@ fn decode(item: &Item) -> Result<Deployment, StoreError> {
 }
 
 impl DeploymentLog for DynamoDeploymentLog {
-    async fn record(&self, announced: &Deployment) -> Result<Deployment, StoreError> {
+    async fn record(&self, announced: &Deployment) -> Result<(Deployment, bool), StoreError> {
         for attempt in 0..RETRY.attempts {
             RETRY.pause(attempt).await;
             let (merged, rev) = match self.read(announced).await? {
@@ -140,14 +140,14 @@ impl DeploymentLog for DynamoDeploymentLog {
                     let before = stored.clone();
                     stored.merge(announced);
                     if stored == before {
-                        return Ok(stored);
+                        return Ok((stored, false));
                     }
                     (stored, rev)
                 }
                 None => (announced.clone(), 0),
             };
             if self.write(&merged, rev).await? {
-                return Ok(merged);
+                return Ok((merged, true));
             }
         }
         Err(StoreError::Unavailable(format!(

@@ -15,13 +15,15 @@ pub struct MemoryDeploymentLog {
 }
 
 impl DeploymentLog for MemoryDeploymentLog {
-    async fn record(&self, announced: &Deployment) -> Result<Deployment, StoreError> {
+    async fn record(&self, announced: &Deployment) -> Result<(Deployment, bool), StoreError> {
         let mut markers = self.markers.lock().unwrap_or_else(|e| e.into_inner());
-        let m = markers
-            .entry(announced.id.clone())
-            .or_insert_with(|| announced.clone());
+        let Some(m) = markers.get_mut(&announced.id) else {
+            markers.insert(announced.id.clone(), announced.clone());
+            return Ok((announced.clone(), true));
+        };
+        let before = m.clone();
         m.merge(announced);
-        Ok(m.clone())
+        Ok((m.clone(), *m != before))
     }
 
     async fn list(

@@ -226,11 +226,12 @@ pub trait AliasControl: Send + Sync {
 /// Where deployment markers are kept (`STATE_TABLE`, partition `DEPLOYS`).
 pub trait DeploymentLog: Send + Sync {
     /// Records an announcement: the first creates the marker, later ones merge into it
-    /// ([`Deployment::merge`]); a redelivery changes nothing. Returns the merged marker.
+    /// ([`Deployment::merge`]); a redelivery changes nothing. Returns the merged marker and
+    /// whether this announcement changed it.
     fn record(
         &self,
         announced: &Deployment,
-    ) -> impl Future<Output = Result<Deployment, StoreError>> + Send;
+    ) -> impl Future<Output = Result<(Deployment, bool), StoreError>> + Send;
 
     /// Deployments started at or after `since`, newest first; one service's, or all.
     fn list(
