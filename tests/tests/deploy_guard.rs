@@ -320,4 +320,18 @@ async fn a_regressed_alias_of_an_opted_in_function_is_moved_back_once() {
         1,
         "{tl:#?}"
     );
+    // The rollback is a marker of its own in DynamoDB: the guard rails' memory.
+    let markers = w
+        .guard
+        .log
+        .list(None, Timestamp::EPOCH)
+        .await
+        .expect("markers");
+    let own: Vec<_> = markers
+        .iter()
+        .filter(|m| m.source == apptrack_core::deploy::DeploySource::Apptrack)
+        .collect();
+    assert_eq!(own.len(), 1, "{markers:#?}");
+    assert_eq!(own[0].from_version.as_deref(), Some(new.as_str()));
+    assert_eq!(own[0].to_version.as_deref(), Some(old.as_str()));
 }

@@ -3,6 +3,9 @@
 //! claim of the generic action ledger, only while the alias still points at the regressed
 //! version and the old one exists, conditioned on the alias's revision, dry-run aware. The
 //! intent is recorded before UpdateAlias, so a lost answer is recorded, never repeated.
+//! Guard rails: at most one automatic rollback per target per 24 h, and never back to a
+//! version apptrack rolled away from; each rollback is recorded as a marker of its own
+//! (source `apptrack`), which is what the guard rails read.
 
 use apptrack_core::clock::Clock;
 use apptrack_core::deploy::watch::{self, RollbackIntent, alias_of};
@@ -120,6 +123,7 @@ where
                 "rolled {function}:{alias} back from {} to {}",
                 intent.from, intent.to
             );
+            self.remember(d, intent).await?;
             self.note(incident, &d.id, "rolled-back", &detail).await?;
             return Ok(detail);
         }
@@ -150,6 +154,17 @@ where
                 .await?;
             return Ok(refuse(why));
         }
+        let since = self.clock.now().saturating_sub(watch::ROLLBACK_MEMORY);
+        let history = self
+            .log
+            .list(Some(&d.service), since)
+            .await
+            .map_err(during(format!("listing the rollbacks of {}", d.service)))?;
+        if let Some(why) = watch::rollback_refused(&history, &d.target, good, self.clock.now()) {
+            self.note(incident, &d.id, "decided", &refuse(why.clone()))
+                .await?;
+            return Ok(refuse(why));
+        }
         let detail = format!("rolled {function}:{alias} back from {bad} to {good}");
         if self.settings.dry_run {
             let detail = format!("dry run, alias untouched: would have {detail}");
@@ -170,8 +185,19 @@ where
             .point(function, alias, good, current.revision_id.as_deref())
             .await
             .map_err(aws(format!("moving {function}:{alias} to {good}")))?;
+        self.remember(d, &intent).await?;
         self.note(incident, &d.id, "rolled-back", &detail).await?;
         Ok(detail)
+    }
+
+    /// Records the rollback as a marker of its own: the guard rails' memory.
+    async fn remember(&self, d: &Deployment, intent: &RollbackIntent) -> Result<(), HandlerError> {
+        let marker = watch::rollback_marker(d, intent, self.clock.now());
+        self.log
+            .record(&marker)
+            .await
+            .map(drop)
+            .map_err(|e| during(format!("recording rollback {}", marker.id))(e).into())
     }
 
     /// A timeline entry about the rollback of deployment `key`, written once.

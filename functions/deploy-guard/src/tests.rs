@@ -316,3 +316,66 @@ async fn an_alias_that_moved_on_or_an_unchanged_latency_is_left_alone() {
     assert!(out.watched[0].incident_id.is_none());
     assert!(calm.aliases.updates().is_empty());
 }
+
+/// A second regression of the same target within 24 h is not rolled back automatically, and
+/// apptrack never moves an alias back to a version it rolled away from.
+#[tokio::test]
+async fn guard_rails_hold_a_second_rollback_and_a_return_to_a_rolled_away_version() {
+    let g = deployed(&[], 250.0).await;
+    g.aliases.tag("checkout", "apptrack:rollback", "auto");
+    watch(&g).await.expect("the first rollback");
+    assert_eq!(g.aliases.updates().len(), 1);
+    let markers = g.log.list(None, Timestamp::EPOCH).await.expect("list");
+    let own: Vec<_> = markers
+        .iter()
+        .filter(|m| m.source == DeploySource::Apptrack)
+        .collect();
+    assert_eq!(own.len(), 1, "the rollback is a marker: {markers:?}");
+    assert_eq!(own[0].from_version.as_deref(), Some("42"));
+
+    // Someone deploys 43 an hour later, and it regresses too: within 24 h, only advice.
+    let start = apptrack_core::clock::Clock::now(&g.clock)
+        .saturating_add(std::time::Duration::from_secs(3600));
+    g.aliases.function("checkout", &["43"], "live", "43");
+    let second = Deployment {
+        id: "d-43".into(),
+        from_version: Some("41".into()),
+        to_version: Some("43".into()),
+        started_at: start,
+        ended_at: Some(start),
+        ..own[0].clone()
+    };
+    let second = Deployment {
+        source: DeploySource::Lambda,
+        actor: Some("ci".into()),
+        ..second
+    };
+    g.log.record(&second).await.expect("marker");
+    let later = Guard {
+        metrics: SplitMetrics {
+            split: start,
+            after: 250.0,
+        },
+        clock: ManualClock::new(start.saturating_add(std::time::Duration::from_secs(15 * 60))),
+        ..g
+    };
+    let out = watch(&later).await.expect("watched");
+    let w = out
+        .watched
+        .iter()
+        .find(|w| w.deployment == "d-43")
+        .expect("judged");
+    assert!(
+        w.action.as_deref().is_some_and(|a| a.contains("24 h")),
+        "{w:?}"
+    );
+    assert_eq!(later.aliases.updates().len(), 1, "no second rollback");
+
+    // Two days on, a deployment from 42's successor back to 42 regresses: going back to 42
+    // would undo apptrack's own judgement.
+    let history = later.log.list(None, Timestamp::EPOCH).await.expect("list");
+    let t = apptrack_core::clock::Clock::now(&later.clock)
+        .saturating_add(std::time::Duration::from_secs(48 * 3600));
+    let why = apptrack_core::deploy::watch::rollback_refused(&history, "checkout:live", "42", t);
+    assert!(why.is_some_and(|w| w.contains("away from 42")));
+}

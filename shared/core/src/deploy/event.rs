@@ -93,7 +93,7 @@ pub fn decode(event: &Value) -> Result<Announcement> {
         .map(|r| r.iter().filter_map(Value::as_str).collect())
         .unwrap_or_default();
     let deployment = match kind {
-        DeploySource::Custom => custom(detail, time)?,
+        DeploySource::Custom | DeploySource::Apptrack => custom(detail, time)?,
         DeploySource::CodeDeploy => codedeploy(detail, time)?,
         DeploySource::Ecs => ecs(detail, &resources, time)?,
         DeploySource::CloudFormation => cloudformation(detail, &resources, time)?,

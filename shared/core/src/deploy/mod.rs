@@ -32,6 +32,8 @@ pub enum DeploySource {
     Lambda,
     /// The custom event `apptrack.deploy` (any CI system) or `apptrack deploy mark`.
     Custom,
+    /// A rollback deploy-guard made itself (never announced by an event; never judged).
+    Apptrack,
 }
 
 impl DeploySource {
@@ -42,6 +44,7 @@ impl DeploySource {
             DeploySource::CloudFormation => "cloudformation",
             DeploySource::Lambda => "lambda",
             DeploySource::Custom => "custom",
+            DeploySource::Apptrack => "apptrack",
         }
     }
 
@@ -52,6 +55,7 @@ impl DeploySource {
             "cloudformation" => DeploySource::CloudFormation,
             "lambda" => DeploySource::Lambda,
             "custom" => DeploySource::Custom,
+            "apptrack" => DeploySource::Apptrack,
             _ => return None,
         })
     }

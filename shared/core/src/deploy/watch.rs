@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use super::stats::{Judgement, RegressionTest, Verdict};
-use super::{DeployState, Deployment};
+use super::{DeploySource, DeployState, Deployment};
 use crate::alarm::MetricRef;
 use crate::clock::Timestamp;
 use crate::incident::{
@@ -54,6 +54,7 @@ pub fn due(d: &Deployment, now: Timestamp, policy: &WatchPolicy) -> bool {
     let age = now.since(d.started_at);
     let enough = Duration::from_secs(u64::from(policy.period) * policy.test.min_points as u64);
     alias_of(d).is_some()
+        && d.source != DeploySource::Apptrack
         && matches!(d.state, DeployState::Succeeded | DeployState::InProgress)
         && age >= enough
         && age <= policy.bake
@@ -160,6 +161,65 @@ pub struct RollbackIntent {
     pub to: String,
 }
 
+/// At most one automatic rollback per target in this long.
+pub const ROLLBACK_SPACING: Duration = Duration::from_secs(24 * 60 * 60);
+/// How far back the rollbacks apptrack made are read for its guard rails.
+pub const ROLLBACK_MEMORY: Duration = Duration::from_secs(30 * 24 * 60 * 60);
+/// Who apptrack's own rollback markers name as their actor.
+pub const ROLLBACK_ACTOR: &str = "apptrack deploy-guard";
+
+/// The marker of the rollback apptrack made of `d` at `at` (its id derives from `d`'s, so
+/// recording it again changes nothing). It keeps the guard rails' memory and shows in
+/// `apptrack deploy list`; [`due`] never judges it.
+pub fn rollback_marker(d: &Deployment, intent: &RollbackIntent, at: Timestamp) -> Deployment {
+    Deployment {
+        id: format!("rollback:{}", d.id),
+        service: d.service.clone(),
+        target: d.target.clone(),
+        from_version: Some(intent.from.clone()),
+        to_version: Some(intent.to.clone()),
+        started_at: at,
+        ended_at: Some(at),
+        state: DeployState::Succeeded,
+        actor: Some(ROLLBACK_ACTOR.to_owned()),
+        source: DeploySource::Apptrack,
+    }
+}
+
+/// Why apptrack must not roll `target` back to `to` at `now`, given the markers of its
+/// service (`history`): at most one automatic rollback per target per
+/// [`ROLLBACK_SPACING`] (a second regression so soon needs a person), and never back to a
+/// version apptrack rolled away from (that would undo its own judgement). `None`: allowed.
+pub fn rollback_refused(
+    history: &[Deployment],
+    target: &str,
+    to: &str,
+    now: Timestamp,
+) -> Option<String> {
+    let own = || {
+        history
+            .iter()
+            .filter(move |h| h.source == DeploySource::Apptrack && h.target == target)
+    };
+    if let Some(h) = own()
+        .filter(|h| h.started_at <= now && now.since(h.started_at) < ROLLBACK_SPACING)
+        .max_by_key(|h| h.started_at)
+    {
+        return Some(format!(
+            "apptrack rolled {target} back at {} already (at most one automatic rollback per target per 24 h)",
+            h.started_at.to_rfc3339()
+        ));
+    }
+    own()
+        .find(|h| h.from_version.as_deref() == Some(to))
+        .map(|h| {
+            format!(
+                "apptrack rolled {target} away from {to} at {}; it never goes back to a version it rolled away from",
+                h.started_at.to_rfc3339()
+            )
+        })
+}
+
 /// Whether a judgement opens an incident.
 pub fn opens_incident(j: &Judgement) -> bool {
     j.verdict == Verdict::Likely
@@ -204,6 +264,60 @@ mod tests {
             ..d
         };
         assert!(!due(&failed, at(10), &p));
+    }
+
+    fn rolled(from: &str, to: &str, at_min: i64) -> Deployment {
+        let intent = RollbackIntent {
+            function: "checkout".into(),
+            alias: "live".into(),
+            from: from.into(),
+            to: to.into(),
+        };
+        rollback_marker(
+            &alias_deployment(0),
+            &intent,
+            Timestamp::from_secs(at_min * 60),
+        )
+    }
+
+    #[test]
+    fn one_automatic_rollback_per_target_per_day_and_never_back_to_a_rolled_away_version() {
+        let at = |m: i64| Timestamp::from_secs(m * 60);
+        let history = [rolled("42", "41", 0)];
+        let soon = rollback_refused(&history, "checkout:live", "40", at(23 * 60));
+        assert!(soon.is_some_and(|w| w.contains("24 h")));
+        assert_eq!(
+            rollback_refused(&history, "checkout:live", "40", at(24 * 60)),
+            None
+        );
+        let back = rollback_refused(&history, "checkout:live", "42", at(48 * 60));
+        assert!(back.is_some_and(|w| w.contains("away from 42")));
+        assert_eq!(
+            rollback_refused(&history, "checkout:canary", "42", at(10)),
+            None,
+            "another target"
+        );
+        let not_ours = Deployment {
+            source: DeploySource::Lambda,
+            ..rolled("42", "41", 0)
+        };
+        assert_eq!(
+            rollback_refused(&[not_ours], "checkout:live", "42", at(10)),
+            None,
+            "a person's rollback is no guard rail"
+        );
+    }
+
+    #[test]
+    fn apptracks_own_rollback_is_never_judged() {
+        let r = rolled("42", "41", 0);
+        assert!(!due(
+            &r,
+            Timestamp::from_secs(15 * 60),
+            &WatchPolicy::default()
+        ));
+        assert_eq!(r.id, "rollback:lambda:checkout:live:rev");
+        assert_eq!(r.source.as_str(), "apptrack");
     }
 
     #[test]
