@@ -105,3 +105,41 @@ async fn an_incident_that_opens_after_a_deployment_names_it_on_its_timeline() {
         "began 4 min after deployment gh-run-8812 (checkout:live 41 -> 42 by ci@example.com, succeeded)"
     );
 }
+
+/// CI's `apptrack.deploy` event and CloudTrail's `UpdateAlias` for the same change, delivered
+/// concurrently and again: two stored announcements, one deployment for every reader.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_sources_announcing_one_change_read_as_one_deployment() {
+    let tables = TestTables::new().await.expect("tables");
+    let log = Arc::new(DynamoDeploymentLog::new(
+        tables.client.clone(),
+        &tables.state,
+    ));
+    let (ci, trail) = (marker("custom.json"), marker("lambda-update-alias.json"));
+    assert_ne!(ci.source, trail.source);
+    let mut tasks = Vec::new();
+    for i in 0..8 {
+        let log = log.clone();
+        let m = if i % 2 == 0 {
+            ci.clone()
+        } else {
+            trail.clone()
+        };
+        tasks.push(tokio::spawn(async move { log.record(&m).await }));
+    }
+    for t in tasks {
+        t.await.expect("task").expect("recorded");
+    }
+    let all = log
+        .list(Some("checkout"), Timestamp::EPOCH)
+        .await
+        .expect("list");
+    assert_eq!(all.len(), 1, "{all:#?}");
+    assert_eq!(all[0].to_version.as_deref(), Some("42"));
+    assert_eq!(all[0].id, trail.id, "named by the earlier announcement");
+    assert_eq!(
+        all[0].from_version.as_deref(),
+        Some("41"),
+        "filled from CI's event"
+    );
+}

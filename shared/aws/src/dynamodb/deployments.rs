@@ -16,7 +16,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use super::item::{Expr, Item, n, number, s, text};
 use super::{condition_held, sdk_error};
 use apptrack_core::clock::Timestamp;
-use apptrack_core::deploy::{DeploySource, DeployState, Deployment, DeploymentLog};
+use apptrack_core::deploy::{DeploySource, DeployState, Deployment, DeploymentLog, coalesce};
 use apptrack_core::retry::Retry;
 use apptrack_core::store::StoreError;
 
@@ -188,7 +188,6 @@ impl DeploymentLog for DynamoDeploymentLog {
                 None => break,
             }
         }
-        found.sort_by(|a, b| b.started_at.cmp(&a.started_at).then(a.id.cmp(&b.id)));
-        Ok(found)
+        Ok(coalesce(found))
     }
 }

@@ -3,7 +3,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Mutex;
 
-use super::{AliasControl, AliasState, Deployment, DeploymentLog};
+use super::{AliasControl, AliasState, Deployment, DeploymentLog, coalesce};
 use crate::clock::Timestamp;
 use crate::scaling::ScalingError;
 use crate::store::StoreError;
@@ -37,8 +37,7 @@ impl DeploymentLog for MemoryDeploymentLog {
             .filter(|d| service.is_none_or(|s| d.service == s) && d.started_at >= since)
             .cloned()
             .collect();
-        found.sort_by(|a, b| b.started_at.cmp(&a.started_at).then(a.id.cmp(&b.id)));
-        Ok(found)
+        Ok(coalesce(found))
     }
 }
 

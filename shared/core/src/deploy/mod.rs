@@ -172,14 +172,56 @@ impl Deployment {
 }
 
 /// The version `marker`'s target ran before it: the newest earlier deployment of the same
-/// target among `recent` (an alias update says only where it went).
+/// target to another version among `recent` (an alias update says only where it went; a
+/// CI system's announcement of the same change is no earlier version).
 pub fn previous_version(recent: &[Deployment], marker: &Deployment) -> Option<String> {
     recent
         .iter()
         .filter(|d| d.target == marker.target && d.id != marker.id)
+        .filter(|d| d.to_version.is_none() || d.to_version != marker.to_version)
         .filter(|d| d.started_at < marker.started_at)
         .max_by_key(|d| d.started_at)
         .and_then(|d| d.to_version.clone())
+}
+
+/// How far apart two announcements of one change may start: a CI system's event at the
+/// start of a deployment and CloudTrail's record of the `UpdateAlias` it made.
+pub const SAME_CHANGE: std::time::Duration = std::time::Duration::from_secs(15 * 60);
+
+/// Markers as a reader should see them, newest first: announcements of the same change from
+/// different sources (same service, target and new version, starting within
+/// [`SAME_CHANGE`] of each other; e.g. `apptrack.deploy` from CI and CloudTrail's
+/// `UpdateAlias`) read as one deployment. Each is stored under its own id, so concurrent
+/// deliveries from two sources cannot race; they are folded here, on every read. The one
+/// that names the folded marker is apptrack's own rollback if one is there, else the
+/// earliest started (then the smallest id), so the name stays put as later announcements
+/// arrive (the bake-window check waits 10 minutes before it judges, and claims by that name).
+pub fn coalesce(mut markers: Vec<Deployment>) -> Vec<Deployment> {
+    markers.sort_by(|a, b| {
+        (b.source == DeploySource::Apptrack)
+            .cmp(&(a.source == DeploySource::Apptrack))
+            .then(a.started_at.cmp(&b.started_at))
+            .then(a.id.cmp(&b.id))
+    });
+    let mut out: Vec<Deployment> = Vec::with_capacity(markers.len());
+    for m in markers {
+        let same = out.iter_mut().find(|o| {
+            o.service == m.service
+                && o.target == m.target
+                && o.to_version.is_some()
+                && o.to_version == m.to_version
+                && o.started_at
+                    .max(m.started_at)
+                    .since(o.started_at.min(m.started_at))
+                    <= SAME_CHANGE
+        });
+        match same {
+            Some(o) => o.merge(&m),
+            None => out.push(m),
+        }
+    }
+    out.sort_by(|a, b| b.started_at.cmp(&a.started_at).then(a.id.cmp(&b.id)));
+    out
 }
 
 fn fill(into: &mut Option<String>, from: &Option<String>) {
@@ -285,6 +327,50 @@ mod tests {
         m.from_version = Some("41".into());
         m.actor = Some("ci@example".into());
         assert_eq!(m.describe(), "checkout:live 41 -> 42 by ci@example");
+    }
+
+    #[test]
+    fn two_sources_announcing_one_change_read_as_one_deployment() {
+        let mut ci = marker(DeployState::InProgress, 100, None, Some("42"));
+        ci.id = "ci-run-7".into();
+        ci.actor = Some("ci@example".into());
+        let mut trail = marker(DeployState::Succeeded, 160, Some(160), Some("42"));
+        trail.id = "lambda:checkout:live:rev-42".into();
+        trail.source = DeploySource::Lambda;
+        trail.from_version = Some("41".into());
+        let mut later = marker(DeployState::Succeeded, 100 + 3600, None, Some("42"));
+        later.id = "ci-run-9".into();
+        let mut other = marker(DeployState::Succeeded, 120, None, Some("43"));
+        other.id = "ci-run-8".into();
+        other.target = "checkout:canary".into();
+        for order in [
+            vec![ci.clone(), trail.clone(), later.clone(), other.clone()],
+            vec![other.clone(), later.clone(), trail.clone(), ci.clone()],
+        ] {
+            let read = coalesce(order);
+            assert_eq!(read.len(), 3, "{read:#?}");
+            let one = read
+                .iter()
+                .find(|d| d.id == "ci-run-7")
+                .expect("named by the earliest");
+            assert_eq!(
+                one.from_version.as_deref(),
+                Some("41"),
+                "filled from CloudTrail"
+            );
+            assert_eq!(one.actor.as_deref(), Some("ci@example"));
+            assert_eq!(one.state, DeployState::Succeeded);
+            assert_eq!(one.ended_at, Some(at(160)));
+            assert_eq!(
+                read[0].id, "ci-run-9",
+                "newest first; an hour later is another change"
+            );
+        }
+        assert_eq!(
+            previous_version(&[ci.clone()], &trail),
+            None,
+            "the CI announcement of the same change is no earlier version"
+        );
     }
 
     fn any_marker() -> impl Strategy<Value = Deployment> {
