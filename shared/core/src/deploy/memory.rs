@@ -32,7 +32,7 @@ impl DeploymentLog for MemoryDeploymentLog {
         since: Timestamp,
     ) -> Result<Vec<Deployment>, StoreError> {
         let markers = self.markers.lock().unwrap_or_else(|e| e.into_inner());
-        let mut found: Vec<Deployment> = markers
+        let found: Vec<Deployment> = markers
             .values()
             .filter(|d| service.is_none_or(|s| d.service == s) && d.started_at >= since)
             .cloned()
