@@ -71,14 +71,38 @@ impl World {
     /// One p99 datapoint a minute for `function:live`: `before` ms (±4 %, deterministic
     /// noise) for the hour before the start, `after` ms since.
     async fn latency(&self, function: &str, before: f64, after: f64) {
+        self.put(function, "Duration", StandardUnit::Milliseconds, |minute| {
+            let base = if minute < 0 { before } else { after };
+            base * (1.0 + 0.04 * (((minute * 37).rem_euclid(11)) as f64 / 5.0 - 1.0))
+        })
+        .await;
+    }
+
+    /// 100 invocations a minute, `before` errors a minute before the start, `after` since.
+    async fn errors(&self, function: &str, before: f64, after: f64) {
+        self.put(function, "Invocations", StandardUnit::Count, |_| 100.0)
+            .await;
+        self.put(function, "Errors", StandardUnit::Count, |minute| {
+            if minute < 0 { before } else { after }
+        })
+        .await;
+    }
+
+    /// One datapoint a minute of `name` for `function:live`, from an hour before the start
+    /// to 15 minutes after it.
+    async fn put(
+        &self,
+        function: &str,
+        name: &str,
+        unit: StandardUnit,
+        value: impl Fn(i64) -> f64,
+    ) {
         let mut data = Vec::new();
         for minute in -60i64..15 {
-            let base = if minute < 0 { before } else { after };
-            let wobble = 1.0 + 0.04 * (((minute * 37).rem_euclid(11)) as f64 / 5.0 - 1.0);
             let at = self.start.as_millis() + minute * 60_000 + 30_000;
             data.push(
                 MetricDatum::builder()
-                    .metric_name("Duration")
+                    .metric_name(name)
                     .dimensions(
                         Dimension::builder()
                             .name("FunctionName")
@@ -92,8 +116,8 @@ impl World {
                             .build(),
                     )
                     .timestamp(DateTime::from_millis(at))
-                    .unit(StandardUnit::Milliseconds)
-                    .value(base * wobble)
+                    .unit(unit.clone())
+                    .value(value(minute))
                     .build(),
             );
         }
@@ -334,4 +358,26 @@ async fn a_regressed_alias_of_an_opted_in_function_is_moved_back_once() {
     assert_eq!(own.len(), 1, "{markers:#?}");
     assert_eq!(own[0].from_version.as_deref(), Some(new.as_str()));
     assert_eq!(own[0].to_version.as_deref(), Some(old.as_str()));
+}
+
+/// Latency unchanged, errors from 1 % to 8 % of invocations, read from ministack's
+/// GetMetricData: a likely regression of the error rate, once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_error_rate_that_rose_after_an_alias_moved_is_a_likely_regression() {
+    let w = World::new().await;
+    let function = format!("checkout-{}", tag());
+    w.latency(&function, 200.0, 201.0).await;
+    w.errors(&function, 1.0, 8.0).await;
+    w.deployed(&function).await;
+    let out = w.watch().await;
+    let judged = &out.watched[0];
+    assert_eq!(
+        judged.verdict,
+        apptrack_core::deploy::stats::Verdict::Likely,
+        "{judged:?}"
+    );
+    assert!(judged.why.contains("error rate 8.00 %"), "{}", judged.why);
+    let id = judged.incident_id.clone().expect("incident");
+    let again = w.watch().await;
+    assert_eq!(again.watched[0].incident_id, Some(id), "one incident");
 }

@@ -138,28 +138,51 @@ async fn a_publish_version_alone_is_ignored_and_broken_events_are_permanent() {
 use apptrack_core::deploy::{DeploySource, Deployment};
 use apptrack_core::scaling::{MetricQuery, MetricReader, ScalingError};
 
-/// p99 latency of 200 ms before `split` and `after` ms since, a point a minute.
+/// p99 latency of 200 ms before `split` and `after` ms since, a point a minute; 100
+/// invocations a minute with `errors.0` errors each minute before and `errors.1` since.
 struct SplitMetrics {
     split: Timestamp,
     after: f64,
+    errors: (f64, f64),
+}
+
+impl SplitMetrics {
+    fn new(split: Timestamp, after: f64) -> Self {
+        SplitMetrics {
+            split,
+            after,
+            errors: (1.0, 1.0),
+        }
+    }
 }
 
 impl MetricReader for SplitMetrics {
     async fn recent_values(
         &self,
-        _query: &MetricQuery,
+        query: &MetricQuery,
         start: Timestamp,
         end: Timestamp,
     ) -> Result<Vec<f64>, ScalingError> {
         let minutes = end.since(start).as_secs() / 60;
-        let base = if start >= self.split {
-            self.after
-        } else {
-            200.0
+        let since = start >= self.split;
+        let name = match query.entries.first() {
+            Some(apptrack_core::scaling::MetricQueryEntry::Metric { metric, .. }) => {
+                metric.metric_name.as_str()
+            }
+            _ => "",
         };
-        Ok((0..minutes)
-            .map(|i| base * (1.0 + 0.01 * (i % 5) as f64))
-            .collect())
+        let each = match name {
+            "Errors" if since => self.errors.1,
+            "Errors" => self.errors.0,
+            "Invocations" => 100.0,
+            _ => {
+                let base = if since { self.after } else { 200.0 };
+                return Ok((0..minutes)
+                    .map(|i| base * (1.0 + 0.01 * (i % 5) as f64))
+                    .collect());
+            }
+        };
+        Ok(vec![each; minutes as usize])
     }
 }
 
@@ -190,10 +213,7 @@ async fn deployed(pairs: &[(&str, &str)], after: f64) -> WatchGuard {
     .expect("settings");
     let g = Guard {
         log: MemoryDeploymentLog::default(),
-        metrics: SplitMetrics {
-            split: start,
-            after,
-        },
+        metrics: SplitMetrics::new(start, after),
         incidents: MemoryIncidentStore::new(),
         aliases: FakeAliases::default(),
         ledger: MemoryLedger::default(),
@@ -352,10 +372,7 @@ async fn guard_rails_hold_a_second_rollback_and_a_return_to_a_rolled_away_versio
     };
     g.log.record(&second).await.expect("marker");
     let later = Guard {
-        metrics: SplitMetrics {
-            split: start,
-            after: 250.0,
-        },
+        metrics: SplitMetrics::new(start, 250.0),
         clock: ManualClock::new(start.saturating_add(std::time::Duration::from_secs(15 * 60))),
         ..g
     };
@@ -378,4 +395,48 @@ async fn guard_rails_hold_a_second_rollback_and_a_return_to_a_rolled_away_versio
         .saturating_add(std::time::Duration::from_secs(48 * 3600));
     let why = apptrack_core::deploy::watch::rollback_refused(&history, "checkout:live", "42", t);
     assert!(why.is_some_and(|w| w.contains("away from 42")));
+}
+
+/// Latency unchanged, errors from 1 % to 6 % of invocations: a likely regression of the
+/// error rate, rolled back like a slower version; from 1 % to 1.5 % is not one.
+#[tokio::test]
+async fn an_error_rate_regression_is_judged_and_rolled_back() {
+    let mut g = deployed(&[], 204.0).await;
+    g.metrics.errors = (1.0, 6.0);
+    g.aliases.tag("checkout", "apptrack:rollback", "auto");
+    let out = watch(&g).await.expect("watched");
+    let w = &out.watched[0];
+    assert_eq!(
+        w.verdict,
+        apptrack_core::deploy::stats::Verdict::Likely,
+        "{w:?}"
+    );
+    assert!(w.why.contains("error rate 6.00 %"), "{}", w.why);
+    assert_eq!(
+        w.action.as_deref(),
+        Some("rolled checkout:live back from 42 to 41")
+    );
+    let id = w.incident_id.clone().expect("incident");
+    let incident = apptrack_core::store::ReadIncidents::get(&g.incidents, &id, Timestamp::EPOCH)
+        .await
+        .expect("get");
+    assert!(
+        incident
+            .title
+            .as_str()
+            .contains("made the error rate worse"),
+        "{}",
+        incident.title.as_str()
+    );
+
+    let mut slight = deployed(&[], 204.0).await;
+    slight.metrics.errors = (1.0, 1.5);
+    let out = watch(&slight).await.expect("watched");
+    assert_ne!(
+        out.watched[0].verdict,
+        apptrack_core::deploy::stats::Verdict::Likely,
+        "{:?}",
+        out.watched[0]
+    );
+    assert!(out.watched[0].incident_id.is_none());
 }

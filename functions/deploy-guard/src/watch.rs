@@ -1,14 +1,15 @@
 //! The bake-window schedule (`{"apptrack":"deploy-watch"}`): every Lambda alias deployed
-//! within the bake window is judged on its p99 `Duration` since the deployment against the
-//! hour before it; a likely regression opens one `deploy-regression` incident per
-//! deployment, with the numbers and the rollback command.
+//! within the bake window is judged on its p99 `Duration` and on its error rate (`Errors` /
+//! `Invocations`) since the deployment against the hour before it; a likely regression of
+//! either opens one `deploy-regression` incident per deployment, with the numbers and the
+//! rollback command.
 
 use apptrack_core::clock::Clock;
 use apptrack_core::deploy::watch::{self, alias_of};
 use apptrack_core::deploy::{AliasControl, DeploymentLog, stats::Verdict};
 use apptrack_core::failure::during;
 use apptrack_core::ledger::ActionLedger;
-use apptrack_core::scaling::MetricReader;
+use apptrack_core::scaling::{MetricQuery, MetricReader};
 use apptrack_core::store::IncidentStore;
 
 use crate::handler::{Action, Guard, HandlerError, Outcome, Watched};
@@ -35,24 +36,36 @@ where
             let Some((function, alias)) = alias_of(d) else {
                 continue;
             };
-            let query = watch::latency_query(function, alias, policy.period);
+            let latency = watch::latency_query(function, alias, policy.period);
+            let (errors, invocations) = watch::error_queries(function, alias, policy.period);
             let ((b0, b1), (a0, a1)) = watch::windows(d, now, policy);
-            let read = |start, end| {
-                let query = &query;
+            let read = |name: &'static str, query: &MetricQuery, start, end| {
+                let query = query.clone();
                 async move {
                     self.metrics
-                        .recent_values(query, start, end)
+                        .recent_values(&query, start, end)
                         .await
-                        .map_err(during(format!(
-                            "reading the p99 Duration of {function}:{alias}"
-                        )))
+                        .map_err(during(format!("reading {name} of {function}:{alias}")))
                 }
             };
-            let before = read(b0, b1).await?;
-            let after = read(a0, a1).await?;
-            let judgement = policy.test.judge(&before, &after);
+            let sum = |v: Vec<f64>| v.into_iter().filter(|x| x.is_finite()).sum::<f64>();
+            let before = read("the p99 Duration", &latency, b0, b1).await?;
+            let after = read("the p99 Duration", &latency, a0, a1).await?;
+            let latency_judgement = policy.test.judge(&before, &after);
+            let rate_judgement = policy.rate.judge(
+                (
+                    sum(read("Errors", &errors, b0, b1).await?),
+                    sum(read("Invocations", &invocations, b0, b1).await?),
+                ),
+                (
+                    sum(read("Errors", &errors, a0, a1).await?),
+                    sum(read("Invocations", &invocations, a0, a1).await?),
+                ),
+            );
+            let (judged, judgement) = watch::deciding(&latency_judgement, &rate_judgement);
+            let judgement = judgement.clone();
             let (incident_id, action) = if watch::opens_incident(&judgement) {
-                let occ = watch::regression(d, &judgement, now)?;
+                let occ = watch::regression(d, judged, &judgement, now)?;
                 let raised = self
                     .incidents
                     .raise(&occ)

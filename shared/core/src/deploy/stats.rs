@@ -136,6 +136,115 @@ impl RegressionTest {
     }
 }
 
+/// How an error rate is judged: errors out of invocations before and since a deployment.
+/// Per-minute rates are too sparse to rank (a minute with few invocations is all noise),
+/// so the totals are compared with a one-sided two-proportion z-test (pooled, with Yates's
+/// continuity correction; its false-positive rate on equal rates is measured in the tests), gated by a relative
+/// floor (`min_effect`, the same 20 %), an absolute floor (`min_absolute`: from 0.1 % to
+/// 0.2 % is +100 % and nobody's page), and enough invocations on each side.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct RateTest {
+    pub alpha: f64,
+    pub min_effect: f64,
+    pub min_absolute: f64,
+    pub min_trials: u64,
+}
+
+impl Default for RateTest {
+    fn default() -> Self {
+        RateTest {
+            alpha: 0.01,
+            min_effect: 0.2,
+            min_absolute: 0.01,
+            min_trials: 100,
+        }
+    }
+}
+
+impl RateTest {
+    /// Judges `after` = (errors, invocations) since the deployment against `before`. In the
+    /// judgement, `*_median` are the rates and `*_points` the invocations.
+    pub fn judge(&self, before: (f64, f64), after: (f64, f64)) -> Judgement {
+        let clean = |(e, n): (f64, f64)| {
+            let n = if n.is_finite() {
+                n.max(0.0).round()
+            } else {
+                0.0
+            };
+            let e = if e.is_finite() {
+                e.max(0.0).round().min(n)
+            } else {
+                0.0
+            };
+            (e, n)
+        };
+        let ((e1, n1), (e2, n2)) = (clean(before), clean(after));
+        let rate = |e: f64, n: f64| (n > 0.0).then(|| e / n);
+        let (r1, r2) = (rate(e1, n1), rate(e2, n2));
+        let mut j = Judgement {
+            verdict: Verdict::Inconclusive,
+            before_points: n1 as usize,
+            after_points: n2 as usize,
+            before_median: r1,
+            after_median: r2,
+            change: None,
+            p_value: None,
+            longest_excess: 0,
+            why: String::new(),
+        };
+        let (Some(r1), Some(r2)) = (r1, r2) else {
+            j.why = "no invocations on one side".into();
+            return j;
+        };
+        let min = self.min_trials as f64;
+        if n1 < min || n2 < min {
+            j.why = format!(
+                "too few invocations ({n1} before, {n2} after; {} needed on each side)",
+                self.min_trials
+            );
+            return j;
+        }
+        let change = if r1 > 0.0 {
+            r2 / r1 - 1.0
+        } else if r2 > 0.0 {
+            f64::INFINITY
+        } else {
+            0.0
+        };
+        let pooled = (e1 + e2) / (n1 + n2);
+        let var = pooled * (1.0 - pooled) * (1.0 / n1 + 1.0 / n2);
+        let p = if var > 0.0 {
+            // Yates's continuity correction: the counts are whole, the normal curve is not.
+            let diff = r2 - r1 - 0.5 * (1.0 / n1 + 1.0 / n2);
+            0.5 * erfc(diff / var.sqrt() / std::f64::consts::SQRT_2)
+        } else {
+            1.0
+        };
+        j.change = Some(change);
+        j.p_value = Some(p);
+        let pct = |x: f64| format!("{:.2} %", x * 100.0);
+        let figures = format!(
+            "error rate {} after ({e2} of {n2}) vs {} before ({e1} of {n1}), p = {p:.2e}",
+            pct(r2),
+            pct(r1)
+        );
+        (j.verdict, j.why) =
+            if p <= self.alpha && change >= self.min_effect && r2 - r1 >= self.min_absolute {
+                (Verdict::Likely, figures)
+            } else {
+                (
+                    Verdict::Unlikely,
+                    format!(
+                        "{figures}: not {:+.0} % and {} points more",
+                        self.min_effect * 100.0,
+                        pct(self.min_absolute)
+                    ),
+                )
+            };
+        j
+    }
+}
+
 /// The median of finite values.
 pub fn median(values: &[f64]) -> Option<f64> {
     quantile(values, 0.5)
@@ -241,6 +350,87 @@ mod tests {
         fn series(&mut self, n: usize, scale: f64) -> Vec<f64> {
             (0..n).map(|_| self.latency(scale)).collect()
         }
+    }
+
+    #[test]
+    fn an_error_rate_that_rose_from_one_to_five_percent_is_likely() {
+        let t = RateTest::default();
+        let j = t.judge((10.0, 1000.0), (50.0, 1000.0));
+        assert_eq!(j.verdict, Verdict::Likely, "{}", j.why);
+        assert!(j.p_value.is_some_and(|p| p < 1e-6));
+        let from_zero = t.judge((0.0, 800.0), (40.0, 800.0));
+        assert_eq!(from_zero.verdict, Verdict::Likely, "{}", from_zero.why);
+    }
+
+    #[test]
+    fn small_absolute_changes_noise_and_thin_traffic_are_not_regressions() {
+        let t = RateTest::default();
+        let tiny = t.judge((1.0, 10_000.0), (20.0, 10_000.0));
+        assert_eq!(
+            tiny.verdict,
+            Verdict::Unlikely,
+            "0.01 % -> 0.2 %: {}",
+            tiny.why
+        );
+        let noise = t.judge((20.0, 1000.0), (24.0, 1000.0));
+        assert_eq!(noise.verdict, Verdict::Unlikely, "{}", noise.why);
+        let thin = t.judge((0.0, 30.0), (10.0, 30.0));
+        assert_eq!(thin.verdict, Verdict::Inconclusive, "{}", thin.why);
+        let none = t.judge((0.0, 0.0), (f64::NAN, 500.0));
+        assert_eq!(none.verdict, Verdict::Inconclusive);
+        let better = t.judge((50.0, 1000.0), (10.0, 1000.0));
+        assert_eq!(better.verdict, Verdict::Unlikely);
+    }
+
+    proptest::proptest! {
+        /// Errors drawn at the same rate before and after: the false-positive rate stays
+        /// under alpha (a deterministic LCG stands in for the draws).
+        #[test]
+        fn same_rate_rarely_reads_as_a_regression(seed in proptest::prelude::any::<u64>(), rate in 0.005f64..0.2) {
+            let t = RateTest::default();
+            let mut x = seed | 1;
+            let mut draw = |n: usize| {
+                (0..n).filter(|_| {
+                    x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                    ((x >> 11) as f64 / (1u64 << 53) as f64) < rate
+                }).count() as f64
+            };
+            let (b, a) = (draw(2000), draw(2000));
+            let j = t.judge((b, 2000.0), (a, 2000.0));
+            // One sample cannot show a rate; it can show the gate: a likely verdict needs
+            // the after rate above both floors.
+            if j.verdict == Verdict::Likely {
+                proptest::prop_assert!(a / 2000.0 - b / 2000.0 >= t.min_absolute);
+            }
+        }
+    }
+
+    #[test]
+    fn the_rate_tests_false_positive_rate_on_equal_rates_is_below_alpha() {
+        let t = RateTest::default();
+        let mut x: u64 = 12345;
+        let mut draw = |n: usize, rate: f64| {
+            (0..n)
+                .filter(|_| {
+                    x = x
+                        .wrapping_mul(6364136223846793005)
+                        .wrapping_add(1442695040888963407);
+                    ((x >> 11) as f64 / (1u64 << 53) as f64) < rate
+                })
+                .count() as f64
+        };
+        let trials = 2000;
+        let likely = (0..trials)
+            .filter(|i| {
+                let rate = 0.02 + 0.08 * (*i as f64 / trials as f64);
+                let (b, a) = (draw(1500, rate), draw(1500, rate));
+                t.judge((b, 1500.0), (a, 1500.0)).verdict == Verdict::Likely
+            })
+            .count();
+        assert!(
+            (likely as f64) / (trials as f64) <= t.alpha,
+            "{likely} of {trials} equal-rate pairs judged likely"
+        );
     }
 
     #[test]

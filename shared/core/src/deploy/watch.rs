@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use super::stats::{Judgement, RegressionTest, Verdict};
+use super::stats::{Judgement, RateTest, RegressionTest, Verdict};
 use super::{DeploySource, DeployState, Deployment};
 use crate::alarm::MetricRef;
 use crate::clock::Timestamp;
@@ -28,6 +28,8 @@ pub struct WatchPolicy {
     /// The metric's period in seconds.
     pub period: u32,
     pub test: RegressionTest,
+    /// How the error rate (`Errors` / `Invocations`) is judged.
+    pub rate: RateTest,
 }
 
 impl Default for WatchPolicy {
@@ -37,6 +39,7 @@ impl Default for WatchPolicy {
             baseline: Duration::from_secs(60 * 60),
             period: 60,
             test: RegressionTest::default(),
+            rate: RateTest::default(),
         }
     }
 }
@@ -62,25 +65,69 @@ pub fn due(d: &Deployment, now: Timestamp, policy: &WatchPolicy) -> bool {
 
 /// The alias's p99 latency: `AWS/Lambda` `Duration` by `FunctionName` and `Resource`.
 pub fn latency_query(function: &str, alias: &str, period: u32) -> MetricQuery {
+    alias_metric(function, alias, "Duration", "p99", period)
+}
+
+/// The alias's `Errors` and `Invocations` per period (`Sum`), for its error rate.
+pub fn error_queries(function: &str, alias: &str, period: u32) -> (MetricQuery, MetricQuery) {
+    (
+        alias_metric(function, alias, "Errors", "Sum", period),
+        alias_metric(function, alias, "Invocations", "Sum", period),
+    )
+}
+
+fn alias_metric(function: &str, alias: &str, name: &str, stat: &str, period: u32) -> MetricQuery {
+    let id = name.to_ascii_lowercase();
     let metric = MetricRef {
-        id: Some("p99".into()),
+        id: Some(id.clone()),
         namespace: "AWS/Lambda".into(),
-        metric_name: "Duration".into(),
+        metric_name: name.into(),
         dimensions: BTreeMap::from([
             ("FunctionName".to_owned(), function.to_owned()),
             ("Resource".to_owned(), format!("{function}:{alias}")),
         ]),
-        stat: Some("p99".into()),
+        stat: Some(stat.into()),
         period: Some(period),
         return_data: true,
     };
     MetricQuery {
         period,
         entries: vec![MetricQueryEntry::Metric {
-            id: "p99".into(),
+            id,
             metric,
             return_data: true,
         }],
+    }
+}
+
+/// What a deployment is judged on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Judged {
+    Latency,
+    ErrorRate,
+}
+
+impl Judged {
+    pub fn label(self) -> &'static str {
+        match self {
+            Judged::Latency => "p99 Duration",
+            Judged::ErrorRate => "the error rate",
+        }
+    }
+}
+
+/// The judgement that decides, of the latency's and the error rate's: the first likely one
+/// (latency first), else the latency's when it is conclusive, else the error rate's.
+pub fn deciding<'a>(latency: &'a Judgement, errors: &'a Judgement) -> (Judged, &'a Judgement) {
+    if latency.verdict == Verdict::Likely {
+        (Judged::Latency, latency)
+    } else if errors.verdict == Verdict::Likely {
+        (Judged::ErrorRate, errors)
+    } else if latency.verdict == Verdict::Unlikely || errors.verdict == Verdict::Inconclusive {
+        (Judged::Latency, latency)
+    } else {
+        (Judged::ErrorRate, errors)
     }
 }
 
@@ -110,20 +157,24 @@ pub fn rollback_command(d: &Deployment) -> Option<String> {
 /// The `deploy-regression` incident for a likely verdict, once per deployment.
 pub fn regression(
     d: &Deployment,
+    judged: Judged,
     j: &Judgement,
     at: Timestamp,
 ) -> Result<Occurrence, IncidentError> {
     let key = DedupKey::new(SOURCE, IncidentKind::DeployRegression, &d.target, &d.id)?;
     let change = j
         .change
+        .filter(|c| c.is_finite())
         .map_or_else(String::new, |c| format!(" ({:+.0} %)", c * 100.0));
-    let title = format!("{} made p99 Duration worse{change}", d.describe());
+    let title = format!("{} made {} worse{change}", d.describe(), judged.label());
     let advice = match rollback_command(d) {
         Some(cmd) => format!("roll back: {cmd}"),
         None => "roll back to the previous version (unknown to apptrack)".to_owned(),
     };
     let summary = format!("deployment {}: {}; {advice}", d.id, j.why);
-    let data = serde_json::json!({ "deployment": d, "judgement": j, "advice": advice });
+    let data = serde_json::json!({
+        "deployment": d, "judged": judged, "judgement": j, "advice": advice
+    });
     Ok(Occurrence {
         summary: summary.clone(),
         evidence: vec![Evidence::new(at, &summary, data)],
