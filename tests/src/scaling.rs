@@ -69,3 +69,36 @@ pub async fn put_cpu_alarm_on(
         .context("PutMetricAlarm")?;
     Ok(())
 }
+
+/// The group's `AWS/EC2` `CPUUtilization` average is `value`: two datapoints, 2 and 1
+/// minutes before `at_ms` (what alarm-scaler reads to tell a busy group from one hot server).
+pub async fn group_average_before(
+    cw: &aws_sdk_cloudwatch::Client,
+    group: &str,
+    at_ms: i64,
+    value: f64,
+) -> Result<()> {
+    use aws_sdk_cloudwatch::primitives::DateTime;
+    use aws_sdk_cloudwatch::types::MetricDatum;
+    for ago in [120, 60] {
+        cw.put_metric_data()
+            .namespace("AWS/EC2")
+            .metric_data(
+                MetricDatum::builder()
+                    .metric_name("CPUUtilization")
+                    .dimensions(
+                        Dimension::builder()
+                            .name("AutoScalingGroupName")
+                            .value(group)
+                            .build(),
+                    )
+                    .timestamp(DateTime::from_millis(at_ms - ago * 1000))
+                    .value(value)
+                    .build(),
+            )
+            .send()
+            .await
+            .context("PutMetricData")?;
+    }
+    Ok(())
+}

@@ -636,27 +636,9 @@ impl World {
 
     /// The group's average CPU over the last two minutes, as CloudWatch would aggregate it.
     async fn group_average_is(&self, value: f64, now_ms: i64) {
-        for ago in [120, 60] {
-            self.cw
-                .put_metric_data()
-                .namespace("AWS/EC2")
-                .metric_data(
-                    MetricDatum::builder()
-                        .metric_name("CPUUtilization")
-                        .dimensions(
-                            Dimension::builder()
-                                .name("AutoScalingGroupName")
-                                .value(&self.group)
-                                .build(),
-                        )
-                        .timestamp(DateTime::from_millis(now_ms - ago * 1000))
-                        .value(value)
-                        .build(),
-                )
-                .send()
-                .await
-                .expect("PutMetricData");
-        }
+        apptrack_tests::scaling::group_average_before(&self.cw, &self.group, now_ms, value)
+            .await
+            .expect("PutMetricData");
     }
 
     /// The instance sample, renamed for this world, on `instance`, transitioning at `now_ms`.

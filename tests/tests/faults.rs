@@ -840,7 +840,14 @@ impl AlarmWorld {
             .await
             .expect("the CPU alarm");
         let transition = AlarmEvent::from_value(&event).expect("the sample decodes");
-        group_average_before(&cw, &group, transition.transition_time, 85.0).await;
+        apptrack_tests::scaling::group_average_before(
+            &cw,
+            &group,
+            transition.transition_time,
+            85.0,
+        )
+        .await
+        .expect("PutMetricData");
         let delivered_at = Timestamp::from_millis(transition.transition_time + 30_000);
 
         let dynamodb = proxy_to(&dynamodb().endpoint).await;
@@ -918,37 +925,6 @@ async fn first_instance(groups: &aws_sdk_autoscaling::Client, group: &str) -> St
         .instance_id()
         .expect("an instance id")
         .to_owned()
-}
-
-/// The group's average CPU in the two minutes before `transition_ms`.
-async fn group_average_before(
-    cw: &aws_sdk_cloudwatch::Client,
-    group: &str,
-    transition_ms: i64,
-    value: f64,
-) {
-    use aws_sdk_cloudwatch::primitives::DateTime;
-    use aws_sdk_cloudwatch::types::{Dimension, MetricDatum};
-    for ago in [120, 60] {
-        cw.put_metric_data()
-            .namespace("AWS/EC2")
-            .metric_data(
-                MetricDatum::builder()
-                    .metric_name("CPUUtilization")
-                    .dimensions(
-                        Dimension::builder()
-                            .name("AutoScalingGroupName")
-                            .value(group)
-                            .build(),
-                    )
-                    .timestamp(DateTime::from_millis(transition_ms - ago * 1000))
-                    .value(value)
-                    .build(),
-            )
-            .send()
-            .await
-            .expect("PutMetricData");
-    }
 }
 
 /// The line of an alarm world's snapshot that describes its group.
