@@ -586,11 +586,12 @@ async fn a_conflict_that_never_clears_is_retryable_after_bounded_attempts() {
 /// for the same seed), cancellations on a fifth of the transactions, and conflicts on a fifth
 /// of the single-item writes (`TransactionConflictException`, which real DynamoDB answers while
 /// a transaction holds the item and which the SDK alone does not retry): Lambda's retries end
-/// in the clean run's tables.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn throttling_on_a_fifth_of_the_requests_loses_and_doubles_nothing() {
-    let (payload, clock) = (dependency_failure_batch(), now());
-    let clean = clean_analyzer_run(clock, &payload).await;
+/// in the clean run's tables, for every function.
+async fn throttled_to_the_clean_state<W: World, F: Future<Output = W>>(new_world: impl Fn() -> F) {
+    let clean_world = new_world().await;
+    delivered(&clean_world, "the clean run").await;
+    let clean = clean_world.snapshot().await;
+    let used = clean_world.dynamodb().operations();
     for (seed, error, operation) in [
         (11, DynamoError::ProvisionedThroughputExceeded, None),
         (12, DynamoError::Throttling, None),
@@ -612,14 +613,17 @@ async fn throttling_on_a_fifth_of_the_requests_loses_and_doubles_nothing() {
             Some("PutItem"),
         ),
     ] {
+        if operation.is_some_and(|op| !used.iter().any(|u| u == op)) {
+            continue;
+        }
         let context = format!("{error:?} on 20 % of the requests");
-        let w = AnalyzerWorld::new(clock, &payload).await;
+        let w = new_world().await;
         let fault = Fault::at_rate(200, seed).replying(error);
         let (fault, context) = match operation {
             Some(op) => (fault.of(op), format!("{context} of {op}")),
             None => (fault, context),
         };
-        w.dynamodb.inject(fault);
+        w.dynamodb().inject(fault);
         let mut failures = Vec::new();
         let mut seen = 0;
         loop {
@@ -632,7 +636,7 @@ async fn throttling_on_a_fifth_of_the_requests_loses_and_doubles_nothing() {
                         f.error_type,
                         f.message
                     );
-                    let log = w.dynamodb.log();
+                    let log = w.dynamodb().log();
                     let tail: Vec<String> = log[seen..]
                         .iter()
                         .map(|r| {
@@ -645,6 +649,7 @@ async fn throttling_on_a_fifth_of_the_requests_loses_and_doubles_nothing() {
                         .collect();
                     seen = log.len();
                     failures.push(format!("{}: {} after {tail:?}", f.error_type, f.message));
+                    w.before_retry();
                 }
             }
             assert!(
@@ -653,11 +658,23 @@ async fn throttling_on_a_fifth_of_the_requests_loses_and_doubles_nothing() {
                 failures.len()
             );
         }
-        assert!(w.dynamodb.failed() > 0, "{context}: no fault struck");
-        w.dynamodb.heal();
+        assert!(w.dynamodb().failed() > 0, "{context}: no fault struck");
+        w.dynamodb().heal();
         delivered(&w, &format!("{context}, redelivered")).await;
         assert_same(&w.snapshot().await, &clean, &context);
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn throttling_on_a_fifth_of_the_requests_loses_and_doubles_nothing() {
+    let (payload, clock) = (dependency_failure_batch(), now());
+    throttled_to_the_clean_state(|| AnalyzerWorld::new(clock, &payload)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn login_guard_under_throttling_loses_and_doubles_nothing() {
+    let (payload, clock) = (burst_against_one_account(), now());
+    throttled_to_the_clean_state(|| GuardWorld::new(clock, &payload)).await;
 }
 
 #[test]
@@ -969,6 +986,11 @@ impl World for AlarmWorld {
     fn before_retry(&self) {
         self.scaler.clock.advance(LAMBDA_RETRY_DELAY);
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn alarm_scaler_under_throttling_scales_once_and_loses_nothing() {
+    throttled_to_the_clean_state(AlarmWorld::new).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
