@@ -216,6 +216,9 @@ pub struct RollbackIntent {
 pub const ROLLBACK_SPACING: Duration = Duration::from_secs(24 * 60 * 60);
 /// How far back the rollbacks apptrack made are read for its guard rails.
 pub const ROLLBACK_MEMORY: Duration = Duration::from_secs(30 * 24 * 60 * 60);
+/// A CodeDeploy deployment announced as started and not (yet) as ended counts as running for
+/// this long (its end may have been lost: EventBridge delivers at least once, not always).
+pub const CODEDEPLOY_RUNNING: Duration = Duration::from_secs(6 * 60 * 60);
 /// Who apptrack's own rollback markers name as their actor.
 pub const ROLLBACK_ACTOR: &str = "apptrack deploy-guard";
 
@@ -238,7 +241,9 @@ pub fn rollback_marker(d: &Deployment, intent: &RollbackIntent, at: Timestamp) -
 }
 
 /// Why apptrack must not roll `target` back to `to` at `now`, given the markers of its
-/// service (`history`): at most one automatic rollback per target per
+/// service (`history`): never while a CodeDeploy deployment of the service runs (CodeDeploy
+/// shifts the alias itself; stopping it with its own rollback is the way), at most one
+/// automatic rollback per target per
 /// [`ROLLBACK_SPACING`] (a second regression so soon needs a person), and never back to a
 /// version apptrack rolled away from (that would undo its own judgement). `None`: allowed.
 pub fn rollback_refused(
@@ -252,6 +257,17 @@ pub fn rollback_refused(
             .iter()
             .filter(move |h| h.source == DeploySource::Apptrack && h.target == target)
     };
+    if let Some(h) = history.iter().find(|h| {
+        h.source == DeploySource::CodeDeploy
+            && h.state == DeployState::InProgress
+            && h.started_at <= now
+            && now.since(h.started_at) < CODEDEPLOY_RUNNING
+    }) {
+        return Some(format!(
+            "CodeDeploy deployment {} of {} is in progress and owns the alias; stop it with its own rollback: aws deploy stop-deployment --deployment-id {} --auto-rollback-enabled",
+            h.id, h.service, h.id
+        ));
+    }
     if let Some(h) = own()
         .filter(|h| h.started_at <= now && now.since(h.started_at) < ROLLBACK_SPACING)
         .max_by_key(|h| h.started_at)
@@ -356,6 +372,38 @@ mod tests {
             rollback_refused(&[not_ours], "checkout:live", "42", at(10)),
             None,
             "a person's rollback is no guard rail"
+        );
+    }
+
+    #[test]
+    fn no_rollback_while_a_codedeploy_deployment_of_the_service_runs() {
+        let at = |m: i64| Timestamp::from_secs(m * 60);
+        let running = Deployment {
+            id: "d-ABC123".into(),
+            target: "checkout-app/checkout-dg".into(),
+            source: DeploySource::CodeDeploy,
+            state: DeployState::InProgress,
+            started_at: at(0),
+            ..alias_deployment(0)
+        };
+        let why = rollback_refused(&[running.clone()], "checkout:live", "41", at(10));
+        assert!(
+            why.as_deref()
+                .is_some_and(|w| w.contains("stop-deployment --deployment-id d-ABC123")),
+            "{why:?}"
+        );
+        let ended = Deployment {
+            state: DeployState::Succeeded,
+            ..running.clone()
+        };
+        assert_eq!(
+            rollback_refused(&[ended], "checkout:live", "41", at(10)),
+            None
+        );
+        assert_eq!(
+            rollback_refused(&[running], "checkout:live", "41", at(7 * 60)),
+            None,
+            "a start whose end was lost does not block for ever"
         );
     }
 
