@@ -386,7 +386,12 @@ mod tests {
             started_at: at(0),
             ..alias_deployment(0)
         };
-        let why = rollback_refused(&[running.clone()], "checkout:live", "41", at(10));
+        let why = rollback_refused(
+            std::slice::from_ref(&running),
+            "checkout:live",
+            "41",
+            at(10),
+        );
         assert!(
             why.as_deref()
                 .is_some_and(|w| w.contains("stop-deployment --deployment-id d-ABC123")),
