@@ -440,3 +440,51 @@ async fn an_error_rate_regression_is_judged_and_rolled_back() {
     );
     assert!(out.watched[0].incident_id.is_none());
 }
+
+/// An error burst that opened for the service after the deployment hears the verdict: one
+/// timeline note naming the deployment and the regression incident, however many runs.
+#[tokio::test]
+async fn the_services_other_incidents_since_the_deployment_hear_the_verdict_once() {
+    use apptrack_core::incident::{DedupKey, IncidentKind, Occurrence, Severity, Title};
+    use apptrack_core::store::{ReadIncidents, RecordIncidents};
+    let g = deployed(&[], 250.0).await;
+    let at = Timestamp::parse(START)
+        .expect("time")
+        .saturating_add(std::time::Duration::from_secs(5 * 60));
+    let key = DedupKey::new(
+        "error-analyzer",
+        IncidentKind::ErrorSpike,
+        "checkout",
+        "f-1",
+    )
+    .expect("key");
+    let burst = Occurrence::new(
+        key,
+        IncidentKind::ErrorSpike,
+        Severity::High,
+        "error-analyzer",
+        "checkout",
+        "checkout",
+        Title::truncated("checkout: 40 errors in a minute"),
+        at,
+    );
+    let raised = g.incidents.raise(&burst).await.expect("raised");
+    let first = watch(&g).await.expect("watched");
+    watch(&g).await.expect("again");
+    let regression = first.watched[0].incident_id.clone().expect("regression");
+    let notes: Vec<_> = g
+        .incidents
+        .timeline(&raised.id, Timestamp::EPOCH)
+        .await
+        .expect("timeline")
+        .into_iter()
+        .filter(|e| e.action == "deploy-verdict")
+        .collect();
+    assert_eq!(notes.len(), 1, "{notes:#?}");
+    assert!(notes[0].detail.contains("d-42"), "{}", notes[0].detail);
+    assert!(
+        notes[0].detail.contains(regression.as_str()),
+        "{}",
+        notes[0].detail
+    );
+}

@@ -5,12 +5,16 @@
 //! rollback command.
 
 use apptrack_core::clock::Clock;
+use apptrack_core::deploy::stats::{Judgement, Verdict};
 use apptrack_core::deploy::watch::{self, alias_of};
-use apptrack_core::deploy::{AliasControl, DeploymentLog, stats::Verdict};
+use apptrack_core::deploy::{AliasControl, Deployment, DeploymentLog};
 use apptrack_core::failure::during;
+use apptrack_core::incident::{IncidentId, TimelineEntry};
 use apptrack_core::ledger::ActionLedger;
+use apptrack_core::ledger::note_key;
 use apptrack_core::scaling::{MetricQuery, MetricReader};
 use apptrack_core::store::IncidentStore;
+use apptrack_core::store::{PageRequest, TimeRange};
 
 use crate::handler::{Action, Guard, HandlerError, Outcome, Watched};
 
@@ -71,6 +75,7 @@ where
                     .raise(&occ)
                     .await
                     .map_err(during(format!("recording the regression of {}", d.id)))?;
+                self.tell_related(d, &raised.id, judged, &judgement).await?;
                 let action = self.roll_back(d, &raised.id).await?;
                 (Some(raised.id), Some(action))
             } else {
@@ -98,5 +103,60 @@ where
             deployment: None,
             watched,
         })
+    }
+
+    /// The verdict on the service's other active incidents that began after the deployment
+    /// (an error burst, a latency alarm): each gets one timeline note naming the deployment,
+    /// the numbers and the regression incident, so whoever opens any of them sees the likely
+    /// cause. Bounded to one page of the service's incidents.
+    async fn tell_related(
+        &self,
+        d: &Deployment,
+        regression: &IncidentId,
+        judged: watch::Judged,
+        j: &Judgement,
+    ) -> Result<(), HandlerError> {
+        let now = self.clock.now();
+        let page = PageRequest {
+            limit: 50,
+            cursor: None,
+            now,
+        };
+        let range = TimeRange {
+            from: d.started_at,
+            to: now.plus_millis(1),
+        };
+        let related = self
+            .incidents
+            .list_by_service(&d.service, range, &page)
+            .await
+            .map_err(during(format!("listing the incidents of {}", d.service)))?;
+        let detail = format!(
+            "deployment {} ({}) is a likely regression of {}: {}; see incident {}",
+            d.id,
+            d.describe(),
+            judged.label(),
+            j.why,
+            regression.as_str()
+        );
+        for i in related
+            .items
+            .iter()
+            .filter(|i| i.status.is_active() && i.id != *regression)
+        {
+            let entry = TimelineEntry::new(now, watch::SOURCE, "deploy-verdict", &detail);
+            self.incidents
+                .append_timeline_once(
+                    &i.id,
+                    &entry,
+                    &note_key(&format!("verdict:{}", d.id), "related"),
+                )
+                .await
+                .map_err(during(format!(
+                    "noting the verdict on incident {}",
+                    i.id.as_str()
+                )))?;
+        }
+        Ok(())
     }
 }
