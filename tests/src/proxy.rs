@@ -497,6 +497,9 @@ pub fn operation(parts: &Parts, body: &[u8]) -> String {
     if let Some((_, op)) = parts.uri.path().rsplit_once("/operation/") {
         return op.to_owned();
     }
+    if let Some(op) = lambda_rest(parts.method.as_str(), parts.uri.path()) {
+        return op.to_owned();
+    }
     let is_form = parts
         .headers
         .get(CONTENT_TYPE)
@@ -509,9 +512,38 @@ pub fn operation(parts: &Parts, body: &[u8]) -> String {
     "unknown".to_owned()
 }
 
+/// The Lambda REST operations deploy-guard calls, by method and path.
+fn lambda_rest(method: &str, path: &str) -> Option<&'static str> {
+    let parts: Vec<&str> = path.trim_matches('/').split('/').collect();
+    Some(match (method, parts.as_slice()) {
+        ("PUT", [_, "functions", _, "aliases", _]) => "UpdateAlias",
+        ("GET", [_, "functions", _, "aliases", _]) => "GetAlias",
+        ("GET", [_, "functions", _]) => "GetFunction",
+        ("GET", [_, "functions", _, "versions"]) => "ListVersionsByFunction",
+        ("GET", [_, "tags", ..]) => "ListTags",
+        _ => return None,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn names_lambdas_rest_operations() {
+        let put = Request::put("/2015-03-31/functions/checkout/aliases/live")
+            .body(())
+            .expect("a request");
+        assert_eq!(operation(&parts(put), b"{}"), "UpdateAlias");
+        let get = Request::get("/2015-03-31/functions/checkout?Qualifier=41")
+            .body(())
+            .expect("a request");
+        assert_eq!(operation(&parts(get), b""), "GetFunction");
+        let tags = Request::get("/2017-03-31/tags/arn:aws:lambda:us-east-1:1:function:checkout")
+            .body(())
+            .expect("a request");
+        assert_eq!(operation(&parts(tags), b""), "ListTags");
+    }
 
     fn parts(req: Request<()>) -> Parts {
         req.into_parts().0

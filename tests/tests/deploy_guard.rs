@@ -37,6 +37,11 @@ struct World {
 
 impl World {
     async fn new() -> World {
+        World::with_lambda(lambda_client()).await
+    }
+
+    /// A world whose deploy-guard reaches Lambda through `lambda` (a proxy, in the fault test).
+    async fn with_lambda(lambda: aws_sdk_lambda::Client) -> World {
         let tables = TestTables::new().await.expect("tables");
         let cw = cloudwatch_client();
         let now = SystemClock.now();
@@ -51,7 +56,7 @@ impl World {
             log: DynamoDeploymentLog::new(tables.client.clone(), &tables.state),
             metrics: CloudWatchAlarms::new(cw.clone()),
             incidents: tables.store(),
-            aliases: LambdaAliases::new(lambda_client()),
+            aliases: LambdaAliases::new(lambda),
             ledger: DynamoActionLedger::new(
                 tables.client.clone(),
                 &tables.state,
@@ -380,4 +385,85 @@ async fn an_error_rate_that_rose_after_an_alias_moved_is_a_likely_regression() {
     let id = judged.incident_id.clone().expect("incident");
     let again = w.watch().await;
     assert_eq!(again.watched[0].incident_id, Some(id), "one incident");
+}
+
+/// The rollback with Lambda's answers lost from each request of a clean run on (the SDK
+/// resends; UpdateAlias applied but unanswered): the invocation fails retryably, and once
+/// Lambda answers again the retry leaves the alias on the old version with one `rolled-back`
+/// note, and sends no second UpdateAlias that DynamoDB's ledger does not allow.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lost_answer_from_lambda_at_any_point_never_rolls_back_twice() {
+    use apptrack_tests::proxy::{Fault, Proxy};
+    let through = |proxy: &Proxy| {
+        let conf =
+            aws_sdk_lambda::config::Builder::from(&apptrack_tests::sdk_config(proxy.endpoint()))
+                .build();
+        aws_sdk_lambda::Client::from_conf(conf)
+    };
+    let setup = || async {
+        let proxy = Proxy::start(&apptrack_tests::ministack().endpoint)
+            .await
+            .expect("proxy");
+        let w = World::with_lambda(through(&proxy)).await;
+        let function = format!("checkout-{}", tag());
+        let (old, new) = function_with_a_moved_alias(&lambda_client(), &function).await;
+        w.latency(&function, 200.0, 250.0).await;
+        w.deployed_from(&function, &old, &new).await;
+        (proxy, w, function, old)
+    };
+    let (clean_proxy, clean, function, old) = setup().await;
+    clean.watch().await;
+    assert_eq!(alias_version(&lambda_client(), &function).await, old);
+    let operations = clean_proxy.operations();
+    assert!(
+        operations.iter().any(|o| o == "UpdateAlias"),
+        "{operations:?}"
+    );
+    for (k, operation) in operations.iter().enumerate() {
+        let (proxy, w, function, old) = setup().await;
+        let context = format!("answers lost from request {k} ({operation})");
+        proxy.inject(Fault::from_request(k).losing_answers());
+        let err = w
+            .guard
+            .handle(&json!({"apptrack": "deploy-watch"}))
+            .await
+            .expect_err(&context);
+        assert!(
+            apptrack_core::failure::Failure::is_retryable(&err),
+            "{context}: {err}"
+        );
+        proxy.heal();
+        let before_retry = proxy.operations().len();
+        let out = w.watch().await;
+        let again = w.watch().await;
+        assert_eq!(
+            alias_version(&lambda_client(), &function).await,
+            old,
+            "{context}"
+        );
+        assert_eq!(out.watched[0].action, again.watched[0].action, "{context}");
+        let moved_again = proxy.operations()[before_retry..]
+            .iter()
+            .filter(|o| *o == "UpdateAlias")
+            .count();
+        let applied_before = proxy.operations()[..before_retry]
+            .iter()
+            .any(|o| o == "UpdateAlias");
+        assert!(
+            !(applied_before && moved_again > 0),
+            "{context}: UpdateAlias sent again after an applied one"
+        );
+        let id = out.watched[0].incident_id.clone().expect("incident");
+        let tl = w
+            .guard
+            .incidents
+            .timeline(&id, Timestamp::EPOCH)
+            .await
+            .expect("timeline");
+        assert_eq!(
+            tl.iter().filter(|e| e.action == "rolled-back").count(),
+            1,
+            "{context}: {tl:#?}"
+        );
+    }
 }
