@@ -87,7 +87,7 @@ async fn dynamodb(
     state: Option<String>,
 ) -> Result<(aws_sdk_dynamodb::Client, Tables)> {
     let tables = Tables::from_args(incidents, state)?;
-    Ok((aws_sdk_dynamodb::Client::new(&sdk_config().await?), tables))
+    Ok((apptrack_aws::dynamodb::client(&sdk_config().await?), tables))
 }
 
 async fn run(cli: Cli) -> Result<ExitCode> {

@@ -264,7 +264,7 @@ pub fn ministack() -> &'static Emulator {
 /// A DynamoDB client for the emulator, configured explicitly (tests share one process, so
 /// they must not change environment variables).
 pub fn dynamodb_client() -> aws_sdk_dynamodb::Client {
-    aws_sdk_dynamodb::Client::new(&sdk_config(&dynamodb().endpoint))
+    apptrack_aws::dynamodb::client(&sdk_config(&dynamodb().endpoint))
 }
 
 /// A CloudWatch client for ministack.

@@ -56,9 +56,11 @@ fn credentials() -> Credentials {
 }
 
 /// The standard retry mode's 3 attempts, 1 ms apart instead of up to 20 s.
-fn sdk_retry() -> RetryConfig {
+/// The SDK's retries with `attempts` (the functions' own: 8 for DynamoDB, the SDK's 3 for
+/// Auto Scaling), with short pauses so the tests stay fast.
+fn sdk_retry(attempts: u32) -> RetryConfig {
     RetryConfig::standard()
-        .with_max_attempts(3)
+        .with_max_attempts(attempts)
         .with_initial_backoff(Duration::from_millis(1))
         .with_max_backoff(Duration::from_millis(5))
 }
@@ -78,14 +80,15 @@ fn sdk_timeouts() -> TimeoutConfig {
         .build()
 }
 
+/// A client to DynamoDB through `proxy`, with the functions' own retry rules.
 fn dynamodb_via(proxy: &Proxy) -> aws_sdk_dynamodb::Client {
-    let conf = aws_sdk_dynamodb::Config::builder()
+    let conf = apptrack_aws::dynamodb::retry_conflicts(aws_sdk_dynamodb::Config::builder())
         .behavior_version(BehaviorVersion::latest())
         .region(Region::new("us-east-1"))
         .endpoint_url(proxy.endpoint())
         .credentials_provider(credentials())
         .http_client(apptrack_aws::https_client())
-        .retry_config(sdk_retry())
+        .retry_config(sdk_retry(apptrack_aws::dynamodb::client::ATTEMPTS))
         .retry_partition(own_retry_quota("dynamodb"))
         .timeout_config(sdk_timeouts())
         .build();
@@ -99,7 +102,7 @@ fn autoscaling_at(endpoint: &str) -> aws_sdk_autoscaling::Client {
         .endpoint_url(endpoint)
         .credentials_provider(credentials())
         .http_client(apptrack_aws::https_client())
-        .retry_config(sdk_retry())
+        .retry_config(sdk_retry(3))
         .retry_partition(own_retry_quota("autoscaling"))
         .timeout_config(sdk_timeouts())
         .build();
@@ -580,44 +583,74 @@ async fn a_conflict_that_never_clears_is_retryable_after_bounded_attempts() {
 }
 
 /// Throttling in each shape DynamoDB answers it, on a fifth of all requests (the same ones
-/// for the same seed), and cancellations on a fifth of the transactions: Lambda's retries
-/// end in the clean run's tables. (A `TransactionConflictException` on single-item writes,
-/// which real DynamoDB answers while a transaction holds the item, is not retried inside the
-/// adapters yet: at this rate on every request the invocation keeps failing retryably.)
+/// for the same seed), cancellations on a fifth of the transactions, and conflicts on a fifth
+/// of the single-item writes (`TransactionConflictException`, which real DynamoDB answers while
+/// a transaction holds the item and which the SDK alone does not retry): Lambda's retries end
+/// in the clean run's tables.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn throttling_on_a_fifth_of_the_requests_loses_and_doubles_nothing() {
     let (payload, clock) = (dependency_failure_batch(), now());
     let clean = clean_analyzer_run(clock, &payload).await;
-    for (seed, error) in [
-        (11, DynamoError::ProvisionedThroughputExceeded),
-        (12, DynamoError::Throttling),
-        (13, DynamoError::RequestLimitExceeded),
-        (14, DynamoError::InternalServerError),
-        (15, DynamoError::TransactionConflict { index: 0 }),
+    for (seed, error, operation) in [
+        (11, DynamoError::ProvisionedThroughputExceeded, None),
+        (12, DynamoError::Throttling, None),
+        (13, DynamoError::RequestLimitExceeded, None),
+        (14, DynamoError::InternalServerError, None),
+        (
+            15,
+            DynamoError::TransactionConflict { index: 0 },
+            Some("TransactWriteItems"),
+        ),
+        (
+            16,
+            DynamoError::TransactionConflict { index: 0 },
+            Some("UpdateItem"),
+        ),
+        (
+            17,
+            DynamoError::TransactionConflict { index: 0 },
+            Some("PutItem"),
+        ),
     ] {
         let context = format!("{error:?} on 20 % of the requests");
         let w = AnalyzerWorld::new(clock, &payload).await;
         let fault = Fault::at_rate(200, seed).replying(error);
-        let fault = match error {
-            DynamoError::TransactionConflict { .. } => fault.of("TransactWriteItems"),
-            _ => fault,
+        let (fault, context) = match operation {
+            Some(op) => (fault.of(op), format!("{context} of {op}")),
+            None => (fault, context),
         };
         w.dynamodb.inject(fault);
-        let mut deliveries = 0;
+        let mut failures = Vec::new();
+        let mut seen = 0;
         loop {
-            deliveries += 1;
             match w.deliver().await {
                 Ok(()) => break,
-                Err(f) => assert!(
-                    f.retryable && f.error_type.starts_with("Retryable."),
-                    "{context}: {} {}",
-                    f.error_type,
-                    f.message
-                ),
+                Err(f) => {
+                    assert!(
+                        f.retryable && f.error_type.starts_with("Retryable."),
+                        "{context}: {} {}",
+                        f.error_type,
+                        f.message
+                    );
+                    let log = w.dynamodb.log();
+                    let tail: Vec<String> = log[seen..]
+                        .iter()
+                        .map(|r| {
+                            format!(
+                                "{}{}",
+                                r.operation,
+                                if r.fault.is_some() { "!" } else { "" }
+                            )
+                        })
+                        .collect();
+                    seen = log.len();
+                    failures.push(format!("{}: {} after {tail:?}", f.error_type, f.message));
+                }
             }
             assert!(
-                deliveries < 10,
-                "{context}: still failing after {deliveries} deliveries"
+                failures.len() < 10,
+                "{context}: still failing after {} deliveries: {failures:#?}",
+                failures.len()
             );
         }
         assert!(w.dynamodb.failed() > 0, "{context}: no fault struck");

@@ -29,7 +29,7 @@ pub type Deployed = Scaler<
 impl Deployed {
     /// Builds the clients once per cold start, from the SDK's configuration.
     pub fn from_sdk(sdk: &SdkConfig, settings: Settings) -> Self {
-        let dynamodb = aws_sdk_dynamodb::Client::new(sdk);
+        let dynamodb = apptrack_aws::dynamodb::client(sdk);
         let cloudwatch = CloudWatchAlarms::new(aws_sdk_cloudwatch::Client::new(sdk));
         let groups = AutoScalingGroups::new(aws_sdk_autoscaling::Client::new(sdk));
         let state = &settings.store.state_table;

@@ -25,7 +25,7 @@ pub type Deployed = Guard<
 impl Deployed {
     /// Builds the clients once per cold start, from the SDK's configuration.
     pub fn from_sdk(sdk: &SdkConfig, settings: Settings) -> Self {
-        let dynamodb = aws_sdk_dynamodb::Client::new(sdk);
+        let dynamodb = apptrack_aws::dynamodb::client(sdk);
         let state = &settings.store.state_table;
         Guard {
             log: DynamoDeploymentLog::new(dynamodb.clone(), state),

@@ -18,7 +18,7 @@ pub type Deployed = Analyzer<DynamoErrorCounts, Incidents, SystemClock>;
 impl Deployed {
     /// Builds the clients once per cold start, from the SDK's configuration.
     pub fn from_sdk(sdk: &SdkConfig, settings: Settings) -> Self {
-        let dynamodb = aws_sdk_dynamodb::Client::new(sdk);
+        let dynamodb = apptrack_aws::dynamodb::client(sdk);
         Analyzer::new(
             DynamoErrorCounts::new(dynamodb.clone(), &settings.store.state_table)
                 .with_pattern_memory(settings.pattern_memory),

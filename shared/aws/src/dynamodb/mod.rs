@@ -2,6 +2,7 @@
 //! counts, the login counters and locks, and the action ledger. `item` holds the helpers
 //! every adapter builds items with.
 
+pub mod client;
 pub mod deployments;
 pub mod error_counts;
 pub mod guard;
@@ -9,6 +10,7 @@ pub mod incidents;
 pub mod item;
 pub mod ledger;
 
+pub use client::{client, retry_conflicts};
 pub use error_counts::DynamoErrorCounts;
 pub use guard::DynamoGuardStore;
 pub use incidents::{DynamoIncidentStore, bootstrap_tables, create_table, sdk_error};
