@@ -4,7 +4,7 @@ SHELL := /bin/bash
 export PATH := $(CURDIR)/.local/bin:$(PATH)
 CARGO ?= cargo
 
-.PHONY: help tools build up down demo test test-full test-rust test-cdk cdk-synth lint template-lint sam-build bench clean
+.PHONY: help tools build up down demo test test-full test-rust test-cdk cdk-synth lint template-lint sam-build bench bench-load clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -64,6 +64,15 @@ bench: tools ## Benchmarks (figures and the machine they ran on go to BENCHMARKS
 	target/release/analyzer-bench --json target/bench/analyzer.json
 	target/release/auth-bench
 	@scripts/bench-functions.sh target/bench
+	@$(MAKE) --no-print-directory bench-load
+
+# Not part of make test: N = 50 and 200 concurrent instances of error-analyzer (one service) and
+# login-guard (one account) against DynamoDB Local behind the fault proxy, at 0, 5 and 20 %
+# injected conflicts, every batch delivered twice; exits non-zero if its exactness check is blind.
+bench-load: tools ## Load test: concurrent instances under injected conflicts, exactness of the counts (a few minutes)
+	@mkdir -p target/bench
+	$(CARGO) build --release -q -p apptrack-bench --features load --bin load-bench
+	target/release/load-bench --json target/bench/load.json
 
 clean: down ## Stop the stack and remove build output (keeps installed tools)
 	$(CARGO) clean

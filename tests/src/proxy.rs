@@ -6,7 +6,8 @@
 //! service is unreachable: a connection failure, not an HTTP error. The request either never
 //! reaches the emulator ([`Effect::Drop`]) or does and only its answer is lost
 //! ([`Effect::LoseAnswer`]). Faults count requests, not connections (the SDK sends many
-//! requests over one kept-alive connection), and can be limited to one API operation.
+//! requests over one kept-alive connection), and can be limited to one API operation; several
+//! faults, each limited to its own operation, can be armed at once ([`Proxy::inject_all`]).
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -257,7 +258,8 @@ pub struct Seen {
 
 #[derive(Debug, Default)]
 struct State {
-    armed: Option<Armed>,
+    /// The faults injected, each counting the requests it applies to.
+    armed: Vec<Armed>,
     /// Every request received, in arrival order.
     log: Vec<Seen>,
 }
@@ -281,8 +283,8 @@ impl Shared {
         let mut state = self.state();
         let fault = state
             .armed
-            .as_mut()
-            .and_then(|armed| armed.strike(operation));
+            .iter_mut()
+            .find_map(|armed| armed.strike(operation));
         state.log.push(Seen {
             operation: operation.to_owned(),
             fault,
@@ -345,12 +347,23 @@ impl Proxy {
     /// Fails requests as `fault` says, counting from the next request on; replaces any
     /// fault injected before.
     pub fn inject(&self, fault: Fault) {
-        self.shared.state().armed = Some(Armed { fault, seen: 0 });
+        self.inject_all([fault]);
+    }
+
+    /// Fails requests as any of `faults` says, counting from the next request on; replaces any
+    /// fault injected before. Each fault counts the requests of its own operation; a request
+    /// that more than one applies to is failed by the first that strikes it (and counted by
+    /// the faults up to that one).
+    pub fn inject_all(&self, faults: impl IntoIterator<Item = Fault>) {
+        self.shared.state().armed = faults
+            .into_iter()
+            .map(|fault| Armed { fault, seen: 0 })
+            .collect();
     }
 
     /// Forwards every request again.
     pub fn heal(&self) {
-        self.shared.state().armed = None;
+        self.shared.state().armed.clear();
     }
 
     /// Every request received so far, failed ones included, in arrival order.
@@ -576,5 +589,28 @@ mod tests {
             .body(())
             .expect("a request");
         assert_eq!(operation(&parts(other), b""), "unknown");
+    }
+
+    #[test]
+    fn faults_armed_together_each_count_their_own_operation() {
+        let mut state = State::default();
+        let conflict = DynamoError::TransactionConflict { index: 0 };
+        state.armed = [
+            Fault::only_request(1)
+                .of("TransactWriteItems")
+                .replying(conflict),
+            Fault::only_request(0).of("UpdateItem").replying(conflict),
+        ]
+        .into_iter()
+        .map(|fault| Armed { fault, seen: 0 })
+        .collect();
+        let strike =
+            |state: &mut State, op: &str| state.armed.iter_mut().find_map(|armed| armed.strike(op));
+        let reply = Some(Effect::Reply(conflict));
+        assert_eq!(strike(&mut state, "TransactWriteItems"), None);
+        assert_eq!(strike(&mut state, "GetItem"), None);
+        assert_eq!(strike(&mut state, "UpdateItem"), reply);
+        assert_eq!(strike(&mut state, "TransactWriteItems"), reply);
+        assert_eq!(strike(&mut state, "UpdateItem"), None);
     }
 }
