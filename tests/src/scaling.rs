@@ -78,9 +78,19 @@ pub async fn group_average_before(
     at_ms: i64,
     value: f64,
 ) -> Result<()> {
+    group_cpu_before(cw, group, at_ms, &[(120, value), (60, value)]).await
+}
+
+/// The group's `AWS/EC2` `CPUUtilization`: one datapoint per `(seconds before at_ms, value)`.
+pub async fn group_cpu_before(
+    cw: &aws_sdk_cloudwatch::Client,
+    group: &str,
+    at_ms: i64,
+    points: &[(i64, f64)],
+) -> Result<()> {
     use aws_sdk_cloudwatch::primitives::DateTime;
     use aws_sdk_cloudwatch::types::MetricDatum;
-    for ago in [120, 60] {
+    for (ago, value) in points {
         cw.put_metric_data()
             .namespace("AWS/EC2")
             .metric_data(
@@ -93,7 +103,7 @@ pub async fn group_average_before(
                             .build(),
                     )
                     .timestamp(DateTime::from_millis(at_ms - ago * 1000))
-                    .value(value)
+                    .value(*value)
                     .build(),
             )
             .send()

@@ -19,8 +19,7 @@ use apptrack_core::scaling::{
 use apptrack_core::store::ReadIncidents;
 use apptrack_tests::scaling::create_managed_group;
 use apptrack_tests::{TestTables, autoscaling_client, cloudwatch_client, repo_root};
-use aws_sdk_cloudwatch::primitives::DateTime;
-use aws_sdk_cloudwatch::types::{ComparisonOperator, Dimension, MetricDatum, Statistic, Tag};
+use aws_sdk_cloudwatch::types::{ComparisonOperator, Dimension, Statistic, Tag};
 use aws_sdk_dynamodb::types::AttributeValue;
 use serde_json::{Value, json};
 
@@ -519,26 +518,9 @@ async fn missing_reason_data_is_read_back_from_cloudwatch() {
     let w = World::new(&[]).await;
     let now = apptrack_core::clock::SystemClock;
     let now_ms = apptrack_core::clock::Clock::now(&now).as_millis();
-    for (ago, value) in [(120, 96.0), (60, 99.0)] {
-        w.cw.put_metric_data()
-            .namespace("AWS/EC2")
-            .metric_data(
-                MetricDatum::builder()
-                    .metric_name("CPUUtilization")
-                    .dimensions(
-                        Dimension::builder()
-                            .name("AutoScalingGroupName")
-                            .value(&w.group)
-                            .build(),
-                    )
-                    .timestamp(DateTime::from_millis(now_ms - ago * 1000))
-                    .value(value)
-                    .build(),
-            )
-            .send()
-            .await
-            .expect("PutMetricData");
-    }
+    apptrack_tests::scaling::group_cpu_before(&w.cw, &w.group, now_ms, &[(120, 96.0), (60, 99.0)])
+        .await
+        .expect("PutMetricData");
     let mut ev = w.event("broken/alarm-bad-reasondata.json", &w.alarm);
     ev["detail"]["state"]["timestamp"] = json!(Timestamp::from_millis(now_ms).to_rfc3339());
     let out = w.handle(ev).await.expect("handled");

@@ -18,7 +18,11 @@ pub type Deployed = Analyzer<DynamoErrorCounts, Incidents, SystemClock>;
 impl Deployed {
     /// Builds the clients once per cold start, from the SDK's configuration.
     pub fn from_sdk(sdk: &SdkConfig, settings: Settings) -> Self {
-        let dynamodb = apptrack_aws::dynamodb::client(sdk);
+        Self::from_client(apptrack_aws::dynamodb::client(sdk), settings)
+    }
+
+    /// The adapters over one DynamoDB client (the load bench gives each instance its own).
+    pub fn from_client(dynamodb: aws_sdk_dynamodb::Client, settings: Settings) -> Self {
         Analyzer::new(
             DynamoErrorCounts::new(dynamodb.clone(), &settings.store.state_table)
                 .with_pattern_memory(settings.pattern_memory),

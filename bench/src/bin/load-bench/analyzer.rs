@@ -5,19 +5,16 @@
 use std::collections::BTreeMap;
 
 use anyhow::{Context, Result, bail, ensure};
-use apptrack_aws::dynamodb::deployments::DynamoDeploymentLog;
-use apptrack_aws::dynamodb::error_counts::{DynamoErrorCounts, pattern_pk, series_pk};
-use apptrack_aws::dynamodb::incidents::DynamoIncidentStore;
+use apptrack_aws::dynamodb::error_counts::{pattern_pk, series_pk};
 use apptrack_bench::exact::{Figures, add};
-use apptrack_core::clock::{SystemClock, Timestamp};
-use apptrack_core::deploy::correlate::Correlating;
+use apptrack_core::clock::Timestamp;
 use apptrack_core::errors::analysis::{Minute, analyze};
 use apptrack_core::errors::counts::{PatternKey, Series};
 use apptrack_core::pattern::PatternMiner;
 use apptrack_core::subscription::{LogEvent, LogsBatch, MessageType, encode_batch};
 use apptrack_tests::TestTables;
 use error_analyzer::Deployed;
-use error_analyzer::handler::{Analyzer, Settings};
+use error_analyzer::handler::Settings;
 use serde_json::Value;
 
 pub const LOG_GROUP: &str = "/aws/lambda/checkout";
@@ -280,16 +277,9 @@ pub async fn incidents(t: &TestTables, f: &mut Figures) -> Result<()> {
 
 /// One instance as `error_analyzer::Deployed` builds it, over its own client.
 pub fn instance(client: aws_sdk_dynamodb::Client, t: &TestTables) -> Result<Deployed> {
-    let settings = Settings::from_lookup(t.lookup())?;
-    Ok(Analyzer::new(
-        DynamoErrorCounts::new(client.clone(), &settings.store.state_table)
-            .with_pattern_memory(settings.pattern_memory),
-        Correlating::new(
-            DynamoIncidentStore::from_settings(client.clone(), &settings.store),
-            DynamoDeploymentLog::new(client, &settings.store.state_table),
-        ),
-        SystemClock,
-        settings,
+    Ok(Deployed::from_client(
+        client,
+        Settings::from_lookup(t.lookup())?,
     ))
 }
 

@@ -4,17 +4,14 @@
 use std::collections::BTreeMap;
 
 use anyhow::{Context, Result};
-use apptrack_aws::dynamodb::deployments::DynamoDeploymentLog;
 use apptrack_aws::dynamodb::guard::{DynamoGuardStore, counter_pk};
-use apptrack_aws::dynamodb::incidents::DynamoIncidentStore;
 use apptrack_bench::exact::{Figures, add};
 use apptrack_core::auth::{CounterKey, GuardStore, LockMode};
-use apptrack_core::clock::{SystemClock, Timestamp};
-use apptrack_core::deploy::correlate::Correlating;
+use apptrack_core::clock::Timestamp;
 use apptrack_core::subscription::{LogEvent, LogsBatch, MessageType, encode_batch};
 use apptrack_tests::TestTables;
 use login_guard::Deployed;
-use login_guard::handler::{Guard, Settings};
+use login_guard::handler::Settings;
 use serde_json::Value;
 
 pub const ACCOUNT: &str = "victim@example.com";
@@ -130,15 +127,9 @@ pub async fn actual(t: &TestTables) -> Result<Figures> {
 
 /// One instance as `login_guard::Deployed` builds it, over its own client.
 pub fn instance(client: aws_sdk_dynamodb::Client, t: &TestTables) -> Result<Deployed> {
-    let settings = Settings::from_lookup(t.lookup())?;
-    Ok(Guard::new(
-        DynamoGuardStore::new(client.clone(), &settings.store.state_table),
-        Correlating::new(
-            DynamoIncidentStore::from_settings(client.clone(), &settings.store),
-            DynamoDeploymentLog::new(client, &settings.store.state_table),
-        ),
-        SystemClock,
-        settings,
+    Ok(Deployed::from_client(
+        client,
+        Settings::from_lookup(t.lookup())?,
     ))
 }
 
