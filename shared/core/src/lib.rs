@@ -7,6 +7,7 @@ pub mod clock;
 pub mod deploy;
 pub mod errors;
 pub mod failure;
+pub mod forecast;
 pub mod incident;
 pub mod ledger;
 pub mod logline;

@@ -1,0 +1,4 @@
+//! Capacity forecast: when a tagged alarm's metric will reach the alarm's threshold, and what
+//! to do about it ahead of time.
+
+pub mod model;
