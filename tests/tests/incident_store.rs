@@ -392,9 +392,9 @@ async fn bad_input_gets_clear_errors() {
 async fn an_incident_of_a_kind_this_build_does_not_know_is_raised_listed_and_read() {
     let (t, store) = setup().await;
     // Raised through the store, as a newer function would.
-    let kind = IncidentKind::parse("capacity-forecast").unwrap();
+    let kind = IncidentKind::parse("cost-anomaly").unwrap();
     assert!(!kind.is_known());
-    let k = DedupKey::new("capacity-planner", kind, "web-asg", "14d").unwrap();
+    let k = DedupKey::new("cost-watch", kind, "web-asg", "14d").unwrap();
     let occ = Occurrence {
         kind,
         ..occurrence(&k, "web", 0)
@@ -413,7 +413,7 @@ async fn an_incident_of_a_kind_this_build_does_not_know_is_raised_listed_and_rea
     assert_eq!(items.len(), 1);
     assert_eq!(
         apptrack_tests::attr(&items[0], "kind"),
-        Some("capacity-forecast")
+        Some("cost-anomaly")
     );
 
     // Written raw with the SDK, the way another build's store writes an item.
@@ -441,7 +441,7 @@ async fn an_incident_of_a_kind_this_build_does_not_know_is_raised_listed_and_rea
         .await
         .unwrap();
     let kinds: Vec<&str> = open.items.iter().map(|i| i.kind.as_str()).collect();
-    assert_eq!(kinds, ["deployment-regression", "capacity-forecast"]);
+    assert_eq!(kinds, ["deployment-regression", "cost-anomaly"]);
     let range = TimeRange {
         from: at(0),
         to: at(1_000),
@@ -470,7 +470,7 @@ async fn an_incident_of_a_kind_this_build_does_not_know_is_raised_listed_and_rea
         .filter_map(|i| apptrack_tests::attr(i, "kind"))
         .collect();
     stored.sort_unstable();
-    assert_eq!(stored, ["capacity-forecast", "deployment-regression"]);
+    assert_eq!(stored, ["cost-anomaly", "deployment-regression"]);
 }
 
 #[tokio::test]

@@ -1,7 +1,5 @@
 //! alarm-scaler's settings, read once at start-up; a malformed value names its variable.
 
-use std::time::Duration;
-
 use apptrack_core::alarm::ScalingPolicy;
 use apptrack_core::settings::{SettingsError, StoreSettings, flag, parse_or};
 
@@ -25,21 +23,6 @@ pub struct Settings {
 impl Settings {
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, SettingsError> {
         let store = StoreSettings::from_lookup(&get)?;
-        let defaults = ScalingPolicy::default();
-        let target_fraction = parse_or(
-            &get,
-            "APPTRACK_TARGET_FRACTION",
-            defaults.target_fraction,
-            |f: &f64| f.is_finite() && *f > 0.0 && *f <= 1.0,
-            "a fraction greater than 0 and at most 1",
-        )?;
-        let stabilization = parse_or(
-            &get,
-            "APPTRACK_SCALE_IN_STABILIZATION_SECS",
-            defaults.stabilization.as_secs(),
-            |s: &u64| *s <= 86_400,
-            "a whole number of seconds from 0 to 86400",
-        )?;
         let busy_fraction = parse_or(
             &get,
             "APPTRACK_GROUP_BUSY_FRACTION",
@@ -56,11 +39,7 @@ impl Settings {
             dry_run: flag(&get, "APPTRACK_DRY_RUN")?,
             ignore_target_tracking,
             busy_fraction,
-            policy: ScalingPolicy {
-                target_fraction,
-                stabilization: Duration::from_secs(stabilization),
-                ..defaults
-            },
+            policy: ScalingPolicy::from_lookup(&get)?,
         })
     }
 

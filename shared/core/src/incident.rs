@@ -222,7 +222,7 @@ incident_kinds!(
     ///
     /// Kinds are open: those this build raises have a variant, and any other well-formed
     /// kind is carried, unchanged, as [`IncidentKind::Other`], so an incident written by a
-    /// newer function (a `deployment-regression`, a `capacity-forecast`) is read, listed and
+    /// newer function (a `deployment-regression`, a `cost-anomaly`) is read, listed and
     /// shown like any other. A well-formed kind is lowercase kebab-case: words of `a-z` and
     /// `0-9` joined by single hyphens, 1 to [`MAX_KIND_LEN`] characters. Every build accepts
     /// exactly this grammar, so whatever one build writes, every other one can read.
@@ -239,6 +239,8 @@ incident_kinds!(
         HotInstance => "hot-instance",
         /// A deployment made its service worse (deploy-guard's regression verdict).
         DeployRegression => "deploy-regression",
+        /// A metric is forecast to reach its alarm's threshold (capacity-forecast).
+        CapacityForecast => "capacity-forecast",
     }
 );
 
@@ -938,10 +940,7 @@ mod tests {
         let json = serde_json::to_string(&kind).unwrap();
         assert_eq!(json, "\"deployment-regression\"");
         assert_eq!(serde_json::from_str::<IncidentKind>(&json).unwrap(), kind);
-        assert_eq!(
-            "Capacity-Forecast".parse(),
-            IncidentKind::parse("capacity-forecast")
-        );
+        assert_eq!("Cost-Anomaly".parse(), IncidentKind::parse("cost-anomaly"));
         // A known name is always its variant, never an `Other`.
         assert_eq!(
             IncidentKind::parse("saturation"),

@@ -5,6 +5,7 @@
 pub mod client;
 pub mod deployments;
 pub mod error_counts;
+pub mod forecasts;
 pub mod guard;
 pub mod incidents;
 pub mod item;

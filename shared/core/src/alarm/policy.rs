@@ -168,6 +168,36 @@ impl Default for ScalingPolicy {
     }
 }
 
+impl ScalingPolicy {
+    /// The policy every function that scales reads the same way: `APPTRACK_TARGET_FRACTION`
+    /// (0.8) and `APPTRACK_SCALE_IN_STABILIZATION_SECS` (300), the rest at their defaults.
+    pub fn from_lookup(
+        get: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Self, crate::settings::SettingsError> {
+        use crate::settings::parse_or;
+        let defaults = ScalingPolicy::default();
+        let target_fraction = parse_or(
+            get,
+            "APPTRACK_TARGET_FRACTION",
+            defaults.target_fraction,
+            |f: &f64| f.is_finite() && *f > 0.0 && *f <= 1.0,
+            "a fraction greater than 0 and at most 1",
+        )?;
+        let stabilization = parse_or(
+            get,
+            "APPTRACK_SCALE_IN_STABILIZATION_SECS",
+            defaults.stabilization.as_secs(),
+            |s: &u64| *s <= 86_400,
+            "a whole number of seconds from 0 to 86400",
+        )?;
+        Ok(ScalingPolicy {
+            target_fraction,
+            stabilization: Duration::from_secs(stabilization),
+            ..defaults
+        })
+    }
+}
+
 /// Everything one decision needs; time is passed in.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ScalingInput {

@@ -103,7 +103,9 @@ pub struct Forecast {
 /// Why no forecast could be made. Says what was missing, for the run's report.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, thiserror::Error)]
 pub enum NoVerdict {
-    #[error("too little history: {points} points over {span:?} (at least {needed} over an hour needed)")]
+    #[error(
+        "too little history: {points} points over {span:?} (at least {needed} over an hour needed)"
+    )]
     TooLittle {
         points: usize,
         span: Duration,
