@@ -30,6 +30,7 @@ const WILDCARD_REASONS: Record<string, (apptrack: Apptrack) => string> = {
     'alarm-scaler reads the definition and tags of whichever alarm changed state (any alarm of the account and region); ' +
     'DescribeAlarms and ListTagsForResource only read.',
   IncidentsAndLedger: indexReason,
+  IncidentsEpisodesAndLedger: indexReason,
   Incidents: indexReason,
   SendToEncryptedFailureQueue: () =>
     'The on-failure queue is encrypted with the AWS managed key aws/sqs, whose key id the stack cannot name; ' +

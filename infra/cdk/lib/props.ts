@@ -63,6 +63,13 @@ export interface ApptrackSettings {
   readonly errorAnalyzerDependencyMinShare?: number;
   /** Quiet time in seconds before the sweep resolves an incident (`ErrorAnalyzerQuietResolveSeconds`). @default 1800 */
   readonly errorAnalyzerQuietResolveSeconds?: number;
+
+  /** Hours to a pessimistic exhaustion that open a capacity-forecast incident (`ForecastWarningHours`). @default 24 */
+  readonly forecastWarningHours?: number;
+  /** Hours that make it critical and scale a group out ahead (`ForecastCriticalHours`). @default 4 */
+  readonly forecastCriticalHours?: number;
+  /** capacity-forecast records the scale-out it would make, makes none (`ForecastDryRun`). @default false */
+  readonly forecastDryRun?: boolean;
 }
 
 export interface ApptrackProps extends ApptrackSettings {
@@ -106,4 +113,7 @@ export const PARAMETERS_OF: { readonly [K in keyof Required<ApptrackSettings>]: 
   errorAnalyzerSpikeMinCount: ['ErrorAnalyzerSpikeMinCount'],
   errorAnalyzerDependencyMinShare: ['ErrorAnalyzerDependencyMinShare'],
   errorAnalyzerQuietResolveSeconds: ['ErrorAnalyzerQuietResolveSeconds'],
+  forecastWarningHours: ['ForecastWarningHours'],
+  forecastCriticalHours: ['ForecastCriticalHours'],
+  forecastDryRun: ['ForecastDryRun'],
 };
