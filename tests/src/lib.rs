@@ -20,6 +20,7 @@ use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region, SharedCrede
 use memchr::memmem;
 
 pub mod bad_input;
+pub mod forecast;
 pub mod proxy;
 pub mod runtime;
 pub mod scaling;

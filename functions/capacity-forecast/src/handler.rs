@@ -79,7 +79,7 @@ where
 fn run_time(event: &Value, now: Timestamp) -> Result<Timestamp, HandlerError> {
     let bad = |message: String| {
         HandlerError::BadEvent(Own {
-            kind: "UnsupportedMessage",
+            kind: "BadEvent",
             retryable: false,
             message,
         })
@@ -140,7 +140,7 @@ where
         let slot = episode::slot(now, self.settings.period);
         let specs = self
             .alarms
-            .tagged(FORECAST_TAG, FORECAST_TAG_VALUE)
+            .tagged(&self.settings.alarm_prefix, FORECAST_TAG, FORECAST_TAG_VALUE)
             .await
             .map_err(during("listing the alarms tagged apptrack:forecast=true"))?;
         let (targets, skipped) = targets(&specs);

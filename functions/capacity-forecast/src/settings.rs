@@ -16,6 +16,9 @@ pub struct Settings {
     /// `APPTRACK_FORECAST_WARNING_HOURS` (24), `APPTRACK_FORECAST_CRITICAL_HOURS` (4),
     /// `APPTRACK_FORECAST_CALM_RUNS` (3), `APPTRACK_FORECAST_SCALE_LEAD_HOURS` (4).
     pub horizons: Horizons,
+    /// `APPTRACK_FORECAST_ALARM_PREFIX` (empty: every alarm): only alarms whose names start
+    /// with it are looked at (DescribeAlarms' own filter; tags are read per alarm).
+    pub alarm_prefix: String,
     /// `APPTRACK_DRY_RUN` (false): say what scale-out would be done, do none.
     pub dry_run: bool,
     /// The scaler's own caps: `APPTRACK_TARGET_FRACTION` (0.8) and the step limits.
@@ -72,6 +75,9 @@ impl Settings {
                 scale_lead: hours(&get, "APPTRACK_FORECAST_SCALE_LEAD_HOURS", 4.0)?,
                 ..Horizons::default()
             },
+            alarm_prefix: get("APPTRACK_FORECAST_ALARM_PREFIX")
+                .map(|p| p.trim().to_owned())
+                .unwrap_or_default(),
             dry_run: flag(&get, "APPTRACK_DRY_RUN")?,
             policy: ScalingPolicy::from_lookup(&get)?,
         })

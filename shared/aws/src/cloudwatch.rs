@@ -222,7 +222,12 @@ fn alarm_spec(m: &MetricAlarm) -> AlarmSpec {
 impl AlarmCatalog for CloudWatchAlarms {
     /// DescribeAlarms (every page), then each alarm's tags (a few at a time): CloudWatch
     /// cannot filter alarms by tag.
-    async fn tagged(&self, key: &str, value: &str) -> Result<Vec<AlarmSpec>, ScalingError> {
+    async fn tagged(
+        &self,
+        prefix: &str,
+        key: &str,
+        value: &str,
+    ) -> Result<Vec<AlarmSpec>, ScalingError> {
         let mut specs = Vec::new();
         let mut token: Option<String> = None;
         loop {
@@ -230,6 +235,7 @@ impl AlarmCatalog for CloudWatchAlarms {
                 .client
                 .describe_alarms()
                 .alarm_types(AlarmType::MetricAlarm)
+                .set_alarm_name_prefix((!prefix.is_empty()).then(|| prefix.to_owned()))
                 .max_records(100)
                 .set_next_token(token.take())
                 .send()

@@ -29,9 +29,15 @@ impl FakeCatalog {
 }
 
 impl AlarmCatalog for FakeCatalog {
-    async fn tagged(&self, key: &str, value: &str) -> Result<Vec<AlarmSpec>, ScalingError> {
+    async fn tagged(
+        &self,
+        prefix: &str,
+        key: &str,
+        value: &str,
+    ) -> Result<Vec<AlarmSpec>, ScalingError> {
         Ok(lock(&self.alarms)
             .iter()
+            .filter(|a| a.name.starts_with(prefix))
             .filter(|a| a.tags.get(key).map(String::as_str) == Some(value))
             .cloned()
             .collect())

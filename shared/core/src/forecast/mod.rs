@@ -40,9 +40,11 @@ pub struct AlarmSpec {
 
 /// Lists the alarms to forecast.
 pub trait AlarmCatalog: Send + Sync {
-    /// Every metric alarm whose tag `key` is `value`, with its tags.
+    /// Every metric alarm whose name starts with `prefix` (empty: every alarm) and whose tag
+    /// `key` is `value`, with its tags.
     fn tagged(
         &self,
+        prefix: &str,
         key: &str,
         value: &str,
     ) -> impl Future<Output = Result<Vec<AlarmSpec>, ScalingError>> + Send;
