@@ -2,3 +2,4 @@
 //! to do about it ahead of time.
 
 pub mod model;
+mod stats;
