@@ -104,7 +104,9 @@ pub struct Forecast {
 /// Why no forecast could be made. Says what was missing, for the run's report.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, thiserror::Error)]
 pub enum NoVerdict {
-    #[error("too little history: {points} points over {span:?} (at least {needed} over an hour needed)")]
+    #[error(
+        "too little history: {points} points over {span:?} (at least {needed} over an hour needed)"
+    )]
     TooLittle {
         points: usize,
         span: Duration,
@@ -164,7 +166,8 @@ pub fn forecast(input: &ForecastInput<'_>) -> Result<Forecast, NoVerdict> {
         coarse.points.retain(|p| p.at >= reset);
         coarse.reset_at = Some(reset);
     }
-    let use_coarse = coarse.points.len() >= MIN_POINTS && span_ms(&coarse.points) >= SEASONAL_SPAN_MS;
+    let use_coarse =
+        coarse.points.len() >= MIN_POINTS && span_ms(&coarse.points) >= SEASONAL_SPAN_MS;
     let (fit, series) = if use_coarse || fine.points.is_empty() {
         (&coarse, COARSE)
     } else {
@@ -183,7 +186,10 @@ pub fn forecast(input: &ForecastInput<'_>) -> Result<Forecast, NoVerdict> {
         return Err(too_little(points));
     }
 
-    let x: Vec<f64> = points.iter().map(|p| hours(p.at.as_millis() - now)).collect();
+    let x: Vec<f64> = points
+        .iter()
+        .map(|p| hours(p.at.as_millis() - now))
+        .collect();
     let v: Vec<f64> = points.iter().map(|p| p.value).collect();
     let trend = stats::theil_sen(&x, &v).ok_or_else(|| too_little(points))?;
 
@@ -371,10 +377,9 @@ fn resets(points: &[Point]) -> Vec<usize> {
     let mut diffs: Vec<f64> = v.windows(2).map(|w| w[1] - w[0]).collect();
     let threshold = (0.25 * spread).max(6.0 * stats::robust_sigma(&mut diffs));
     (0..n - 1)
+        // Comparisons with a NaN threshold (infinite values' spread) are false: no reset.
+        .filter(|&i| v[i] - v[i + 1] > threshold)
         .filter(|&i| {
-            if !(v[i] - v[i + 1] > threshold) {
-                return false;
-            }
             let after = stats::median_of(&v[i + 1..(i + 4).min(n)]).unwrap_or(f64::NAN);
             let before = stats::median_of(&v[i.saturating_sub(6)..=i]).unwrap_or(f64::NAN);
             after < v[i] - threshold && after < before - threshold
@@ -457,8 +462,8 @@ impl Walk<'_> {
     /// - flat or falling, a step more than a day ahead is never higher than the step a day
     ///   before it, so a day of steps tells.
     fn first_crossing(&self, slope: f64) -> Option<Duration> {
-        let max_steps = u64::try_from(self.look_ahead.as_millis() / STEP_MS as u128)
-            .unwrap_or(u64::MAX);
+        let max_steps =
+            u64::try_from(self.look_ahead.as_millis() / STEP_MS as u128).unwrap_or(u64::MAX);
         let start = if slope > 0.0 {
             let top = self
                 .profile
@@ -601,7 +606,11 @@ pub(super) mod tests {
         for coarse in [c, Vec::new()] {
             let out = run(f.clone(), coarse, 90.0, Toward::Above, 48).unwrap();
             let e = out.exhaustion;
-            assert_eq!((e.earliest, e.likely, e.latest), (None, None, None), "{out:?}");
+            assert_eq!(
+                (e.earliest, e.likely, e.latest),
+                (None, None, None),
+                "{out:?}"
+            );
         }
     }
 
@@ -640,7 +649,11 @@ pub(super) mod tests {
         let out = run(f, c, 75.0, Toward::Above, 7 * 24).unwrap();
         assert!(out.method.seasonal);
         let e = out.exhaustion;
-        assert_eq!((e.earliest, e.likely, e.latest), (None, None, None), "{out:?}");
+        assert_eq!(
+            (e.earliest, e.likely, e.latest),
+            (None, None, None),
+            "{out:?}"
+        );
     }
 
     #[test]
@@ -721,7 +734,14 @@ pub(super) mod tests {
             })
             .collect();
         assert!(gappy.len() < 190);
-        let out = run(gappy.clone(), hourly_max(&gappy), 90.0, Toward::Above, 7 * 24).unwrap();
+        let out = run(
+            gappy.clone(),
+            hourly_max(&gappy),
+            90.0,
+            Toward::Above,
+            7 * 24,
+        )
+        .unwrap();
         let (a, b) = (h(base.exhaustion.likely), h(out.exhaustion.likely));
         assert!((a - b).abs() <= 0.1 * a, "{a} vs {b}: {out:?}");
         assert!((out.slope_per_hour - base.slope_per_hour).abs() < 0.1);
@@ -823,7 +843,10 @@ pub(super) mod tests {
             })
             .collect();
         let out = run(spiked, Vec::new(), 90.0, Toward::Above, 7 * 24).unwrap();
-        assert!(!out.method.envelope && out.method.reset_at.is_none(), "{out:?}");
+        assert!(
+            !out.method.envelope && out.method.reset_at.is_none(),
+            "{out:?}"
+        );
         let (a, b) = (h(base.exhaustion.likely), h(out.exhaustion.likely));
         assert!((a - b).abs() <= 0.15 * a, "{a} vs {b}: {out:?}");
     }

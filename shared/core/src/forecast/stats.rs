@@ -159,7 +159,10 @@ mod tests {
         // n = 12: N = 66, C = 1.645·sqrt(12·11·29/18) = 23.99; ranks 21 and 46 (1-based).
         let x: Vec<f64> = (0..12).map(f64::from).collect();
         // Values whose pairwise slopes are all distinct.
-        let v: Vec<f64> = x.iter().map(|x: &f64| x * x * 0.37 + (x * 1.7).sin()).collect();
+        let v: Vec<f64> = x
+            .iter()
+            .map(|x: &f64| x * x * 0.37 + (x * 1.7).sin())
+            .collect();
         let mut all = Vec::new();
         for i in 0..12 {
             for j in i + 1..12 {
