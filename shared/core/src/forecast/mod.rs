@@ -3,3 +3,6 @@
 
 pub mod model;
 mod stats;
+
+#[cfg(test)]
+mod proptests;
