@@ -11,6 +11,9 @@
 pub mod episode;
 pub mod memory;
 pub mod model;
+#[cfg(test)]
+mod proptests;
+mod stats;
 pub mod target;
 
 use std::collections::BTreeMap;
