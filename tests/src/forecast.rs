@@ -51,7 +51,12 @@ pub async fn put_forecast_alarm(
         .evaluation_periods(1)
         .threshold(threshold)
         .comparison_operator(ComparisonOperator::GreaterThanThreshold)
-        .tags(Tag::builder().key("apptrack:forecast").value("true").build());
+        .tags(
+            Tag::builder()
+                .key("apptrack:forecast")
+                .value("true")
+                .build(),
+        );
     for (k, v) in extra {
         req = req.tags(Tag::builder().key(*k).value(*v).build());
     }

@@ -140,7 +140,11 @@ where
         let slot = episode::slot(now, self.settings.period);
         let specs = self
             .alarms
-            .tagged(&self.settings.alarm_prefix, FORECAST_TAG, FORECAST_TAG_VALUE)
+            .tagged(
+                &self.settings.alarm_prefix,
+                FORECAST_TAG,
+                FORECAST_TAG_VALUE,
+            )
             .await
             .map_err(during("listing the alarms tagged apptrack:forecast=true"))?;
         let (targets, skipped) = targets(&specs);

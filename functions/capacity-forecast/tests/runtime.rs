@@ -64,42 +64,111 @@ async fn a_climbing_metric_opens_one_incident_and_scales_its_group_once() -> Res
     let group = unique("fc-asg");
     create_managed_group(&autoscaling_client(), &group).await?;
     let cpu = format!("{prefix}-cpu");
-    put_history(&cw, ("AWS/EC2", "CPUUtilization"), ("AutoScalingGroupName", &group), &climb(now - 60_000, 6, 50.0, 5.0)).await?;
-    put_forecast_alarm(&cw, &cpu, ("AWS/EC2", "CPUUtilization"), ("AutoScalingGroupName", &group), 80.0, &[]).await?;
+    put_history(
+        &cw,
+        ("AWS/EC2", "CPUUtilization"),
+        ("AutoScalingGroupName", &group),
+        &climb(now - 60_000, 6, 50.0, 5.0),
+    )
+    .await?;
+    put_forecast_alarm(
+        &cw,
+        &cpu,
+        ("AWS/EC2", "CPUUtilization"),
+        ("AutoScalingGroupName", &group),
+        80.0,
+        &[],
+    )
+    .await?;
     let host = unique("db");
     let disk = format!("{prefix}-disk");
-    put_history(&cw, ("CWAgent", "disk_used_percent"), ("host", &host), &climb(now - 60_000, 6, 64.0, 1.0)).await?;
-    put_forecast_alarm(&cw, &disk, ("CWAgent", "disk_used_percent"), ("host", &host), 90.0, &[("apptrack:service", "orders-db")]).await?;
+    put_history(
+        &cw,
+        ("CWAgent", "disk_used_percent"),
+        ("host", &host),
+        &climb(now - 60_000, 6, 64.0, 1.0),
+    )
+    .await?;
+    put_forecast_alarm(
+        &cw,
+        &disk,
+        ("CWAgent", "disk_used_percent"),
+        ("host", &host),
+        90.0,
+        &[("apptrack:service", "orders-db")],
+    )
+    .await?;
     let mem = format!("{prefix}-mem");
-    put_history(&cw, ("CWAgent", "mem_used_percent"), ("host", &host), &climb(now - 60_000, 6, 40.0, 0.0)).await?;
-    put_forecast_alarm(&cw, &mem, ("CWAgent", "mem_used_percent"), ("host", &host), 90.0, &[]).await?;
+    put_history(
+        &cw,
+        ("CWAgent", "mem_used_percent"),
+        ("host", &host),
+        &climb(now - 60_000, 6, 40.0, 0.0),
+    )
+    .await?;
+    put_forecast_alarm(
+        &cw,
+        &mem,
+        ("CWAgent", "mem_used_percent"),
+        ("host", &host),
+        90.0,
+        &[],
+    )
+    .await?;
 
     let f = deploy(&tables, &prefix)?;
     let schedule = Path::new("events/forecast/schedule.json");
     let out = f.invoke_file(schedule)?.response()?;
     let targets = out["targets"].as_array().context("targets")?;
     ensure!(targets.len() == 3, "{out:#}");
-    let of = |alarm: &str| targets.iter().find(|t| t["alarm"] == alarm).cloned().unwrap_or_default();
+    let of = |alarm: &str| {
+        targets
+            .iter()
+            .find(|t| t["alarm"] == alarm)
+            .cloned()
+            .unwrap_or_default()
+    };
     ensure!(of(&cpu)["assessment"]["at-risk"] == "critical", "{out:#}");
     ensure!(of(&cpu)["incident"] == "opened", "{out:#}");
     ensure!(of(&disk)["assessment"]["at-risk"] == "high", "{out:#}");
     ensure!(of(&mem)["assessment"] == "calm", "{out:#}");
-    ensure!(out["metric_calls"].as_u64().is_some_and(|c| c >= 2), "{out:#}");
+    ensure!(
+        out["metric_calls"].as_u64().is_some_and(|c| c >= 2),
+        "{out:#}"
+    );
     // 2 instances at 80 against a target of 64 (80 × 0.8): ceil(2 × 1.25) = 3.
     ensure!(desired(&group).await? == 3, "{out:#}");
-    ensure!(of(&cpu)["action"].as_str().is_some_and(|a| a.starts_with("scaled")), "{out:#}");
+    ensure!(
+        of(&cpu)["action"]
+            .as_str()
+            .is_some_and(|a| a.starts_with("scaled")),
+        "{out:#}"
+    );
 
     let incidents = tables.incidents().await?;
     ensure!(incidents.len() == 2, "{incidents:#?}");
-    ensure!(incidents.iter().all(|i| attr(i, "kind") == Some("capacity-forecast")));
-    let db = incidents.iter().find(|i| attr(i, "service") == Some("orders-db")).context("the disk's incident")?;
+    ensure!(
+        incidents
+            .iter()
+            .all(|i| attr(i, "kind") == Some("capacity-forecast"))
+    );
+    let db = incidents
+        .iter()
+        .find(|i| attr(i, "service") == Some("orders-db"))
+        .context("the disk's incident")?;
     ensure!(attr(db, "severity") == Some("high"), "{db:#?}");
-    ensure!(attr(db, "title").is_some_and(|t| t.contains("disk_used_percent") && t.contains("90")), "{db:#?}");
+    ensure!(
+        attr(db, "title").is_some_and(|t| t.contains("disk_used_percent") && t.contains("90")),
+        "{db:#?}"
+    );
 
     // The schedule event delivered again (Lambda's async retry) changes nothing.
     let before = tables.snapshot().await?;
     let again = f.invoke_file(schedule)?.response()?;
-    ensure!(tables.snapshot().await? == before, "a redelivery changed the tables: {again:#}");
+    ensure!(
+        tables.snapshot().await? == before,
+        "a redelivery changed the tables: {again:#}"
+    );
     ensure!(desired(&group).await? == 3, "scaled twice: {again:#}");
     ensure!(!f.function_log().contains("panicked"));
     Ok(())
@@ -107,20 +176,52 @@ async fn a_climbing_metric_opens_one_incident_and_scales_its_group_once() -> Res
 
 /// What capacity-forecast answers to each broken sample: none is its schedule event.
 const BROKEN: [(&str, &str, &str); 15] = [
-    ("alarm-bad-reasondata.json", "Permanent.BadEvent", NOT_A_SCHEDULE),
-    ("alarm-missing-state.json", "Permanent.BadEvent", NOT_A_SCHEDULE),
+    (
+        "alarm-bad-reasondata.json",
+        "Permanent.BadEvent",
+        NOT_A_SCHEDULE,
+    ),
+    (
+        "alarm-missing-state.json",
+        "Permanent.BadEvent",
+        NOT_A_SCHEDULE,
+    ),
     ("alarm-not-json.json", RUNTIME_ERROR, ""),
-    ("alarm-wrong-detail-type.json", "Permanent.BadEvent", NOT_A_SCHEDULE),
-    ("auth-event-missing-timestamp.json", "Permanent.BadEvent", NOT_A_SCHEDULE),
+    (
+        "alarm-wrong-detail-type.json",
+        "Permanent.BadEvent",
+        NOT_A_SCHEDULE,
+    ),
+    (
+        "auth-event-missing-timestamp.json",
+        "Permanent.BadEvent",
+        NOT_A_SCHEDULE,
+    ),
     ("auth-gzip-bomb.json", "Permanent.BadEvent", NOT_A_SCHEDULE),
-    ("auth-missing-data.json", "Permanent.BadEvent", NOT_A_SCHEDULE),
+    (
+        "auth-missing-data.json",
+        "Permanent.BadEvent",
+        NOT_A_SCHEDULE,
+    ),
     ("auth-not-base64.json", "Permanent.BadEvent", NOT_A_SCHEDULE),
     ("auth-not-gzip.json", "Permanent.BadEvent", NOT_A_SCHEDULE),
-    ("deploy-missing-version.json", "Permanent.BadEvent", NOT_A_SCHEDULE),
+    (
+        "deploy-missing-version.json",
+        "Permanent.BadEvent",
+        NOT_A_SCHEDULE,
+    ),
     ("logs-bad-gzip.json", "Permanent.BadEvent", NOT_A_SCHEDULE),
     ("logs-gzip-bomb.json", "Permanent.BadEvent", NOT_A_SCHEDULE),
-    ("logs-invalid-base64.json", "Permanent.BadEvent", NOT_A_SCHEDULE),
-    ("logs-missing-data.json", "Permanent.BadEvent", NOT_A_SCHEDULE),
+    (
+        "logs-invalid-base64.json",
+        "Permanent.BadEvent",
+        NOT_A_SCHEDULE,
+    ),
+    (
+        "logs-missing-data.json",
+        "Permanent.BadEvent",
+        NOT_A_SCHEDULE,
+    ),
     ("logs-not-json.json", "Permanent.BadEvent", NOT_A_SCHEDULE),
 ];
 const NOT_A_SCHEDULE: &str = "schedule";

@@ -23,8 +23,20 @@ pub struct FakeCatalog {
 }
 
 impl FakeCatalog {
+    /// Adds the alarm, or replaces the one of the same name.
     pub fn insert(&self, spec: AlarmSpec) {
-        lock(&self.alarms).push(spec);
+        let mut alarms = lock(&self.alarms);
+        alarms.retain(|a| a.name != spec.name);
+        alarms.push(spec);
+    }
+
+    /// The alarm named `name` (an empty one when there is none).
+    pub fn tagged_for_test(&self, name: &str) -> AlarmSpec {
+        lock(&self.alarms)
+            .iter()
+            .find(|a| a.name == name)
+            .cloned()
+            .unwrap_or_default()
     }
 }
 
