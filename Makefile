@@ -63,6 +63,7 @@ bench: tools ## Benchmarks (figures and the machine they ran on go to BENCHMARKS
 	@LOGHUB_BENCH=target/release/loghub-bench scripts/bench-loghub.sh target/bench
 	target/release/analyzer-bench --json target/bench/analyzer.json
 	target/release/auth-bench
+	target/release/forecast-bench
 	@scripts/bench-functions.sh target/bench
 	@$(MAKE) --no-print-directory bench-load
 
