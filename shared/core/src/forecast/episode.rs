@@ -111,25 +111,34 @@ pub fn about(d: Duration) -> String {
 }
 
 fn eta(d: Option<Duration>) -> String {
-    d.map_or_else(|| "not within the look-ahead".to_owned(), about)
+    d.map_or_else(|| "beyond the look-ahead".to_owned(), about)
 }
 
 /// One line on a forecast: when, its interval, the level, the method.
 pub fn describe(target: &ForecastTarget, f: &Forecast) -> String {
     let what = target.describe();
-    let verb = match target.toward {
-        Toward::Above => "reaches",
-        Toward::Below => "falls to",
+    let verb = match (
+        target.toward,
+        f.exhaustion.earliest.is_some() || f.already_past,
+    ) {
+        (Toward::Above, true) => "reaches",
+        (Toward::Below, true) => "falls to",
+        (Toward::Above, false) => "does not reach",
+        (Toward::Below, false) => "does not fall to",
     };
+    let e = &f.exhaustion;
     let when = if f.already_past {
         "already past it".to_owned()
     } else {
-        format!(
-            "in about {} (between {} and {})",
-            eta(f.exhaustion.likely.or(f.exhaustion.earliest)),
-            eta(f.exhaustion.earliest),
-            eta(f.exhaustion.latest)
-        )
+        match (e.earliest, e.likely.or(e.earliest)) {
+            (None, _) | (_, None) => "within the look-ahead".to_owned(),
+            (Some(earliest), Some(likely)) => format!(
+                "in about {} (at the earliest {}, at the latest {})",
+                about(likely),
+                about(earliest),
+                eta(e.latest)
+            ),
+        }
     };
     let mut method = format!(
         "Theil-Sen on {} {} over {}",
@@ -315,6 +324,40 @@ mod tests {
         assert!(!moved(Some(1800), h(0.3)));
         assert!(moved(None, h(3.0)));
         assert!(!moved(None, None));
+    }
+
+    #[test]
+    fn a_forecast_line_says_when_or_that_it_does_not() {
+        let t = crate::forecast::target::ForecastTarget {
+            alarm: "db-disk".into(),
+            metric: crate::alarm::MetricRef {
+                id: None,
+                namespace: "CWAgent".into(),
+                metric_name: "disk_used_percent".into(),
+                dimensions: [("host".to_owned(), "db-1".to_owned())].into(),
+                stat: None,
+                period: None,
+                return_data: true,
+            },
+            limit: 90.0,
+            toward: Toward::Above,
+            horizon: None,
+            group: None,
+            service: "db".into(),
+            scaling_target: None,
+        };
+        let soon = describe(&t, &forecast(Some(6.0)));
+        assert!(
+            soon.starts_with(
+                "disk_used_percent of db-1 reaches 90 in about 6 h (at the earliest 6 h"
+            ),
+            "{soon}"
+        );
+        let never = describe(&t, &forecast(None));
+        assert!(
+            never.starts_with("disk_used_percent of db-1 does not reach 90 within the look-ahead"),
+            "{never}"
+        );
     }
 
     #[test]
