@@ -1217,3 +1217,233 @@ async fn the_proxy_fails_one_request_of_a_kept_alive_connection() {
     assert_eq!(proxy.operations(), ["ListTables", "ListTables"]);
     assert_eq!((proxy.connections(), proxy.failed()), (1, 1));
 }
+
+// ---------------------------------------------------------------------------------------
+// capacity-forecast
+
+type LiveForecaster = capacity_forecast::handler::Forecaster<
+    CloudWatchAlarms,
+    apptrack_aws::cloudwatch::CloudWatchHistory,
+    DynamoIncidentStore,
+    apptrack_aws::dynamodb::forecasts::DynamoEpisodes,
+    AutoScalingGroups,
+    DynamoActionLedger,
+    DynamoScaleOuts,
+    ManualClock,
+>;
+
+/// A managed group (2 of 1..=10) whose CPU climbs toward its tagged alarm's 80 (critical:
+/// the group is scaled out ahead), fresh tables, and capacity-forecast reaching DynamoDB and
+/// Auto Scaling through proxies. The event is the EventBridge envelope, whose `time` a
+/// retry keeps, so every delivery forecasts the same run.
+struct ForecastWorld {
+    tables: TestTables,
+    dynamodb: Proxy,
+    autoscaling: Proxy,
+    groups: aws_sdk_autoscaling::Client,
+    group: String,
+    tag: String,
+    dedup_key: String,
+    forecaster: LiveForecaster,
+    event: Value,
+    delivered_at: Timestamp,
+}
+
+impl ForecastWorld {
+    async fn new() -> Self {
+        let tag = ulid::Ulid::new().to_string().to_lowercase();
+        let group = format!("asg-{tag}");
+        let prefix = format!("fc-{tag}");
+        let alarm = format!("{prefix}-cpu");
+        let tables = TestTables::new().await.expect("tables");
+        let groups = autoscaling_at(&ministack().endpoint);
+        create_managed_group(&groups, &group)
+            .await
+            .expect("the managed group");
+        // The run's time: the start of the current 15-minute period, so no retry of this
+        // test crosses into the next one.
+        let period = 15 * 60_000;
+        let run = Timestamp::from_millis(now().as_millis() / period * period);
+        let cw = cloudwatch();
+        let metric = ("CWAgent", "CPUUtilization");
+        let at = ("AutoScalingGroupName", group.as_str());
+        apptrack_tests::forecast::put_history(
+            &cw,
+            metric,
+            at,
+            &apptrack_tests::forecast::climb(run.as_millis() - 60_000, 6, 50.0, 5.0),
+        )
+        .await
+        .expect("PutMetricData");
+        apptrack_tests::forecast::put_forecast_alarm(&cw, &alarm, metric, at, 80.0, &[])
+            .await
+            .expect("the tagged alarm");
+
+        let dynamodb = proxy_to(&dynamodb().endpoint).await;
+        let autoscaling = proxy_to(&ministack().endpoint).await;
+        let client = dynamodb_via(&dynamodb);
+        let lookup = tables.lookup();
+        let settings = capacity_forecast::handler::Settings::from_lookup(|k| match k {
+            "APPTRACK_FORECAST_ALARM_PREFIX" => Some(prefix.clone()),
+            _ => lookup(k),
+        })
+        .expect("settings");
+        let delivered_at = run.saturating_add(Duration::from_secs(30));
+        let forecaster = capacity_forecast::handler::Forecaster {
+            alarms: CloudWatchAlarms::new(cw.clone()),
+            history: apptrack_aws::cloudwatch::CloudWatchHistory::new(cw),
+            incidents: DynamoIncidentStore::new(client.clone(), &tables.incidents, &tables.state),
+            episodes: apptrack_aws::dynamodb::forecasts::DynamoEpisodes::new(
+                client.clone(),
+                &tables.state,
+            ),
+            groups: AutoScalingGroups::new(autoscaling_at(autoscaling.endpoint())),
+            ledger: DynamoActionLedger::new(
+                client.clone(),
+                &tables.state,
+                capacity_forecast::handler::PREVENT_NAMESPACE,
+            ),
+            scale_outs: DynamoScaleOuts::new(client, &tables.state),
+            clock: ManualClock::new(delivered_at),
+            settings,
+        };
+        let dedup_key = DedupKey::new(
+            "capacity-forecast",
+            IncidentKind::CapacityForecast,
+            &alarm,
+            "exhaustion",
+        )
+        .expect("a dedup key")
+        .to_string();
+        let event = json!({
+            "version": "0",
+            "id": tag,
+            "detail-type": "Scheduled Event",
+            "source": "aws.events",
+            "time": run.to_rfc3339(),
+            "detail": {}
+        });
+        ForecastWorld {
+            tables,
+            dynamodb,
+            autoscaling,
+            groups,
+            group,
+            tag,
+            dedup_key,
+            forecaster,
+            event,
+            delivered_at,
+        }
+    }
+
+    async fn desired(&self) -> i32 {
+        let out = self
+            .groups
+            .describe_auto_scaling_groups()
+            .auto_scaling_group_names(&self.group)
+            .send()
+            .await
+            .expect("DescribeAutoScalingGroups");
+        out.auto_scaling_groups()
+            .first()
+            .and_then(|g| g.desired_capacity())
+            .expect("the group's desired capacity")
+    }
+}
+
+impl World for ForecastWorld {
+    async fn deliver(&self) -> Result<(), Failure> {
+        self.forecaster
+            .handle(&self.event)
+            .await
+            .map(drop)
+            .map_err(|e| Failure::of(&e, e.error_type(), e.is_retryable()))
+    }
+
+    fn dynamodb(&self) -> &Proxy {
+        &self.dynamodb
+    }
+
+    /// Both tables, and the group: its desired capacity and the SetDesiredCapacity requests
+    /// that reached it (the clean run's one).
+    async fn snapshot(&self) -> Snapshot {
+        let volatile = Volatile {
+            // Up to a dozen retries, a minute apart.
+            clock: (0..12)
+                .map(|k| self.delivered_at.saturating_add(LAMBDA_RETRY_DELAY * k))
+                .collect(),
+            names: vec![
+                (self.dedup_key.clone(), "<dedup key>"),
+                (self.tag.clone(), "<tag>"),
+            ],
+        };
+        let mut snapshot = Snapshot::of(&self.tables, &volatile).await;
+        let set = self
+            .autoscaling
+            .log()
+            .iter()
+            .filter(|r| r.operation == "SetDesiredCapacity" && r.fault != Some(Effect::Drop))
+            .count();
+        snapshot
+            .0
+            .push(format!("{GROUP}desired={} set={set}", self.desired().await));
+        snapshot
+    }
+
+    fn before_retry(&self) {
+        self.forecaster.clock.advance(LAMBDA_RETRY_DELAY);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn capacity_forecast_under_throttling_scales_once_and_loses_nothing() {
+    throttled_to_the_clean_state(ForecastWorld::new).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn capacity_forecast_recovers_when_dynamodb_drops_any_request() {
+    let operations = every_cut_point(ForecastWorld::new, World::dynamodb, drop_from).await;
+    assert!(operations.len() >= 6, "{operations:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn capacity_forecast_recovers_when_any_dynamodb_answer_is_lost() {
+    let operations = every_cut_point(ForecastWorld::new, World::dynamodb, lose_from).await;
+    assert!(operations.len() >= 6, "{operations:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn capacity_forecast_does_not_repeat_a_scale_out_whose_answer_was_lost() {
+    let clean_world = ForecastWorld::new().await;
+    delivered(&clean_world, "the clean run").await;
+    let clean = clean_world.snapshot().await;
+    assert_eq!(clean.find(GROUP), [format!("{GROUP}desired=3 set=1")]);
+
+    let w = ForecastWorld::new().await;
+    w.autoscaling.inject(
+        Fault::from_request(0)
+            .of("SetDesiredCapacity")
+            .losing_answers(),
+    );
+    fails_retryably(&w, "SetDesiredCapacity's answers lost").await;
+    assert_eq!(w.desired().await, 3, "the change was made");
+    let sent = w.snapshot().await.find(GROUP)[0].to_owned();
+    w.autoscaling.heal();
+    w.before_retry();
+    delivered(&w, "the retry").await;
+    let after = w.snapshot().await;
+    assert_eq!(
+        after.find(GROUP),
+        [sent.as_str()],
+        "the retry found the change made and did not make it again (3 -> 4)"
+    );
+    let without_group = |s: Snapshot| -> Vec<String> {
+        s.0.into_iter().filter(|l| !l.starts_with(GROUP)).collect()
+    };
+    assert_same(
+        &Snapshot(without_group(after)),
+        &Snapshot(without_group(clean)),
+        "SetDesiredCapacity's answers lost, after the retry",
+    );
+}

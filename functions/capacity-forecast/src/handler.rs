@@ -23,6 +23,7 @@ use serde_json::Value;
 
 pub use crate::error::HandlerError;
 pub use crate::outcome::{Outcome, TargetOutcome};
+pub use crate::prevent::PREVENT_NAMESPACE;
 pub use crate::settings::Settings;
 
 /// The payload of the schedule's EventBridge target.
