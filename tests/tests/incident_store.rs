@@ -492,3 +492,67 @@ async fn a_stored_kind_that_is_not_a_kind_is_a_clear_error() {
         Err(IncidentError::InvalidKind { .. })
     ));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_severity_is_raised_once_never_lowered_and_not_after_resolve() {
+    let (_t, store) = setup().await;
+    let k = key("checkout", "f-escalate");
+    let id = store
+        .raise(&occurrence(&k, "checkout", 0))
+        .await
+        .unwrap()
+        .id;
+    let note = |t: i64| TimelineEntry::new(at(t), "capacity-forecast", "escalated", "now critical");
+
+    // Concurrent escalations to critical: one writes, the others find it done.
+    let mut tasks = Vec::new();
+    for i in 0..8 {
+        let (store, id) = (store.clone(), id.clone());
+        let entry = note(10 + i);
+        tasks.push(tokio::spawn(async move {
+            store.escalate(&id, Severity::Critical, &entry).await
+        }));
+    }
+    let mut changed = 0;
+    for t in tasks {
+        changed += usize::from(t.await.unwrap().unwrap());
+    }
+    assert_eq!(changed, 1);
+    let inc = store.get(&id, at(30)).await.unwrap();
+    assert_eq!(inc.severity, Severity::Critical);
+    let tl = store.timeline(&id, at(30)).await.unwrap();
+    assert_eq!(tl.iter().filter(|e| e.action == "escalated").count(), 1);
+
+    // Never lowered.
+    assert!(!store.escalate(&id, Severity::Low, &note(40)).await.unwrap());
+    assert_eq!(
+        store.get(&id, at(50)).await.unwrap().severity,
+        Severity::Critical
+    );
+
+    // A resolved incident is not escalated.
+    let k2 = key("checkout", "f-escalate-resolved");
+    let id2 = store
+        .raise(&occurrence(&k2, "checkout", 0))
+        .await
+        .unwrap()
+        .id;
+    store
+        .resolve(
+            &id2,
+            &TimelineEntry::new(at(5), "cli", "resolved", ""),
+            Duration::from_secs(3600),
+        )
+        .await
+        .unwrap();
+    assert!(
+        !store
+            .escalate(&id2, Severity::Critical, &note(6))
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        store.get(&id2, at(7)).await.unwrap().severity,
+        Severity::High
+    );
+}

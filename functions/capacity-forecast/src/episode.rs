@@ -12,7 +12,7 @@ use apptrack_core::forecast::target::ForecastTarget;
 use apptrack_core::forecast::{
     AlarmCatalog, EpisodeLog, EpisodeRun, Forecast, MetricHistory, NoVerdict,
 };
-use apptrack_core::incident::{IncidentId, RaiseKind, TimelineEntry};
+use apptrack_core::incident::{IncidentId, RaiseKind, Severity, TimelineEntry};
 use apptrack_core::ledger::{ActionLedger, note_key};
 use apptrack_core::scaling::{CapacityController, ScaleOutLog};
 use apptrack_core::store::IncidentStore;
@@ -83,6 +83,24 @@ where
                 {
                     self.note(&raised.id, slot, target, "forecast", &out.detail)
                         .await?;
+                }
+                // A warning whose exhaustion came within the critical horizon: the incident
+                // becomes critical (once: the store raises a severity, never lowers it).
+                if severity == Severity::Critical
+                    && !matches!(raised.kind, RaiseKind::Opened | RaiseKind::Regressed)
+                {
+                    let entry = self.entry("escalated", &format!("now critical: {}", out.detail));
+                    let escalated = self
+                        .incidents
+                        .escalate(&raised.id, severity, &entry)
+                        .await
+                        .map_err(during(format!(
+                            "escalating the forecast of {}",
+                            target.alarm
+                        )))?;
+                    if escalated {
+                        out.incident = Some("escalated");
+                    }
                 }
                 out.action = self.prevent(target, &f, &h, &raised.id, slot).await?;
                 out.incident_id = Some(raised.id);

@@ -19,7 +19,7 @@ pub struct TargetOutcome {
     pub forecast: Option<Forecast>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub incident_id: Option<IncidentId>,
-    /// What happened to the incident: `opened`, `updated`, `resolved`, `unchanged`.
+    /// What happened to the incident: `opened`, `updated`, `escalated`, `resolved`, `unchanged`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub incident: Option<&'static str>,
     /// The preventive scale-out: done, why not, or dry run.

@@ -223,6 +223,38 @@ async fn it_resolves_only_after_calm_runs_in_a_row() {
 }
 
 #[tokio::test]
+async fn a_warning_that_comes_within_the_critical_horizon_escalates_once() {
+    let f = forecaster(&[]);
+    alarm(&f, "db-disk", "disk_used_percent", 90.0, false);
+    history(&f, "disk_used_percent", 64.0, 1.0);
+    f.handle(&schedule()).await.expect("open");
+    assert_eq!(f.incidents.all()[0].severity, Severity::High);
+    // The disk fills five times as fast: about 3 h left.
+    next_period(&f);
+    history(&f, "disk_used_percent", 50.0, 5.0);
+    let worse = f.handle(&schedule()).await.expect("worse");
+    assert_eq!(worse.targets[0].incident, Some("escalated"), "{worse:#?}");
+    let inc = f.incidents.all()[0].clone();
+    assert_eq!(inc.severity, Severity::Critical);
+    let escalations = || async {
+        let tl = f
+            .incidents
+            .timeline(&inc.id, f.clock.now())
+            .await
+            .expect("timeline");
+        tl.iter().filter(|e| e.action == "escalated").count()
+    };
+    assert_eq!(escalations().await, 1);
+    // Again, and in the next period: critical already, nothing more.
+    f.handle(&schedule()).await.expect("again");
+    next_period(&f);
+    history(&f, "disk_used_percent", 50.0, 5.0);
+    let still = f.handle(&schedule()).await.expect("still");
+    assert_ne!(still.targets[0].incident, Some("escalated"), "{still:#?}");
+    assert_eq!(escalations().await, 1);
+}
+
+#[tokio::test]
 async fn a_dry_run_says_what_it_would_scale_and_scales_nothing() {
     let f = forecaster(&[("APPTRACK_DRY_RUN", "true")]);
     alarm(&f, "web-cpu", "CPUUtilization", 80.0, true);

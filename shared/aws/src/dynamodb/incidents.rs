@@ -24,7 +24,7 @@ use super::{Cancelled, cancelled};
 use apptrack_core::clock::Timestamp;
 use apptrack_core::incident::{
     DedupKey, Incident, IncidentId, MAX_EVIDENCE, MAX_TIMELINE, Occurrence, RaiseKind, Raised,
-    Status, TimelineEntry, Transition,
+    Severity, Status, TimelineEntry, Transition,
 };
 use apptrack_core::retry::Retry;
 use apptrack_core::settings::StoreSettings;
@@ -689,6 +689,49 @@ impl RecordIncidents for DynamoIncidentStore {
         idempotency_key: &str,
     ) -> Result<bool, StoreError> {
         self.append(id, entry, Some(idempotency_key)).await
+    }
+
+    /// One conditional UpdateItem: the severity and the timeline entry together, only while
+    /// the incident is active, less urgent, and its timeline as read (else read again).
+    async fn escalate(
+        &self,
+        id: &IncidentId,
+        severity: Severity,
+        entry: &TimelineEntry,
+    ) -> Result<bool, StoreError> {
+        for attempt in 0..RETRY.attempts {
+            RETRY.pause(attempt).await;
+            let Some((inc, timeline)) = self.read(id).await? else {
+                return Err(StoreError::NotFound(id.clone()));
+            };
+            // Severities are ordered most urgent first.
+            if !inc.status.is_active() || severity >= inc.severity {
+                return Ok(false);
+            }
+            let mut expr = Expr::default();
+            let (set, add) = timeline_append(&mut expr, timeline.len(), entry)?;
+            expr.name_as("#sev", "severity")
+                .name_as("#status", "status")
+                .value_as(":sev", s(severity.as_str()))
+                .value_as(":was", s(inc.severity.as_str()))
+                .value_as(":open", s(Status::Open.as_str()))
+                .value_as(":ack", s(Status::Acknowledged.as_str()));
+            let update = expr.update(
+                &self.incidents_table,
+                key_of(incident_pk(id), INCIDENT_SK),
+                &format!("SET #sev = :sev, {set}{add}"),
+                Some("#sev = :was AND #status IN (:open, :ack) AND size(#tl) = :tl_len"),
+            )?;
+            match self.write(vec![update]).await? {
+                Written::Ok => return Ok(true),
+                // Changed in between (another escalation, a resolve, a timeline entry).
+                Written::Condition { .. } | Written::Conflict => {}
+            }
+        }
+        Err(StoreError::Unavailable(format!(
+            "escalating {id} kept conflicting after {} attempts",
+            RETRY.attempts
+        )))
     }
 
     async fn acknowledge(

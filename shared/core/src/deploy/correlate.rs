@@ -10,7 +10,7 @@ use std::time::Duration;
 use super::{Deployment, DeploymentLog};
 use crate::clock::Timestamp;
 use crate::incident::{
-    DedupKey, Incident, IncidentId, Occurrence, RaiseKind, Raised, Status, TimelineEntry,
+    DedupKey, Incident, IncidentId, Occurrence, RaiseKind, Raised, Severity, Status, TimelineEntry,
 };
 use crate::store::{Page, PageRequest, ReadIncidents, RecordIncidents, StoreError, TimeRange};
 
@@ -109,6 +109,15 @@ impl<S: RecordIncidents, D: DeploymentLog> RecordIncidents for Correlating<S, D>
         self.inner
             .append_timeline_once(id, entry, idempotency_key)
             .await
+    }
+
+    async fn escalate(
+        &self,
+        id: &IncidentId,
+        severity: Severity,
+        entry: &TimelineEntry,
+    ) -> Result<bool, StoreError> {
+        self.inner.escalate(id, severity, entry).await
     }
 
     async fn acknowledge(

@@ -8,7 +8,7 @@ use std::time::Duration;
 use super::{Page, PageRequest, ReadIncidents, RecordIncidents, StoreError, TimeRange};
 use crate::clock::Timestamp;
 use crate::incident::{
-    DedupKey, Incident, IncidentId, Occurrence, RaiseKind, Raised, Status, TimelineEntry,
+    DedupKey, Incident, IncidentId, Occurrence, RaiseKind, Raised, Severity, Status, TimelineEntry,
     Transition, push_bounded,
 };
 
@@ -181,6 +181,26 @@ impl RecordIncidents for MemoryIncidentStore {
         if !st.seen_keys.insert(idempotency_key.to_owned()) {
             return Ok(false);
         }
+        st.append(id, entry);
+        Ok(true)
+    }
+
+    async fn escalate(
+        &self,
+        id: &IncidentId,
+        severity: Severity,
+        entry: &TimelineEntry,
+    ) -> Result<bool, StoreError> {
+        let mut st = self.lock();
+        let inc = st
+            .incidents
+            .get_mut(id)
+            .ok_or_else(|| StoreError::NotFound(id.clone()))?;
+        // Severities are ordered most urgent first.
+        if !inc.status.is_active() || severity >= inc.severity {
+            return Ok(false);
+        }
+        inc.severity = severity;
         st.append(id, entry);
         Ok(true)
     }

@@ -8,7 +8,8 @@ use std::future::Future;
 
 use crate::clock::Timestamp;
 use crate::incident::{
-    DedupKey, Incident, IncidentError, IncidentId, Occurrence, Raised, Status, TimelineEntry,
+    DedupKey, Incident, IncidentError, IncidentId, Occurrence, Raised, Severity, Status,
+    TimelineEntry,
 };
 
 /// Why a store operation failed, and whether trying again can help.
@@ -98,6 +99,17 @@ pub trait RecordIncidents: Send + Sync {
         id: &IncidentId,
         entry: &TimelineEntry,
         idempotency_key: &str,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Raises an active incident's severity to `severity` when it is less urgent, adding
+    /// `entry` to its timeline in the same write: the problem got worse. Never lowers it.
+    /// `Ok(false)` when nothing changed (as urgent already, or no longer active), so a retry
+    /// or a concurrent caller escalates once.
+    fn escalate(
+        &self,
+        id: &IncidentId,
+        severity: Severity,
+        entry: &TimelineEntry,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
     /// Marks an open incident acknowledged.
