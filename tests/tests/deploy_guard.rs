@@ -23,6 +23,7 @@ type LiveGuard = Guard<
     CloudWatchAlarms,
     apptrack_aws::dynamodb::incidents::DynamoIncidentStore,
     LambdaAliases,
+    apptrack_core::deploy::memory::FakeCodeDeploy,
     DynamoActionLedger,
     ManualClock,
 >;
@@ -57,6 +58,8 @@ impl World {
             metrics: CloudWatchAlarms::new(cw.clone()),
             incidents: tables.store(),
             aliases: LambdaAliases::new(lambda),
+            // ministack has no CodeDeploy: the port's fake.
+            codedeploy: Default::default(),
             ledger: DynamoActionLedger::new(
                 tables.client.clone(),
                 &tables.state,

@@ -4,7 +4,8 @@
 
 use apptrack_core::clock::Clock;
 use apptrack_core::deploy::{
-    AliasControl, Announcement, Deployment, DeploymentLog, decode, previous_version,
+    AliasControl, Announcement, CodeDeployControl, Deployment, DeploymentLog, decode,
+    previous_version,
 };
 use apptrack_core::failure::during;
 use apptrack_core::ledger::ActionLedger;
@@ -21,25 +22,28 @@ pub use crate::settings::Settings;
 pub const DEPLOY_WATCH: &str = "deploy-watch";
 
 /// The handler's ports, clock and settings.
-pub struct Guard<D, M, S, A, L, K> {
+pub struct Guard<D, M, S, A, C, L, K> {
     pub log: D,
     /// The services' metrics (GetMetricData), for the regression verdict.
     pub metrics: M,
     pub incidents: S,
     /// Lambda aliases, for the rollback.
     pub aliases: A,
+    /// CodeDeploy, to stop a running deployment with its own rollback.
+    pub codedeploy: C,
     /// Exactly-once rollbacks, one claim per deployment (namespace ROLLBACK).
     pub ledger: L,
     pub clock: K,
     pub settings: Settings,
 }
 
-impl<D, M, S, A, L, K> Function for Guard<D, M, S, A, L, K>
+impl<D, M, S, A, C, L, K> Function for Guard<D, M, S, A, C, L, K>
 where
     D: DeploymentLog,
     M: MetricReader,
     S: IncidentStore,
     A: AliasControl,
+    C: CodeDeployControl,
     L: ActionLedger,
     K: Clock,
 {
@@ -51,12 +55,13 @@ where
     }
 }
 
-impl<D, M, S, A, L, K> Guard<D, M, S, A, L, K>
+impl<D, M, S, A, C, L, K> Guard<D, M, S, A, C, L, K>
 where
     D: DeploymentLog,
     M: MetricReader,
     S: IncidentStore,
     A: AliasControl,
+    C: CodeDeployControl,
     L: ActionLedger,
     K: Clock,
 {

@@ -9,7 +9,7 @@
 
 use apptrack_core::clock::Clock;
 use apptrack_core::deploy::watch::{self, RollbackIntent, alias_of};
-use apptrack_core::deploy::{AliasControl, Deployment, DeploymentLog};
+use apptrack_core::deploy::{AliasControl, CodeDeployControl, Deployment, DeploymentLog};
 use apptrack_core::failure::{Failure as _, during};
 use apptrack_core::incident::{IncidentId, TimelineEntry};
 use apptrack_core::ledger::{ActionLedger, Claim, Completion, note_key};
@@ -21,12 +21,13 @@ use crate::handler::{Guard, HandlerError};
 /// The ledger namespace of rollbacks.
 pub const ROLLBACK_NAMESPACE: &str = "ROLLBACK";
 
-impl<D, M, S, A, L, K> Guard<D, M, S, A, L, K>
+impl<D, M, S, A, C, L, K> Guard<D, M, S, A, C, L, K>
 where
     D: DeploymentLog,
     M: MetricReader,
     S: IncidentStore,
     A: AliasControl,
+    C: CodeDeployControl,
     L: ActionLedger,
     K: Clock,
 {
@@ -160,6 +161,15 @@ where
             .list(Some(&d.service), since)
             .await
             .map_err(during(format!("listing the rollbacks of {}", d.service)))?;
+        if let Some(cd) = watch::codedeploy_running(&history, self.clock.now()) {
+            // CodeDeploy owns the alias while it shifts traffic: stop it with its own
+            // rollback rather than move the alias under it.
+            let cd = cd.id.clone();
+            let retried = prior.is_some();
+            return self
+                .stop_codedeploy(d, incident, token, &cd, (bad, good), retried)
+                .await;
+        }
         if let Some(why) = watch::rollback_refused(&history, &d.target, good, self.clock.now()) {
             self.note(incident, &d.id, "decided", &refuse(why.clone()))
                 .await?;
@@ -187,6 +197,54 @@ where
             .map_err(aws(format!("moving {function}:{alias} to {good}")))?;
         self.remember(d, &intent).await?;
         self.note(incident, &d.id, "rolled-back", &detail).await?;
+        Ok(detail)
+    }
+
+    /// Stops the running CodeDeploy deployment `cd` with its automatic rollback, which moves
+    /// the alias of `d` from `bad` back to `good`; recorded as apptrack's rollback, so the
+    /// guard rails count it. A retry after a lost answer (`retried`: an earlier holder
+    /// recorded the intent) finds the deployment ended, and records the stop as its own.
+    async fn stop_codedeploy(
+        &self,
+        d: &Deployment,
+        incident: &IncidentId,
+        token: &str,
+        cd: &str,
+        (bad, good): (&str, &str),
+        retried: bool,
+    ) -> Result<String, HandlerError> {
+        let (function, alias) = alias_of(d).unwrap_or_default();
+        let detail = format!(
+            "stopped CodeDeploy deployment {cd} with its automatic rollback (CodeDeploy moves {function}:{alias} from {bad} back to {good})"
+        );
+        if self.settings.dry_run {
+            let detail = format!("dry run, deployment untouched: would have {detail}");
+            self.note(incident, &d.id, "decided", &detail).await?;
+            return Ok(detail);
+        }
+        let intent = RollbackIntent {
+            function: function.to_owned(),
+            alias: alias.to_owned(),
+            from: bad.to_owned(),
+            to: good.to_owned(),
+        };
+        self.ledger
+            .record_intent(&d.id, token, &intent)
+            .await
+            .map_err(|e| during("recording the intended stop")(ScalingError::from(e)))?;
+        let stopped = self.codedeploy.stop_with_rollback(cd).await.map_err(|e| {
+            HandlerError::from(during(format!("stopping CodeDeploy deployment {cd}"))(e))
+        })?;
+        let detail = if stopped || retried {
+            detail
+        } else {
+            format!(
+                "CodeDeploy deployment {cd} had already ended (stopped or finished); nothing left to stop"
+            )
+        };
+        self.remember(d, &intent).await?;
+        self.note(incident, &d.id, "stopped-deployment", &detail)
+            .await?;
         Ok(detail)
     }
 

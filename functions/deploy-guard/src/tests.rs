@@ -2,7 +2,7 @@
 //! `events/deploy/`, when handled (once, again, out of order), then these markers.
 
 use apptrack_core::clock::{ManualClock, Timestamp};
-use apptrack_core::deploy::memory::{FakeAliases, MemoryDeploymentLog};
+use apptrack_core::deploy::memory::{FakeAliases, FakeCodeDeploy, MemoryDeploymentLog};
 use apptrack_core::deploy::{DeployState, DeploymentLog};
 use apptrack_core::failure::Failure as _;
 use apptrack_core::ledger::memory::MemoryLedger;
@@ -22,6 +22,7 @@ type TestGuard = Guard<
     FakeMetrics,
     MemoryIncidentStore,
     FakeAliases,
+    FakeCodeDeploy,
     MemoryLedger,
     ManualClock,
 >;
@@ -38,6 +39,7 @@ fn guard() -> TestGuard {
         metrics: FakeMetrics::default(),
         incidents: MemoryIncidentStore::new(),
         aliases: FakeAliases::default(),
+        codedeploy: FakeCodeDeploy::default(),
         ledger: MemoryLedger::default(),
         clock: ManualClock::new(Timestamp::parse("2026-11-24T02:00:00Z").expect("time")),
         settings,
@@ -191,6 +193,7 @@ type WatchGuard = Guard<
     SplitMetrics,
     MemoryIncidentStore,
     FakeAliases,
+    FakeCodeDeploy,
     MemoryLedger,
     ManualClock,
 >;
@@ -216,6 +219,7 @@ async fn deployed(pairs: &[(&str, &str)], after: f64) -> WatchGuard {
         metrics: SplitMetrics::new(start, after),
         incidents: MemoryIncidentStore::new(),
         aliases: FakeAliases::default(),
+        codedeploy: FakeCodeDeploy::default(),
         ledger: MemoryLedger::default(),
         clock: ManualClock::new(start.saturating_add(std::time::Duration::from_secs(15 * 60))),
         settings,
@@ -268,6 +272,122 @@ async fn a_regression_of_an_opted_in_alias_is_rolled_back_once() {
         "the ledger says it is done"
     );
     assert_eq!(g.aliases.updates().len(), 1);
+}
+
+/// A running CodeDeploy deployment of the service (it shifts the alias itself): the opted-in
+/// regression stops it with CodeDeploy's own rollback, once, and never moves the alias under it.
+async fn with_codedeploy_running(g: &WatchGuard) {
+    let start = Timestamp::parse(START).expect("time");
+    g.log
+        .record(&Deployment {
+            id: "d-CD7".into(),
+            service: "checkout".into(),
+            target: "checkout-app/checkout-dg".into(),
+            from_version: None,
+            to_version: None,
+            started_at: start,
+            ended_at: None,
+            state: DeployState::InProgress,
+            actor: None,
+            source: DeploySource::CodeDeploy,
+        })
+        .await
+        .expect("marker");
+}
+
+#[tokio::test]
+async fn a_running_codedeploy_deployment_is_stopped_with_its_rollback_once() {
+    let g = deployed(&[], 250.0).await;
+    g.aliases.tag("checkout", "apptrack:rollback", "auto");
+    with_codedeploy_running(&g).await;
+    let out = watch(&g).await.expect("watched");
+    let w = out
+        .watched
+        .iter()
+        .find(|w| w.deployment == "d-42")
+        .expect("judged");
+    let action = w.action.clone().unwrap_or_default();
+    assert!(
+        action.starts_with("stopped CodeDeploy deployment d-CD7 with its automatic rollback"),
+        "{action}"
+    );
+    assert_eq!(g.codedeploy.stops(), ["d-CD7"]);
+    assert!(g.aliases.updates().is_empty(), "the alias is CodeDeploy's");
+    let incident = w.incident_id.clone().expect("an incident");
+    let tl =
+        apptrack_core::store::ReadIncidents::timeline(&g.incidents, &incident, Timestamp::EPOCH)
+            .await
+            .expect("timeline");
+    assert!(
+        tl.iter().any(|e| e.action == "stopped-deployment"),
+        "{tl:#?}"
+    );
+
+    let again = watch(&g).await.expect("again");
+    assert_eq!(
+        again
+            .watched
+            .iter()
+            .find(|w| w.deployment == "d-42")
+            .and_then(|w| w.action.clone()),
+        Some(action)
+    );
+    assert_eq!(g.codedeploy.stops().len(), 1);
+}
+
+#[tokio::test]
+async fn a_lost_answer_to_stop_deployment_is_recorded_not_repeated_as_news() {
+    let g = deployed(&[], 250.0).await;
+    g.aliases.tag("checkout", "apptrack:rollback", "auto");
+    with_codedeploy_running(&g).await;
+    g.codedeploy.lose_next_answer();
+    let err = watch(&g).await.expect_err("the answer is lost");
+    assert!(err.is_retryable(), "{err}");
+    let out = watch(&g).await.expect("the retry");
+    let w = out
+        .watched
+        .iter()
+        .find(|w| w.deployment == "d-42")
+        .expect("judged");
+    assert!(
+        w.action
+            .as_deref()
+            .is_some_and(|a| a.starts_with("stopped CodeDeploy deployment d-CD7")),
+        "{w:?}"
+    );
+    // The retry asked again (CodeDeploy answered: already ended), and noted the stop once.
+    assert_eq!(g.codedeploy.stops().len(), 2);
+    let incident = w.incident_id.clone().expect("an incident");
+    let tl =
+        apptrack_core::store::ReadIncidents::timeline(&g.incidents, &incident, Timestamp::EPOCH)
+            .await
+            .expect("timeline");
+    assert_eq!(
+        tl.iter()
+            .filter(|e| e.action == "stopped-deployment")
+            .count(),
+        1
+    );
+}
+
+#[tokio::test]
+async fn a_dry_run_says_it_would_stop_the_codedeploy_deployment() {
+    let g = deployed(&[("APPTRACK_DRY_RUN", "true")], 250.0).await;
+    g.aliases.tag("checkout", "apptrack:rollback", "auto");
+    with_codedeploy_running(&g).await;
+    let out = watch(&g).await.expect("watched");
+    let w = out
+        .watched
+        .iter()
+        .find(|w| w.deployment == "d-42")
+        .expect("judged");
+    assert!(
+        w.action.as_deref().is_some_and(|a| a.starts_with(
+            "dry run, deployment untouched: would have stopped CodeDeploy deployment d-CD7"
+        )),
+        "{w:?}"
+    );
+    assert!(g.codedeploy.stops().is_empty());
 }
 
 #[tokio::test]

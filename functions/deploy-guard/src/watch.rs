@@ -7,7 +7,7 @@
 use apptrack_core::clock::Clock;
 use apptrack_core::deploy::stats::{Judgement, Verdict};
 use apptrack_core::deploy::watch::{self, alias_of};
-use apptrack_core::deploy::{AliasControl, Deployment, DeploymentLog};
+use apptrack_core::deploy::{AliasControl, CodeDeployControl, Deployment, DeploymentLog};
 use apptrack_core::failure::during;
 use apptrack_core::incident::{IncidentId, TimelineEntry};
 use apptrack_core::ledger::ActionLedger;
@@ -18,12 +18,13 @@ use apptrack_core::store::{PageRequest, TimeRange};
 
 use crate::handler::{Action, Guard, HandlerError, Outcome, Watched};
 
-impl<D, M, S, A, L, K> Guard<D, M, S, A, L, K>
+impl<D, M, S, A, C, L, K> Guard<D, M, S, A, C, L, K>
 where
     D: DeploymentLog,
     M: MetricReader,
     S: IncidentStore,
     A: AliasControl,
+    C: CodeDeployControl,
     L: ActionLedger,
     K: Clock,
 {

@@ -1,8 +1,9 @@
 //! The production wiring: the DynamoDB deployment log, incidents and rollback ledger,
-//! CloudWatch metrics, Lambda aliases, the system clock.
+//! CloudWatch metrics, Lambda aliases, CodeDeploy, the system clock.
 
 use apptrack_aws::SdkConfig;
 use apptrack_aws::cloudwatch::CloudWatchAlarms;
+use apptrack_aws::codedeploy::CodeDeployDeployments;
 use apptrack_aws::dynamodb::deployments::DynamoDeploymentLog;
 use apptrack_aws::dynamodb::incidents::DynamoIncidentStore;
 use apptrack_aws::dynamodb::ledger::DynamoActionLedger;
@@ -18,6 +19,7 @@ pub type Deployed = Guard<
     CloudWatchAlarms,
     DynamoIncidentStore,
     LambdaAliases,
+    CodeDeployDeployments,
     DynamoActionLedger,
     SystemClock,
 >;
@@ -31,6 +33,7 @@ impl Deployed {
             log: DynamoDeploymentLog::new(dynamodb.clone(), state),
             metrics: CloudWatchAlarms::new(aws_sdk_cloudwatch::Client::new(sdk)),
             aliases: LambdaAliases::new(aws_sdk_lambda::Client::new(sdk)),
+            codedeploy: CodeDeployDeployments::new(aws_sdk_codedeploy::Client::new(sdk)),
             ledger: DynamoActionLedger::new(dynamodb.clone(), state, ROLLBACK_NAMESPACE),
             incidents: DynamoIncidentStore::from_settings(dynamodb, &settings.store),
             clock: SystemClock,

@@ -23,6 +23,9 @@ const WILDCARD_REASONS: Record<string, (apptrack: Apptrack) => string> = {
   RollBackOnlyFunctionsTaggedForIt: () =>
     'UpdateAlias on any function of the account and region, but only where the function is tagged apptrack:rollback=auto ' +
     '(the statement\'s aws:ResourceTag condition): a function opts in to automatic rollback by that tag.',
+  StopCodeDeployDeployments: () =>
+    'deploy-guard stops whichever CodeDeploy deployment is shifting an opted-in alias (any deployment group of the ' +
+    'account and region: the deployment names its group only at run time), and always with autoRollbackEnabled=true.',
   ReadGroups: () =>
     'autoscaling:DescribeAutoScalingGroups and DescribeAutoScalingInstances support no resource-level permissions.',
   ReadMetrics: () => 'cloudwatch:GetMetricData supports no resource-level permissions.',

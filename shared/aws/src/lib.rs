@@ -6,7 +6,8 @@ pub mod config;
     feature = "dynamodb",
     feature = "cloudwatch",
     feature = "autoscaling",
-    feature = "lambda"
+    feature = "lambda",
+    feature = "codedeploy"
 ))]
 pub mod sdk;
 
@@ -14,6 +15,8 @@ pub mod sdk;
 pub mod autoscaling;
 #[cfg(feature = "cloudwatch")]
 pub mod cloudwatch;
+#[cfg(feature = "codedeploy")]
+pub mod codedeploy;
 #[cfg(feature = "dynamodb")]
 pub mod dynamodb;
 #[cfg(feature = "lambda")]

@@ -5,12 +5,22 @@ use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::display::DisplayErrorContext;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
-#[cfg(any(feature = "cloudwatch", feature = "autoscaling", feature = "lambda"))]
+#[cfg(any(
+    feature = "cloudwatch",
+    feature = "autoscaling",
+    feature = "lambda",
+    feature = "codedeploy"
+))]
 use apptrack_core::scaling::ScalingError;
 #[cfg(feature = "dynamodb")]
 use apptrack_core::store::StoreError;
 
-#[cfg(any(feature = "cloudwatch", feature = "autoscaling", feature = "lambda"))]
+#[cfg(any(
+    feature = "cloudwatch",
+    feature = "autoscaling",
+    feature = "lambda",
+    feature = "codedeploy"
+))]
 /// Maps a CloudWatch or Auto Scaling SDK error to a scaling error.
 pub fn scaling_error<E, R>(err: SdkError<E, R>) -> ScalingError
 where

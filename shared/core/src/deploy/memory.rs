@@ -3,7 +3,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Mutex;
 
-use super::{AliasControl, AliasState, Deployment, DeploymentLog, coalesce};
+use super::{AliasControl, AliasState, CodeDeployControl, Deployment, DeploymentLog, coalesce};
 use crate::clock::Timestamp;
 use crate::scaling::ScalingError;
 use crate::store::StoreError;
@@ -122,5 +122,36 @@ impl AliasControl for FakeAliases {
             return Err(ScalingError::Unavailable("injected timeout".into()));
         }
         Ok(())
+    }
+}
+
+/// CodeDeploy deployments that can be stopped; records every StopDeployment.
+#[derive(Debug, Default)]
+pub struct FakeCodeDeploy {
+    ended: Mutex<BTreeSet<String>>,
+    stops: Mutex<Vec<String>>,
+    lose_next_answer: Mutex<bool>,
+}
+
+impl FakeCodeDeploy {
+    /// Every StopDeployment that reached CodeDeploy.
+    pub fn stops(&self) -> Vec<String> {
+        lock(&self.stops).clone()
+    }
+
+    /// The next StopDeployment is applied and its answer lost.
+    pub fn lose_next_answer(&self) {
+        *lock(&self.lose_next_answer) = true;
+    }
+}
+
+impl CodeDeployControl for FakeCodeDeploy {
+    async fn stop_with_rollback(&self, deployment_id: &str) -> Result<bool, ScalingError> {
+        lock(&self.stops).push(deployment_id.to_owned());
+        let stopped = lock(&self.ended).insert(deployment_id.to_owned());
+        if std::mem::take(&mut *lock(&self.lose_next_answer)) {
+            return Err(ScalingError::Unavailable("the answer was lost".into()));
+        }
+        Ok(stopped)
     }
 }

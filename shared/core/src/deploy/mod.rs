@@ -269,6 +269,18 @@ pub trait AliasControl: Send + Sync {
     ) -> impl Future<Output = Result<(), ScalingError>> + Send;
 }
 
+/// Stops a CodeDeploy deployment with CodeDeploy's own automatic rollback (StopDeployment
+/// with `autoRollbackEnabled=true`, never without: stopping alone would leave the traffic
+/// split where it is).
+pub trait CodeDeployControl: Send + Sync {
+    /// `Ok(true)` when the stop was accepted, `Ok(false)` when the deployment had already
+    /// ended (so a retry after a lost answer is not an error).
+    fn stop_with_rollback(
+        &self,
+        deployment_id: &str,
+    ) -> impl Future<Output = Result<bool, ScalingError>> + Send;
+}
+
 /// Where deployment markers are kept (`STATE_TABLE`, partition `DEPLOYS`).
 pub trait DeploymentLog: Send + Sync {
     /// Records an announcement: the first creates the marker, later ones merge into it

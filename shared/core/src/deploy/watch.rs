@@ -240,6 +240,17 @@ pub fn rollback_marker(d: &Deployment, intent: &RollbackIntent, at: Timestamp) -
     }
 }
 
+/// The CodeDeploy deployment of the service that is running at `now`, if any: it owns the
+/// alias, and stopping it with its own rollback is the way back.
+pub fn codedeploy_running(history: &[Deployment], now: Timestamp) -> Option<&Deployment> {
+    history.iter().find(|h| {
+        h.source == DeploySource::CodeDeploy
+            && h.state == DeployState::InProgress
+            && h.started_at <= now
+            && now.since(h.started_at) < CODEDEPLOY_RUNNING
+    })
+}
+
 /// Why apptrack must not roll `target` back to `to` at `now`, given the markers of its
 /// service (`history`): never while a CodeDeploy deployment of the service runs (CodeDeploy
 /// shifts the alias itself; stopping it with its own rollback is the way), at most one
@@ -257,12 +268,7 @@ pub fn rollback_refused(
             .iter()
             .filter(move |h| h.source == DeploySource::Apptrack && h.target == target)
     };
-    if let Some(h) = history.iter().find(|h| {
-        h.source == DeploySource::CodeDeploy
-            && h.state == DeployState::InProgress
-            && h.started_at <= now
-            && now.since(h.started_at) < CODEDEPLOY_RUNNING
-    }) {
+    if let Some(h) = codedeploy_running(history, now) {
         return Some(format!(
             "CodeDeploy deployment {} of {} is in progress and owns the alias; stop it with its own rollback: aws deploy stop-deployment --deployment-id {} --auto-rollback-enabled",
             h.id, h.service, h.id
