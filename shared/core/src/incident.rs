@@ -915,6 +915,7 @@ mod tests {
                 "credential-stuffing",
                 "hot-instance",
                 "deploy-regression",
+                "capacity-forecast",
             ]
         );
         for &kind in IncidentKind::KNOWN {
