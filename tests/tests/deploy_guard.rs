@@ -105,24 +105,45 @@ impl World {
         unit: StandardUnit,
         value: impl Fn(i64) -> f64,
     ) {
+        self.put_for(function, None, name, unit, value).await;
+    }
+
+    /// [`World::put`] for one version's invocations (`ExecutedVersion`), or the alias's.
+    async fn put_for(
+        &self,
+        function: &str,
+        version: Option<&str>,
+        name: &str,
+        unit: StandardUnit,
+        value: impl Fn(i64) -> f64,
+    ) {
         let mut data = Vec::new();
         for minute in -60i64..15 {
             let at = self.start.as_millis() + minute * 60_000 + 30_000;
+            let mut datum = MetricDatum::builder()
+                .metric_name(name)
+                .dimensions(
+                    Dimension::builder()
+                        .name("FunctionName")
+                        .value(function)
+                        .build(),
+                )
+                .dimensions(
+                    Dimension::builder()
+                        .name("Resource")
+                        .value(format!("{function}:live"))
+                        .build(),
+                );
+            if let Some(v) = version {
+                datum = datum.dimensions(
+                    Dimension::builder()
+                        .name("ExecutedVersion")
+                        .value(v)
+                        .build(),
+                );
+            }
             data.push(
-                MetricDatum::builder()
-                    .metric_name(name)
-                    .dimensions(
-                        Dimension::builder()
-                            .name("FunctionName")
-                            .value(function)
-                            .build(),
-                    )
-                    .dimensions(
-                        Dimension::builder()
-                            .name("Resource")
-                            .value(format!("{function}:live"))
-                            .build(),
-                    )
+                datum
                     .timestamp(DateTime::from_millis(at))
                     .unit(unit.clone())
                     .value(value(minute))
@@ -469,4 +490,78 @@ async fn a_lost_answer_from_lambda_at_any_point_never_rolls_back_twice() {
             "{context}: {tl:#?}"
         );
     }
+}
+
+/// A canary in ministack: `live` sends a tenth of its invocations to the new version, whose
+/// p99 is 25 % above the old one's in the same minutes. Judged version against version
+/// (ExecutedVersion), rolled back whole: `live` on the old version, its weights gone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_regressed_canary_is_judged_against_its_old_version_and_rolled_back_whole() {
+    use aws_sdk_lambda::types::AliasRoutingConfiguration;
+    let w = World::new().await;
+    let lambda = lambda_client();
+    let function = format!("checkout-{}", tag());
+    let (old, new) = function_with_a_moved_alias(&lambda, &function).await;
+    lambda
+        .update_alias()
+        .function_name(&function)
+        .name("live")
+        .function_version(&old)
+        .routing_config(
+            AliasRoutingConfiguration::builder()
+                .additional_version_weights(&new, 0.1)
+                .build(),
+        )
+        .send()
+        .await
+        .expect("UpdateAlias with a canary");
+    let noisy = |base: f64| {
+        move |minute: i64| base * (1.0 + 0.04 * (((minute * 37).rem_euclid(11)) as f64 / 5.0 - 1.0))
+    };
+    w.put_for(
+        &function,
+        Some(&old),
+        "Duration",
+        StandardUnit::Milliseconds,
+        noisy(200.0),
+    )
+    .await;
+    w.put_for(
+        &function,
+        Some(&new),
+        "Duration",
+        StandardUnit::Milliseconds,
+        noisy(250.0),
+    )
+    .await;
+    w.deployed_from(&function, &old, &new).await;
+
+    let out = w.watch().await;
+    let judged = &out.watched[0];
+    assert_eq!(
+        judged.verdict,
+        apptrack_core::deploy::stats::Verdict::Likely,
+        "{judged:?}"
+    );
+    assert!(
+        judged
+            .why
+            .starts_with(&format!("canary: version {new} against {old}")),
+        "{judged:?}"
+    );
+    let alias = lambda
+        .get_alias()
+        .function_name(&function)
+        .name("live")
+        .send()
+        .await
+        .expect("GetAlias");
+    assert_eq!(alias.function_version(), Some(old.as_str()));
+    assert!(
+        alias
+            .routing_config()
+            .and_then(|r| r.additional_version_weights())
+            .is_none_or(|w| w.is_empty()),
+        "{alias:?}"
+    );
 }

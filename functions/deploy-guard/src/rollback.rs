@@ -135,7 +135,7 @@ where
         let (Some(bad), Some(good)) = (d.to_version.as_deref(), d.from_version.as_deref()) else {
             return Ok(refuse("the versions of the deployment are unknown".into()));
         };
-        if current.version != bad {
+        if !current.serves(bad) {
             let why = format!(
                 "{function}:{alias} now points at {}, not at the regressed {bad}",
                 current.version

@@ -166,12 +166,15 @@ impl MetricReader for SplitMetrics {
         end: Timestamp,
     ) -> Result<Vec<f64>, ScalingError> {
         let minutes = end.since(start).as_secs() / 60;
-        let since = start >= self.split;
-        let name = match query.entries.first() {
-            Some(apptrack_core::scaling::MetricQueryEntry::Metric { metric, .. }) => {
-                metric.metric_name.as_str()
-            }
-            _ => "",
+        let metric = match query.entries.first() {
+            Some(apptrack_core::scaling::MetricQueryEntry::Metric { metric, .. }) => Some(metric),
+            _ => None,
+        };
+        let name = metric.map_or("", |m| m.metric_name.as_str());
+        // One version's series (a weighted alias): version 42 is the new one.
+        let since = match metric.and_then(|m| m.dimensions.get("ExecutedVersion")) {
+            Some(v) => v == "42",
+            None => start >= self.split,
         };
         let each = match name {
             "Errors" if since => self.errors.1,
@@ -388,6 +391,55 @@ async fn a_dry_run_says_it_would_stop_the_codedeploy_deployment() {
         "{w:?}"
     );
     assert!(g.codedeploy.stops().is_empty());
+}
+
+/// A canary: the alias still sends most invocations to 41 and a tenth to 42. The versions are
+/// compared side by side (ExecutedVersion), and the rollback sends everything to 41.
+#[tokio::test]
+async fn a_canary_is_judged_version_against_version_and_rolled_back_whole() {
+    for (after, regressed) in [(250.0, true), (204.0, false)] {
+        let g = deployed(&[], after).await;
+        g.aliases.function("checkout", &["41", "42"], "live", "41");
+        g.aliases.route("checkout", "live", "42", 0.1);
+        g.aliases.tag("checkout", "apptrack:rollback", "auto");
+        let out = watch(&g).await.expect("watched");
+        let w = &out.watched[0];
+        assert!(
+            w.why
+                .starts_with("canary: version 42 against 41 in the same minutes"),
+            "{w:?}"
+        );
+        if regressed {
+            assert_eq!(
+                w.verdict,
+                apptrack_core::deploy::stats::Verdict::Likely,
+                "{w:?}"
+            );
+            assert_eq!(
+                w.action.as_deref(),
+                Some("rolled checkout:live back from 42 to 41")
+            );
+            assert_eq!(
+                g.aliases.updates(),
+                [("checkout".into(), "live".into(), "41".into())]
+            );
+            let now = apptrack_core::deploy::AliasControl::alias(&g.aliases, "checkout", "live")
+                .await
+                .expect("alias")
+                .expect("exists");
+            assert!(
+                now.weights.is_empty(),
+                "the canary's share went with the rollback"
+            );
+        } else {
+            assert_ne!(
+                w.verdict,
+                apptrack_core::deploy::stats::Verdict::Likely,
+                "{w:?}"
+            );
+            assert!(g.aliases.updates().is_empty());
+        }
+    }
 }
 
 #[tokio::test]

@@ -44,6 +44,29 @@ where
             let latency = watch::latency_query(function, alias, policy.period);
             let (errors, invocations) = watch::error_queries(function, alias, policy.period);
             let ((b0, b1), (a0, a1)) = watch::windows(d, now, policy);
+            // A weighted alias still serving both versions: the new one against the old one in
+            // the same minutes (ExecutedVersion), which neither traffic shape nor time of day
+            // can bias; otherwise the alias after the deployment against before it.
+            let current = self
+                .aliases
+                .alias(function, alias)
+                .await
+                .map_err(during(format!("reading alias {function}:{alias}")))?;
+            let split = current.as_ref().and_then(|a| watch::canary(d, a));
+            let (old_q, new_q, (b0, b1)) = match split {
+                Some((new, old)) => (
+                    [&latency, &errors, &invocations].map(|q| watch::for_version(q, old)),
+                    [&latency, &errors, &invocations].map(|q| watch::for_version(q, new)),
+                    (a0, a1),
+                ),
+                None => (
+                    [&latency, &errors, &invocations].map(MetricQuery::clone),
+                    [&latency, &errors, &invocations].map(MetricQuery::clone),
+                    (b0, b1),
+                ),
+            };
+            let [latency_b, errors_b, invocations_b] = &old_q;
+            let [latency_a, errors_a, invocations_a] = &new_q;
             let read = |name: &'static str, query: &MetricQuery, start, end| {
                 let query = query.clone();
                 async move {
@@ -54,21 +77,27 @@ where
                 }
             };
             let sum = |v: Vec<f64>| v.into_iter().filter(|x| x.is_finite()).sum::<f64>();
-            let before = read("the p99 Duration", &latency, b0, b1).await?;
-            let after = read("the p99 Duration", &latency, a0, a1).await?;
+            let before = read("the p99 Duration", latency_b, b0, b1).await?;
+            let after = read("the p99 Duration", latency_a, a0, a1).await?;
             let latency_judgement = policy.test.judge(&before, &after);
             let rate_judgement = policy.rate.judge(
                 (
-                    sum(read("Errors", &errors, b0, b1).await?),
-                    sum(read("Invocations", &invocations, b0, b1).await?),
+                    sum(read("Errors", errors_b, b0, b1).await?),
+                    sum(read("Invocations", invocations_b, b0, b1).await?),
                 ),
                 (
-                    sum(read("Errors", &errors, a0, a1).await?),
-                    sum(read("Invocations", &invocations, a0, a1).await?),
+                    sum(read("Errors", errors_a, a0, a1).await?),
+                    sum(read("Invocations", invocations_a, a0, a1).await?),
                 ),
             );
             let (judged, judgement) = watch::deciding(&latency_judgement, &rate_judgement);
-            let judgement = judgement.clone();
+            let mut judgement = judgement.clone();
+            if let Some((new, old)) = split {
+                judgement.why = format!(
+                    "canary: version {new} against {old} in the same minutes (ExecutedVersion); {}",
+                    judgement.why
+                );
+            }
             let (incident_id, action) = if watch::opens_incident(&judgement) {
                 let occ = watch::regression(d, judged, &judgement, now)?;
                 let raised = self

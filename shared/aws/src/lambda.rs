@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 
 use aws_sdk_lambda::Client;
 use aws_sdk_lambda::error::SdkError;
+use aws_sdk_lambda::types::AliasRoutingConfiguration;
 
 use crate::sdk::scaling_error as sdk_error;
 use apptrack_core::deploy::{AliasControl, AliasState};
@@ -42,6 +43,11 @@ impl AliasControl for LambdaAliases {
             Ok(out) => Ok(out.function_version().map(|v| AliasState {
                 version: v.to_owned(),
                 revision_id: out.revision_id().map(str::to_owned),
+                weights: out
+                    .routing_config()
+                    .and_then(|r| r.additional_version_weights())
+                    .map(|w| w.iter().map(|(k, v)| (k.clone(), *v)).collect())
+                    .unwrap_or_default(),
             })),
             Err(e) if not_found(&e) => Ok(None),
             Err(e) => Err(sdk_error(e)),
@@ -106,6 +112,12 @@ impl AliasControl for LambdaAliases {
             .function_name(function)
             .name(alias)
             .function_version(version)
+            // Every invocation to `version`: a canary's weights go with the rollback.
+            .routing_config(
+                AliasRoutingConfiguration::builder()
+                    .set_additional_version_weights(Some(std::collections::HashMap::new()))
+                    .build(),
+            )
             .set_revision_id(revision_id.map(str::to_owned))
             .send()
             .await

@@ -46,6 +46,7 @@ impl DeploymentLog for MemoryDeploymentLog {
 pub struct FakeAliases {
     versions: Mutex<BTreeSet<(String, String)>>,
     aliases: Mutex<BTreeMap<(String, String), (String, u64)>>,
+    weights: Mutex<BTreeMap<(String, String), BTreeMap<String, f64>>>,
     tags: Mutex<BTreeMap<String, BTreeMap<String, String>>>,
     updates: Mutex<Vec<(String, String, String)>>,
     lose_next_answer: Mutex<bool>,
@@ -62,6 +63,14 @@ impl FakeAliases {
             lock(&self.versions).insert((function.to_owned(), (*v).to_owned()));
         }
         lock(&self.aliases).insert((function.to_owned(), alias.to_owned()), (at.to_owned(), 1));
+    }
+
+    /// The alias sends `weight` of its invocations to `version` (a canary).
+    pub fn route(&self, function: &str, alias: &str, version: &str, weight: f64) {
+        lock(&self.weights)
+            .entry((function.to_owned(), alias.to_owned()))
+            .or_default()
+            .insert(version.to_owned(), weight);
     }
 
     pub fn tag(&self, function: &str, key: &str, value: &str) {
@@ -89,6 +98,10 @@ impl AliasControl for FakeAliases {
             .map(|(v, rev)| AliasState {
                 version: v.clone(),
                 revision_id: Some(format!("rev-{rev}")),
+                weights: lock(&self.weights)
+                    .get(&(function.to_owned(), alias.to_owned()))
+                    .cloned()
+                    .unwrap_or_default(),
             }))
     }
 
@@ -117,6 +130,7 @@ impl AliasControl for FakeAliases {
             ));
         }
         *entry = (version.to_owned(), entry.1 + 1);
+        lock(&self.weights).remove(&(function.to_owned(), alias.to_owned()));
         lock(&self.updates).push((function.to_owned(), alias.to_owned(), version.to_owned()));
         if std::mem::take(&mut *lock(&self.lose_next_answer)) {
             return Err(ScalingError::Unavailable("injected timeout".into()));

@@ -231,11 +231,22 @@ fn fill(into: &mut Option<String>, from: &Option<String>) {
 }
 
 /// Where a Lambda alias points now.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AliasState {
     pub version: String,
     /// The alias's revision: an update conditioned on it fails if the alias moved meanwhile.
     pub revision_id: Option<String>,
+    /// Weighted routing: each additional version and the share of invocations it gets (a
+    /// canary); empty when the alias sends everything to `version`.
+    #[serde(default)]
+    pub weights: BTreeMap<String, f64>,
+}
+
+impl AliasState {
+    /// Whether the alias sends any invocations to `version`.
+    pub fn serves(&self, version: &str) -> bool {
+        self.version == version || self.weights.get(version).is_some_and(|w| *w > 0.0)
+    }
 }
 
 /// Reads and moves Lambda aliases (GetAlias, GetFunction, ListTags, UpdateAlias).
@@ -259,7 +270,8 @@ pub trait AliasControl: Send + Sync {
         function: &str,
     ) -> impl Future<Output = Result<BTreeMap<String, String>, ScalingError>> + Send;
 
-    /// Points the alias at `version`, only if it is still at `revision_id`.
+    /// Points the alias at `version` with every invocation (any weighted routing cleared),
+    /// only if it is still at `revision_id`.
     fn point(
         &self,
         function: &str,

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use super::stats::{Judgement, RateTest, RegressionTest, Verdict};
-use super::{DeploySource, DeployState, Deployment};
+use super::{AliasState, DeploySource, DeployState, Deployment};
 use crate::alarm::MetricRef;
 use crate::clock::Timestamp;
 use crate::incident::{
@@ -66,6 +66,29 @@ pub fn due(d: &Deployment, now: Timestamp, policy: &WatchPolicy) -> bool {
 /// The alias's p99 latency: `AWS/Lambda` `Duration` by `FunctionName` and `Resource`.
 pub fn latency_query(function: &str, alias: &str, period: u32) -> MetricQuery {
     alias_metric(function, alias, "Duration", "p99", period)
+}
+
+/// The versions a weighted alias splits between, when `d`'s new and old versions both get
+/// invocations now (a canary, or a linear shift): `(new, old)`. Both run in the same minutes,
+/// so they are compared side by side (`ExecutedVersion`), not before against after.
+pub fn canary<'a>(d: &'a Deployment, alias: &AliasState) -> Option<(&'a str, &'a str)> {
+    let (new, old) = (d.to_version.as_deref()?, d.from_version.as_deref()?);
+    (!alias.weights.is_empty() && new != old && alias.serves(new) && alias.serves(old))
+        .then_some((new, old))
+}
+
+/// `query` for one version's invocations only (`ExecutedVersion`, which Lambda publishes
+/// for an alias with weighted routing).
+pub fn for_version(query: &MetricQuery, version: &str) -> MetricQuery {
+    let mut q = query.clone();
+    for e in &mut q.entries {
+        if let MetricQueryEntry::Metric { metric, .. } = e {
+            metric
+                .dimensions
+                .insert("ExecutedVersion".to_owned(), version.to_owned());
+        }
+    }
+    q
 }
 
 /// The alias's `Errors` and `Invocations` per period (`Sum`), for its error rate.
@@ -302,6 +325,44 @@ pub fn opens_incident(j: &Judgement) -> bool {
 mod tests {
     use super::*;
     use crate::deploy::DeploySource;
+
+    #[test]
+    fn a_weighted_alias_splitting_old_and_new_is_a_canary() {
+        let d = Deployment {
+            from_version: Some("41".into()),
+            to_version: Some("42".into()),
+            ..alias_deployment(0)
+        };
+        let alias = |version: &str, weights: &[(&str, f64)]| AliasState {
+            version: version.into(),
+            revision_id: None,
+            weights: weights.iter().map(|(v, w)| ((*v).to_owned(), *w)).collect(),
+        };
+        assert_eq!(canary(&d, &alias("41", &[("42", 0.1)])), Some(("42", "41")));
+        assert_eq!(canary(&d, &alias("42", &[("41", 0.5)])), Some(("42", "41")));
+        assert_eq!(
+            canary(&d, &alias("42", &[])),
+            None,
+            "all traffic moved: before/after"
+        );
+        assert_eq!(
+            canary(&d, &alias("41", &[("43", 0.1)])),
+            None,
+            "another version's canary"
+        );
+        let q = for_version(&latency_query("checkout", "live", 60), "42");
+        let MetricQueryEntry::Metric { metric, .. } = &q.entries[0] else {
+            panic!("a metric query");
+        };
+        assert_eq!(
+            metric.dimensions.get("ExecutedVersion").map(String::as_str),
+            Some("42")
+        );
+        assert_eq!(
+            metric.dimensions.get("Resource").map(String::as_str),
+            Some("checkout:live")
+        );
+    }
 
     fn alias_deployment(start_min: i64) -> Deployment {
         Deployment {
