@@ -56,6 +56,7 @@ sam-build: ## sam build of infra/template.yaml: every function for arm64 with ca
 lint: ## rustfmt and clippy, warnings as errors
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
+	$(CARGO) clippy -p apptrack-bench --features load --all-targets -- -D warnings
 
 bench: tools ## Benchmarks (figures and the machine they ran on go to BENCHMARKS.md)
 	@mkdir -p target/bench
