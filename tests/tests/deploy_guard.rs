@@ -3,7 +3,7 @@
 //! 25 % higher after) opens one deploy-regression incident with verdict likely; the same
 //! deployment with unchanged latency opens nothing; the schedule run again changes nothing.
 
-use apptrack_aws::cloudwatch::CloudWatchAlarms;
+use apptrack_aws::cloudwatch::CloudWatchHistory;
 use apptrack_aws::dynamodb::deployments::DynamoDeploymentLog;
 use apptrack_aws::dynamodb::ledger::DynamoActionLedger;
 use apptrack_aws::lambda::LambdaAliases;
@@ -20,7 +20,7 @@ use serde_json::json;
 
 type LiveGuard = Guard<
     DynamoDeploymentLog,
-    CloudWatchAlarms,
+    CloudWatchHistory,
     apptrack_aws::dynamodb::incidents::DynamoIncidentStore,
     LambdaAliases,
     apptrack_core::deploy::memory::FakeCodeDeploy,
@@ -55,7 +55,7 @@ impl World {
         .expect("settings");
         let guard = Guard {
             log: DynamoDeploymentLog::new(tables.client.clone(), &tables.state),
-            metrics: CloudWatchAlarms::new(cw.clone()),
+            metrics: CloudWatchHistory::new(cw.clone()),
             incidents: tables.store(),
             aliases: LambdaAliases::new(lambda),
             // ministack has no CodeDeploy: the port's fake.

@@ -9,7 +9,7 @@ use apptrack_core::deploy::{
 };
 use apptrack_core::failure::during;
 use apptrack_core::ledger::ActionLedger;
-use apptrack_core::scaling::MetricReader;
+use apptrack_core::scaling::MetricHistory;
 use apptrack_core::store::IncidentStore;
 use apptrack_lambda::Function;
 use serde_json::Value;
@@ -40,7 +40,7 @@ pub struct Guard<D, M, S, A, C, L, K> {
 impl<D, M, S, A, C, L, K> Function for Guard<D, M, S, A, C, L, K>
 where
     D: DeploymentLog,
-    M: MetricReader,
+    M: MetricHistory,
     S: IncidentStore,
     A: AliasControl,
     C: CodeDeployControl,
@@ -58,7 +58,7 @@ where
 impl<D, M, S, A, C, L, K> Guard<D, M, S, A, C, L, K>
 where
     D: DeploymentLog,
-    M: MetricReader,
+    M: MetricHistory,
     S: IncidentStore,
     A: AliasControl,
     C: CodeDeployControl,

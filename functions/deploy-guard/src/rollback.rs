@@ -13,7 +13,7 @@ use apptrack_core::deploy::{AliasControl, CodeDeployControl, Deployment, Deploym
 use apptrack_core::failure::{Failure as _, during};
 use apptrack_core::incident::{IncidentId, TimelineEntry};
 use apptrack_core::ledger::{ActionLedger, Claim, Completion, note_key};
-use apptrack_core::scaling::{MetricReader, ScalingError};
+use apptrack_core::scaling::{MetricHistory, ScalingError};
 use apptrack_core::store::IncidentStore;
 
 use crate::handler::{Guard, HandlerError};
@@ -24,7 +24,7 @@ pub const ROLLBACK_NAMESPACE: &str = "ROLLBACK";
 impl<D, M, S, A, C, L, K> Guard<D, M, S, A, C, L, K>
 where
     D: DeploymentLog,
-    M: MetricReader,
+    M: MetricHistory,
     S: IncidentStore,
     A: AliasControl,
     C: CodeDeployControl,

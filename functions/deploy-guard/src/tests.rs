@@ -5,8 +5,8 @@ use apptrack_core::clock::{ManualClock, Timestamp};
 use apptrack_core::deploy::memory::{FakeAliases, FakeCodeDeploy, MemoryDeploymentLog};
 use apptrack_core::deploy::{DeployState, DeploymentLog};
 use apptrack_core::failure::Failure as _;
+use apptrack_core::forecast::memory::FakeHistory;
 use apptrack_core::ledger::memory::MemoryLedger;
-use apptrack_core::scaling::memory::FakeMetrics;
 use apptrack_core::store::memory::MemoryIncidentStore;
 use serde_json::{Value, json};
 
@@ -19,7 +19,7 @@ fn sample(name: &str) -> Value {
 
 type TestGuard = Guard<
     MemoryDeploymentLog,
-    FakeMetrics,
+    FakeHistory,
     MemoryIncidentStore,
     FakeAliases,
     FakeCodeDeploy,
@@ -36,7 +36,7 @@ fn guard() -> TestGuard {
     .expect("settings");
     Guard {
         log: MemoryDeploymentLog::default(),
-        metrics: FakeMetrics::default(),
+        metrics: FakeHistory::default(),
         incidents: MemoryIncidentStore::new(),
         aliases: FakeAliases::default(),
         codedeploy: FakeCodeDeploy::default(),
@@ -138,7 +138,8 @@ async fn a_publish_version_alone_is_ignored_and_broken_events_are_permanent() {
 // --- the bake-window check and the rollback, over fakes ---
 
 use apptrack_core::deploy::{DeploySource, Deployment};
-use apptrack_core::scaling::{MetricQuery, MetricReader, ScalingError};
+use apptrack_core::scaling::{MetricHistory, Point, ScalingError, SeriesRequest};
+use std::collections::BTreeMap;
 
 /// p99 latency of 200 ms before `split` and `after` ms since, a point a minute; 100
 /// invocations a minute with `errors.0` errors each minute before and `errors.1` since.
@@ -158,36 +159,43 @@ impl SplitMetrics {
     }
 }
 
-impl MetricReader for SplitMetrics {
-    async fn recent_values(
+impl MetricHistory for SplitMetrics {
+    async fn read(
         &self,
-        query: &MetricQuery,
+        requests: &[SeriesRequest],
         start: Timestamp,
         end: Timestamp,
-    ) -> Result<Vec<f64>, ScalingError> {
-        let minutes = end.since(start).as_secs() / 60;
-        let metric = match query.entries.first() {
-            Some(apptrack_core::scaling::MetricQueryEntry::Metric { metric, .. }) => Some(metric),
-            _ => None,
-        };
-        let name = metric.map_or("", |m| m.metric_name.as_str());
-        // One version's series (a weighted alias): version 42 is the new one.
-        let since = match metric.and_then(|m| m.dimensions.get("ExecutedVersion")) {
-            Some(v) => v == "42",
-            None => start >= self.split,
-        };
-        let each = match name {
-            "Errors" if since => self.errors.1,
-            "Errors" => self.errors.0,
-            "Invocations" => 100.0,
-            _ => {
-                let base = if since { self.after } else { 200.0 };
-                return Ok((0..minutes)
-                    .map(|i| base * (1.0 + 0.01 * (i % 5) as f64))
-                    .collect());
-            }
-        };
-        Ok(vec![each; minutes as usize])
+    ) -> Result<BTreeMap<String, Vec<Point>>, ScalingError> {
+        let minutes = i64::try_from(end.since(start).as_secs() / 60).unwrap_or(0);
+        let mut out = BTreeMap::new();
+        for r in requests {
+            let points = (0..minutes)
+                .map(|i| {
+                    let at = start.plus_millis(i * 60_000);
+                    // One version's series (a weighted alias): version 42 is the new one.
+                    let since = match r.metric.dimensions.get("ExecutedVersion") {
+                        Some(v) => v == "42",
+                        None => at >= self.split,
+                    };
+                    let value = match r.metric.metric_name.as_str() {
+                        "Errors" if since => self.errors.1,
+                        "Errors" => self.errors.0,
+                        "Invocations" => 100.0,
+                        _ => {
+                            let base = if since { self.after } else { 200.0 };
+                            base * (1.0 + 0.01 * (i % 5) as f64)
+                        }
+                    };
+                    Point { at, value }
+                })
+                .collect();
+            out.insert(r.id.clone(), points);
+        }
+        Ok(out)
+    }
+
+    fn calls(&self) -> u64 {
+        0
     }
 }
 

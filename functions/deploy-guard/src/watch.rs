@@ -12,7 +12,7 @@ use apptrack_core::failure::during;
 use apptrack_core::incident::{IncidentId, TimelineEntry};
 use apptrack_core::ledger::ActionLedger;
 use apptrack_core::ledger::note_key;
-use apptrack_core::scaling::{MetricQuery, MetricReader};
+use apptrack_core::scaling::MetricHistory;
 use apptrack_core::store::IncidentStore;
 use apptrack_core::store::{PageRequest, TimeRange};
 
@@ -21,7 +21,7 @@ use crate::handler::{Action, Guard, HandlerError, Outcome, Watched};
 impl<D, M, S, A, C, L, K> Guard<D, M, S, A, C, L, K>
 where
     D: DeploymentLog,
-    M: MetricReader,
+    M: MetricHistory,
     S: IncidentStore,
     A: AliasControl,
     C: CodeDeployControl,
@@ -41,58 +41,33 @@ where
             let Some((function, alias)) = alias_of(d) else {
                 continue;
             };
-            let latency = watch::latency_query(function, alias, policy.period);
-            let (errors, invocations) = watch::error_queries(function, alias, policy.period);
-            let ((b0, b1), (a0, a1)) = watch::windows(d, now, policy);
             // A weighted alias still serving both versions: the new one against the old one in
             // the same minutes (ExecutedVersion), which neither traffic shape nor time of day
-            // can bias; otherwise the alias after the deployment against before it.
+            // can bias; otherwise the alias after the deployment against before it. Either way
+            // one GetMetricData.
             let current = self
                 .aliases
                 .alias(function, alias)
                 .await
                 .map_err(during(format!("reading alias {function}:{alias}")))?;
             let split = current.as_ref().and_then(|a| watch::canary(d, a));
-            let (old_q, new_q, (b0, b1)) = match split {
-                Some((new, old)) => (
-                    [&latency, &errors, &invocations].map(|q| watch::for_version(q, old)),
-                    [&latency, &errors, &invocations].map(|q| watch::for_version(q, new)),
-                    (a0, a1),
-                ),
-                None => (
-                    [&latency, &errors, &invocations].map(MetricQuery::clone),
-                    [&latency, &errors, &invocations].map(MetricQuery::clone),
-                    (b0, b1),
-                ),
-            };
-            let [latency_b, errors_b, invocations_b] = &old_q;
-            let [latency_a, errors_a, invocations_a] = &new_q;
-            let read = |name: &'static str, query: &MetricQuery, start, end| {
-                let query = query.clone();
-                async move {
-                    self.metrics
-                        .recent_values(&query, start, end)
-                        .await
-                        .map_err(during(format!("reading {name} of {function}:{alias}")))
-                }
-            };
-            let sum = |v: Vec<f64>| v.into_iter().filter(|x| x.is_finite()).sum::<f64>();
-            let before = read("the p99 Duration", latency_b, b0, b1).await?;
-            let after = read("the p99 Duration", latency_a, a0, a1).await?;
-            let latency_judgement = policy.test.judge(&before, &after);
+            let reads = watch::reads(d, (function, alias), split, now, policy);
+            let got = self
+                .metrics
+                .read(&reads.requests, reads.start, reads.end)
+                .await
+                .map_err(during(format!(
+                    "reading the p99 Duration, Errors and Invocations of {function}:{alias}"
+                )))?;
+            let (before, after) = reads.sides(&got);
+            let latency_judgement = policy.test.judge(&before.latency, &after.latency);
             let rate_judgement = policy.rate.judge(
-                (
-                    sum(read("Errors", errors_b, b0, b1).await?),
-                    sum(read("Invocations", invocations_b, b0, b1).await?),
-                ),
-                (
-                    sum(read("Errors", errors_a, a0, a1).await?),
-                    sum(read("Invocations", invocations_a, a0, a1).await?),
-                ),
+                (before.errors, before.invocations),
+                (after.errors, after.invocations),
             );
             let (judged, judgement) = watch::deciding(&latency_judgement, &rate_judgement);
             let mut judgement = judgement.clone();
-            if let Some((new, old)) = split {
+            if let Some((old, new)) = reads.versions() {
                 judgement.why = format!(
                     "canary: version {new} against {old} in the same minutes (ExecutedVersion); {}",
                     judgement.why

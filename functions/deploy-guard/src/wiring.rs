@@ -2,7 +2,7 @@
 //! CloudWatch metrics, Lambda aliases, CodeDeploy, the system clock.
 
 use apptrack_aws::SdkConfig;
-use apptrack_aws::cloudwatch::CloudWatchAlarms;
+use apptrack_aws::cloudwatch::CloudWatchHistory;
 use apptrack_aws::codedeploy::CodeDeployDeployments;
 use apptrack_aws::dynamodb::deployments::DynamoDeploymentLog;
 use apptrack_aws::dynamodb::incidents::DynamoIncidentStore;
@@ -16,7 +16,7 @@ use crate::rollback::ROLLBACK_NAMESPACE;
 /// The guard as deployed.
 pub type Deployed = Guard<
     DynamoDeploymentLog,
-    CloudWatchAlarms,
+    CloudWatchHistory,
     DynamoIncidentStore,
     LambdaAliases,
     CodeDeployDeployments,
@@ -31,7 +31,7 @@ impl Deployed {
         let state = &settings.store.state_table;
         Guard {
             log: DynamoDeploymentLog::new(dynamodb.clone(), state),
-            metrics: CloudWatchAlarms::new(aws_sdk_cloudwatch::Client::new(sdk)),
+            metrics: CloudWatchHistory::new(aws_sdk_cloudwatch::Client::new(sdk)),
             aliases: LambdaAliases::new(aws_sdk_lambda::Client::new(sdk)),
             codedeploy: CodeDeployDeployments::new(aws_sdk_codedeploy::Client::new(sdk)),
             ledger: DynamoActionLedger::new(dynamodb.clone(), state, ROLLBACK_NAMESPACE),

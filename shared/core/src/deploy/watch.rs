@@ -13,7 +13,7 @@ use crate::clock::Timestamp;
 use crate::incident::{
     DedupKey, Evidence, IncidentError, IncidentKind, Occurrence, Severity, Title,
 };
-use crate::scaling::{MetricQuery, MetricQueryEntry};
+use crate::scaling::{Point, SeriesRequest};
 
 /// Who the incidents name.
 pub const SOURCE: &str = "deploy-guard";
@@ -63,11 +63,6 @@ pub fn due(d: &Deployment, now: Timestamp, policy: &WatchPolicy) -> bool {
         && age <= policy.bake
 }
 
-/// The alias's p99 latency: `AWS/Lambda` `Duration` by `FunctionName` and `Resource`.
-pub fn latency_query(function: &str, alias: &str, period: u32) -> MetricQuery {
-    alias_metric(function, alias, "Duration", "p99", period)
-}
-
 /// The versions a weighted alias splits between, when `d`'s new and old versions both get
 /// invocations now (a canary, or a linear shift): `(new, old)`. Both run in the same minutes,
 /// so they are compared side by side (`ExecutedVersion`), not before against after.
@@ -77,49 +72,125 @@ pub fn canary<'a>(d: &'a Deployment, alias: &AliasState) -> Option<(&'a str, &'a
         .then_some((new, old))
 }
 
-/// `query` for one version's invocations only (`ExecutedVersion`, which Lambda publishes
-/// for an alias with weighted routing).
-pub fn for_version(query: &MetricQuery, version: &str) -> MetricQuery {
-    let mut q = query.clone();
-    for e in &mut q.entries {
-        if let MetricQueryEntry::Metric { metric, .. } = e {
-            metric
-                .dimensions
-                .insert("ExecutedVersion".to_owned(), version.to_owned());
-        }
-    }
-    q
+/// The three series a side is judged on: p99 `Duration`, and `Errors` and `Invocations`
+/// (`Sum`) for the error rate.
+const SERIES: [(&str, &str); 3] = [
+    ("latency", "Duration"),
+    ("errors", "Errors"),
+    ("invocations", "Invocations"),
+];
+
+/// What one judgement reads, in one GetMetricData: the alias's series from the baseline's
+/// start to now, split at the deployment; or, for a canary, each version's series
+/// (`ExecutedVersion`) since the deployment.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Reads {
+    pub requests: Vec<SeriesRequest>,
+    pub start: Timestamp,
+    pub end: Timestamp,
+    /// `None`: before/after, split at `split_at`; `Some((old, new))`: side by side.
+    versions: Option<(String, String)>,
+    split_at: Timestamp,
 }
 
-/// The alias's `Errors` and `Invocations` per period (`Sum`), for its error rate.
-pub fn error_queries(function: &str, alias: &str, period: u32) -> (MetricQuery, MetricQuery) {
-    (
-        alias_metric(function, alias, "Errors", "Sum", period),
-        alias_metric(function, alias, "Invocations", "Sum", period),
-    )
+/// One side of a comparison: the p99 values, and the error and invocation totals.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Side {
+    pub latency: Vec<f64>,
+    pub errors: f64,
+    pub invocations: f64,
 }
 
-fn alias_metric(function: &str, alias: &str, name: &str, stat: &str, period: u32) -> MetricQuery {
-    let id = name.to_ascii_lowercase();
-    let metric = MetricRef {
-        id: Some(id.clone()),
-        namespace: "AWS/Lambda".into(),
-        metric_name: name.into(),
-        dimensions: BTreeMap::from([
+/// The reads that judge `d` on `function:alias` at `now` (`canary`: `(new, old)`).
+pub fn reads(
+    d: &Deployment,
+    (function, alias): (&str, &str),
+    canary: Option<(&str, &str)>,
+    now: Timestamp,
+    policy: &WatchPolicy,
+) -> Reads {
+    let ((b0, _), (a0, a1)) = windows(d, now, policy);
+    let request = |id: String, name: &str, version: Option<&str>| {
+        let mut dimensions = BTreeMap::from([
             ("FunctionName".to_owned(), function.to_owned()),
             ("Resource".to_owned(), format!("{function}:{alias}")),
-        ]),
-        stat: Some(stat.into()),
-        period: Some(period),
-        return_data: true,
-    };
-    MetricQuery {
-        period,
-        entries: vec![MetricQueryEntry::Metric {
+        ]);
+        if let Some(v) = version {
+            dimensions.insert("ExecutedVersion".to_owned(), v.to_owned());
+        }
+        SeriesRequest {
             id,
-            metric,
-            return_data: true,
-        }],
+            metric: MetricRef {
+                id: None,
+                namespace: "AWS/Lambda".into(),
+                metric_name: name.into(),
+                dimensions,
+                stat: None,
+                period: Some(policy.period),
+                return_data: true,
+            },
+            stat: if name == "Duration" { "p99" } else { "Sum" }.into(),
+            period_s: policy.period,
+        }
+    };
+    match canary {
+        Some((new, old)) => Reads {
+            requests: [("old", old), ("new", new)]
+                .iter()
+                .flat_map(|(side, v)| {
+                    SERIES.map(|(id, name)| request(format!("{id}_{side}"), name, Some(v)))
+                })
+                .collect(),
+            start: a0,
+            end: a1,
+            versions: Some((old.to_owned(), new.to_owned())),
+            split_at: a0,
+        },
+        None => Reads {
+            requests: SERIES
+                .map(|(id, name)| request(id.to_owned(), name, None))
+                .to_vec(),
+            start: b0,
+            end: a1,
+            versions: None,
+            split_at: a0,
+        },
+    }
+}
+
+impl Reads {
+    /// The two sides of the comparison from what the read returned: `(before, after)`, or
+    /// `(old version, new version)`.
+    pub fn sides(&self, got: &BTreeMap<String, Vec<Point>>) -> (Side, Side) {
+        let side = |suffix: &str, keep: &dyn Fn(&Point) -> bool| {
+            let values = |id: &str| -> Vec<f64> {
+                got.get(&format!("{id}{suffix}"))
+                    .into_iter()
+                    .flatten()
+                    .filter(|p| keep(p) && p.value.is_finite())
+                    .map(|p| p.value)
+                    .collect()
+            };
+            Side {
+                latency: values("latency"),
+                errors: values("errors").iter().sum(),
+                invocations: values("invocations").iter().sum(),
+            }
+        };
+        match &self.versions {
+            Some(_) => (side("_old", &|_| true), side("_new", &|_| true)),
+            None => (
+                side("", &|p| p.at < self.split_at),
+                side("", &|p| p.at >= self.split_at),
+            ),
+        }
+    }
+
+    /// The versions compared side by side, `(old, new)`; `None` for before/after.
+    pub fn versions(&self) -> Option<(&str, &str)> {
+        self.versions
+            .as_ref()
+            .map(|(o, n)| (o.as_str(), n.as_str()))
     }
 }
 
@@ -350,18 +421,47 @@ mod tests {
             None,
             "another version's canary"
         );
-        let q = for_version(&latency_query("checkout", "live", 60), "42");
-        let MetricQueryEntry::Metric { metric, .. } = &q.entries[0] else {
-            panic!("a metric query");
+        let policy = WatchPolicy::default();
+        let now = d.started_at.saturating_add(Duration::from_secs(15 * 60));
+        let r = reads(&d, ("checkout", "live"), Some(("42", "41")), now, &policy);
+        assert_eq!(r.requests.len(), 6);
+        let new_p99 = r
+            .requests
+            .iter()
+            .find(|q| q.id == "latency_new")
+            .expect("new p99");
+        let dim = |k: &str| new_p99.metric.dimensions.get(k).map(String::as_str);
+        assert_eq!(
+            (dim("ExecutedVersion"), dim("Resource")),
+            (Some("42"), Some("checkout:live"))
+        );
+        assert_eq!((new_p99.stat.as_str(), r.start), ("p99", d.started_at));
+        let point = |min: i64, value: f64| Point {
+            at: d.started_at.plus_millis(min * 60_000),
+            value,
         };
+        let got = BTreeMap::from([
+            ("latency_old".to_owned(), vec![point(1, 200.0)]),
+            ("latency_new".to_owned(), vec![point(1, 250.0)]),
+            ("errors_new".to_owned(), vec![point(1, 2.0), point(2, 3.0)]),
+        ]);
+        let (old_side, new_side) = r.sides(&got);
         assert_eq!(
-            metric.dimensions.get("ExecutedVersion").map(String::as_str),
-            Some("42")
+            (old_side.latency, new_side.latency),
+            (vec![200.0], vec![250.0])
         );
-        assert_eq!(
-            metric.dimensions.get("Resource").map(String::as_str),
-            Some("checkout:live")
-        );
+        assert_eq!(new_side.errors, 5.0);
+
+        // Before/after: three series from the baseline's start, split at the deployment.
+        let r = reads(&d, ("checkout", "live"), None, now, &policy);
+        assert_eq!(r.requests.len(), 3);
+        assert!(r.start < d.started_at);
+        let got = BTreeMap::from([(
+            "latency".to_owned(),
+            vec![point(-5, 200.0), point(5, 250.0)],
+        )]);
+        let (before, after) = r.sides(&got);
+        assert_eq!((before.latency, after.latency), (vec![200.0], vec![250.0]));
     }
 
     fn alias_deployment(start_min: i64) -> Deployment {
@@ -493,12 +593,20 @@ mod tests {
 
     #[test]
     fn the_query_reads_the_aliass_p99_and_the_advice_names_the_command() {
-        let q = latency_query("checkout", "live", 60);
-        let MetricQueryEntry::Metric { metric, .. } = &q.entries[0] else {
-            panic!("{q:?}");
-        };
-        assert_eq!(metric.dimensions["Resource"], "checkout:live");
-        assert_eq!(metric.stat.as_deref(), Some("p99"));
+        let d = alias_deployment(0);
+        let r = reads(
+            &d,
+            ("checkout", "live"),
+            None,
+            d.started_at,
+            &WatchPolicy::default(),
+        );
+        let q = &r.requests[0];
+        assert_eq!(q.metric.dimensions["Resource"], "checkout:live");
+        assert_eq!(
+            (q.metric.metric_name.as_str(), q.stat.as_str()),
+            ("Duration", "p99")
+        );
         assert_eq!(
             rollback_command(&alias_deployment(0)).as_deref(),
             Some(

@@ -27,7 +27,8 @@ use crate::incident::IncidentId;
 use crate::scaling::ScalingError;
 use crate::store::StoreError;
 
-pub use model::{Forecast, History, NoVerdict, Point, Toward};
+pub use crate::scaling::{MetricHistory, Point, SeriesRequest};
+pub use model::{Forecast, History, NoVerdict, Toward};
 
 /// A metric alarm as DescribeAlarms and ListTagsForResource show it.
 #[derive(Debug, Clone, PartialEq, Default, Serialize)]
@@ -51,31 +52,6 @@ pub trait AlarmCatalog: Send + Sync {
         key: &str,
         value: &str,
     ) -> impl Future<Output = Result<Vec<AlarmSpec>, ScalingError>> + Send;
-}
-
-/// One series to read: a metric at a statistic and period.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct SeriesRequest {
-    /// Unique within one read; names the result.
-    pub id: String,
-    pub metric: MetricRef,
-    pub stat: String,
-    pub period_s: u32,
-}
-
-/// Reads metric history, many series at once.
-pub trait MetricHistory: Send + Sync {
-    /// The points of each requested series between `start` and `end`, oldest first, keyed
-    /// by request id (a series with no data has an empty or no entry).
-    fn read(
-        &self,
-        requests: &[SeriesRequest],
-        start: Timestamp,
-        end: Timestamp,
-    ) -> impl Future<Output = Result<BTreeMap<String, Vec<Point>>, ScalingError>> + Send;
-
-    /// How many service calls the reads so far have made (for the run's report).
-    fn calls(&self) -> u64;
 }
 
 /// What the last counted run of an episode said.

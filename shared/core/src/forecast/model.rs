@@ -23,12 +23,7 @@ use serde::Serialize;
 use super::stats;
 use crate::clock::Timestamp;
 
-/// One datapoint of a metric.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
-pub struct Point {
-    pub at: Timestamp,
-    pub value: f64,
-}
+pub use crate::scaling::Point;
 
 /// Which way the metric runs out: up to the limit (disk used, memory, CPU) or down to it
 /// (free disk space, free memory). From the alarm's comparison operator.

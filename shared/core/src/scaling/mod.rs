@@ -193,6 +193,38 @@ pub trait MetricReader: Send + Sync {
     ) -> impl Future<Output = Result<Vec<f64>, ScalingError>> + Send;
 }
 
+/// One datapoint of a metric.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Point {
+    pub at: Timestamp,
+    pub value: f64,
+}
+
+/// One series to read: a metric at a statistic and period.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SeriesRequest {
+    /// Unique within one read; names the result.
+    pub id: String,
+    pub metric: MetricRef,
+    pub stat: String,
+    pub period_s: u32,
+}
+
+/// Reads metric history, many series at once.
+pub trait MetricHistory: Send + Sync {
+    /// The points of each requested series between `start` and `end`, oldest first, keyed
+    /// by request id (a series with no data has an empty or no entry).
+    fn read(
+        &self,
+        requests: &[SeriesRequest],
+        start: Timestamp,
+        end: Timestamp,
+    ) -> impl Future<Output = Result<BTreeMap<String, Vec<Point>>, ScalingError>> + Send;
+
+    /// How many service calls the reads so far have made (for the run's report).
+    fn calls(&self) -> u64;
+}
+
 /// Reads and sets an Auto Scaling group's capacity.
 pub trait CapacityController: Send + Sync {
     /// The group's size range, desired capacity and instances (pending ones counted apart).
