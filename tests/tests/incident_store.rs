@@ -556,3 +556,29 @@ async fn a_severity_is_raised_once_never_lowered_and_not_after_resolve() {
         Severity::High
     );
 }
+
+/// An occurrence of an old event (CloudWatch Logs takes events up to 14 days old): its
+/// idempotency record lives 14 days from today, not from the event, so DynamoDB's TTL
+/// cannot delete it before a redelivery and let that redelivery count again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_old_events_idempotency_record_outlives_its_redeliveries() {
+    let (t, store) = setup().await;
+    let k = key("checkout", "f-old-event");
+    let occ = Occurrence {
+        idempotency_key: Some("old-event-1".into()),
+        ..occurrence(&k, "checkout", -20 * 86_400)
+    };
+    store.raise(&occ).await.unwrap();
+    let items = t.items(&t.state).await.unwrap();
+    let (_, idem) = items
+        .iter()
+        .find(|((pk, _), _)| pk.contains("old-event-1"))
+        .expect("the idempotency record");
+    let expires: i64 = idem["expires_at"].as_n().unwrap().parse().unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    assert!(expires >= now + 13 * 86_400, "expires {expires}, now {now}");
+    assert_eq!(store.raise(&occ).await.unwrap().kind, RaiseKind::Duplicate);
+}

@@ -21,7 +21,7 @@ use aws_sdk_dynamodb::types::{
 
 use super::item::{Expr, Item, key as key_of, n, s};
 use super::{Cancelled, cancelled};
-use apptrack_core::clock::Timestamp;
+use apptrack_core::clock::{Clock, SystemClock, Timestamp};
 use apptrack_core::incident::{
     DedupKey, Incident, IncidentId, MAX_EVIDENCE, MAX_TIMELINE, Occurrence, RaiseKind, Raised,
     Severity, Status, TimelineEntry, Transition,
@@ -285,6 +285,13 @@ impl DynamoIncidentStore {
     }
 
     /// The idempotency record write that makes a delivery count once.
+    ///
+    /// It expires [`IDEMPOTENCY_TTL`] after the later of the occurrence's time and the wall
+    /// clock: redeliveries come within hours of the *delivery*, and DynamoDB's TTL deletes by
+    /// the wall clock, so a record for an old event (CloudWatch Logs takes events up to 14 days
+    /// old) must not be born expired, or its redelivery would count again. The wall clock is
+    /// read to the day (the record then lives at least 14 days), so the record written for one
+    /// occurrence is the same on every retry of that day.
     fn idempotency_put(
         &self,
         key: &str,
@@ -293,9 +300,11 @@ impl DynamoIncidentStore {
     ) -> Result<TransactWriteItem, StoreError> {
         let mut item = key_of(idem_pk(key), IDEM_SK);
         item.insert("incident_id".into(), s(id.as_str()));
+        let today = SystemClock.now().as_secs().div_euclid(86_400) * 86_400;
+        let from = at.max(Timestamp::from_secs(today));
         item.insert(
             "expires_at".into(),
-            n(at.saturating_add(IDEMPOTENCY_TTL).as_secs()),
+            n(from.saturating_add(IDEMPOTENCY_TTL).as_secs()),
         );
         put(&self.state_table, item, "attribute_not_exists(pk)")
     }
