@@ -127,6 +127,16 @@ impl<G: GuardStore, S: RecordIncidents, K: Clock> Guard<G, S, K> {
         let policy = &self.settings.policy;
         let first_day = policy.familiar.first_day(now);
         let mut familiar_to: BTreeMap<SourcePrefix, BTreeSet<String>> = BTreeMap::new();
+        let prefixes: BTreeSet<SourcePrefix> =
+            sources.iter().map(|ip| SourcePrefix::of(*ip)).collect();
+        for prefix in prefixes {
+            let accounts = self
+                .state
+                .familiar_to(prefix, first_day)
+                .await
+                .map_err(during(format!("reading the familiarity of {prefix}")))?;
+            familiar_to.insert(prefix, accounts);
+        }
         let mut out = Vec::new();
         for ip in sources {
             let read;
@@ -142,14 +152,6 @@ impl<G: GuardStore, S: RecordIncidents, K: Clock> Guard<G, S, K> {
                 }
             };
             let prefix = SourcePrefix::of(*ip);
-            if !familiar_to.contains_key(&prefix) {
-                let accounts = self
-                    .state
-                    .familiar_to(prefix, first_day)
-                    .await
-                    .map_err(during(format!("reading the familiarity of {prefix}")))?;
-                familiar_to.insert(prefix, accounts);
-            }
             let fam = familiar_to.get(&prefix).cloned().unwrap_or_default();
             out.push(summarize(*ip, c, &policy.window, now, &fam));
         }
