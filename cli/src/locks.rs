@@ -1,10 +1,11 @@
 //! `apptrack locks ...`: list, check and lift login-guard's account locks.
 //! Locks share the partition `LOCKS` of the state table, so listing is one `Query`.
 
+use std::net::IpAddr;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
-use apptrack_core::auth::{GuardStore, LockMode, LockRecord};
+use apptrack_core::auth::{GuardStore, LockMode, LockRecord, SourcePrefix, parse_source};
 use apptrack_core::clock::{Clock, SystemClock};
 use apptrack_core::incident::{IncidentId, TimelineEntry};
 use apptrack_core::store::RecordIncidents;
@@ -26,8 +27,15 @@ pub enum LocksCmd {
         #[arg(long)]
         json: bool,
     },
-    /// Exit 0 if ACCOUNT is not locked, 1 if it is (printing until when and why).
-    Check { account: String },
+    /// Exit 0 if ACCOUNT is not locked, 1 if it is (printing until when and why). With
+    /// --source, for a login from that address: a familiar source is not locked.
+    Check {
+        account: String,
+        /// The client address of the login (IPv4 or IPv6, `host:port` accepted); a bad
+        /// one is a usage error (exit 2), never taken for "locked".
+        #[arg(long, value_parser = source_address)]
+        source: Option<IpAddr>,
+    },
     /// Lift ACCOUNT's lock; the note is recorded on the lock and on its incident's timeline.
     Unlock {
         account: String,
@@ -43,6 +51,10 @@ pub struct LockView<'a> {
     pub until: String,
     #[serde(flatten)]
     pub record: &'a LockRecord,
+}
+
+fn source_address(raw: &str) -> Result<IpAddr, String> {
+    parse_source(raw).ok_or_else(|| format!("{raw:?} is not an IPv4 or IPv6 address"))
 }
 
 fn actor() -> String {
@@ -111,15 +123,16 @@ pub async fn run(
             }
             Ok(ExitCode::SUCCESS)
         }
-        LocksCmd::Check { account } => {
+        LocksCmd::Check { account, source } => {
             let lock = locks
                 .get_lock(LockMode::Enforce, &account)
                 .await
                 .context("reading the lock")?;
+            let from = source.map(|ip| format!(" for {ip}")).unwrap_or_default();
             match lock.filter(|l| l.is_locked(now)) {
-                Some(l) => {
+                Some(l) if l.is_locked_for(now, source) => {
                     println!(
-                        "{account} is locked until {}: {}",
+                        "{account} is locked{from} until {}: {}",
                         l.locked_until.to_rfc3339(),
                         l.reason
                     );
@@ -127,6 +140,15 @@ pub async fn run(
                         println!("incident {id}");
                     }
                     Ok(ExitCode::from(1))
+                }
+                Some(l) => {
+                    let prefix = source.map(SourcePrefix::of);
+                    println!(
+                        "{account} is not locked{from}: {} is a familiar source (the lock until {} holds against unfamiliar ones)",
+                        prefix.map(|p| p.to_string()).unwrap_or_default(),
+                        l.locked_until.to_rfc3339()
+                    );
+                    Ok(ExitCode::SUCCESS)
                 }
                 None => {
                     println!("{account} is not locked");

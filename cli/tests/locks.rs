@@ -1,5 +1,6 @@
 //! `apptrack locks` against DynamoDB Local: a burst from `events/auth/` locks an account, then
-//! the built binary lists it, checks it (exit 1), unlocks it with a note, and checks again (exit 0).
+//! the built binary lists it, checks it (exit 1; with --source, 0 for the owner's familiar
+//! prefix and 1 for the attacker's), unlocks it with a note, and checks again (exit 0).
 
 mod common;
 
@@ -64,6 +65,50 @@ async fn list_check_unlock_a_lock_set_by_login_guard() {
     );
     let other = apptrack(&t, &["locks", "check", "bob@example.com"]);
     assert_eq!(other.status.code(), Some(0));
+    // alice logged in from 192.0.2.44 during the burst: her /24 is familiar, not locked.
+    let home = apptrack(
+        &t,
+        &[
+            "locks",
+            "check",
+            "alice@example.com",
+            "--source",
+            "192.0.2.99",
+        ],
+    );
+    assert_eq!(home.status.code(), Some(0), "{home:?}");
+    assert!(
+        stdout(&home).contains("192.0.2.0/24 is a familiar source"),
+        "{}",
+        stdout(&home)
+    );
+    let attacker = apptrack(
+        &t,
+        &[
+            "locks",
+            "check",
+            "alice@example.com",
+            "--source",
+            "198.51.100.10:4711",
+        ],
+    );
+    assert_eq!(attacker.status.code(), Some(1), "{attacker:?}");
+    assert!(stdout(&attacker).contains("is locked for 198.51.100.10 until"));
+    let bad = apptrack(
+        &t,
+        &[
+            "locks",
+            "check",
+            "alice@example.com",
+            "--source",
+            "not-an-ip",
+        ],
+    );
+    assert_eq!(
+        bad.status.code(),
+        Some(2),
+        "a usage error, not \"locked\": {bad:?}"
+    );
 
     let unlock = apptrack(
         &t,

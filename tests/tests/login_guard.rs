@@ -420,3 +420,173 @@ async fn every_log_format_is_recognized() {
     );
     tokio::time::sleep(Duration::from_millis(1)).await;
 }
+
+/// A payload of JSON logins of `user`: (id, time, ip, succeeded).
+fn logins(user: &str, events: &[(String, i64, String, bool)]) -> Value {
+    let batch = LogsBatch {
+        message_type: MessageType::Data,
+        owner: "123456789012".into(),
+        log_group: "/apptrack/test/auth".into(),
+        log_stream: "web-1".into(),
+        subscription_filters: vec!["login-guard".into()],
+        log_events: events
+            .iter()
+            .map(|(id, at, ip, ok)| LogEvent {
+                id: id.clone(),
+                timestamp: *at,
+                message: format!(
+                    r#"{{"event":"{}","user":"{user}","ip":"{ip}","user_agent":"{}"}}"#,
+                    if *ok { "login_success" } else { "login_failed" },
+                    if *ok {
+                        "Firefox/140"
+                    } else {
+                        "python-requests/2.31.0"
+                    },
+                ),
+            })
+            .collect(),
+    };
+    serde_json::from_str(&encode_batch(&batch)).expect("a JSON event")
+}
+
+fn failing(tag: &str, n: usize, t: i64, net: &str) -> Vec<(String, i64, String, bool)> {
+    burst(tag, n, t, net)
+        .into_iter()
+        .map(|(id, at, ip)| (id, at, ip, false))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn familiar_sources_are_learned_once_and_a_lock_holds_against_strangers_only() {
+    let t = TestTables::new().await.expect("tables");
+    let g = guard(&t, &[], T0);
+    let home = logins(
+        "gina",
+        &[
+            ("h1".into(), T0 - 86_400_000, "192.0.2.44".into(), true),
+            ("h2".into(), T0 - 3_600_000, "2001:db8:5:6::10".into(), true),
+        ],
+    );
+    g.handle(&home).await.expect("home");
+    let before = g.state.familiar("gina").await.expect("read");
+    g.handle(&home).await.expect("redelivery");
+    assert_eq!(g.state.familiar("gina").await.expect("read"), before);
+    assert_eq!(before.days.values().map(|s| s.len()).sum::<usize>(), 2);
+
+    let r = g
+        .handle(&logins("gina", &failing("x", 6, T0, "203.0.113")))
+        .await
+        .expect("burst");
+    assert_eq!(r.locked.len(), 1, "{r:?}");
+    let lock = g
+        .state
+        .get_lock(LockMode::Enforce, "gina")
+        .await
+        .expect("read")
+        .expect("locked");
+    let during = Timestamp::from_millis(T0 + MIN);
+    assert!(lock.is_locked(during));
+    assert!(!lock.is_locked_for(during, "192.0.2.7".parse().ok()));
+    assert!(!lock.is_locked_for(during, "2001:db8:5:6:ffff::1".parse().ok()));
+    assert!(lock.is_locked_for(during, "203.0.113.1".parse().ok()));
+    assert!(lock.is_locked_for(during, "2001:db8:5:7::1".parse().ok()));
+    // The investigation: every source of the burst, none familiar to any account.
+    assert_eq!(lock.investigation.len(), 6);
+    assert!(
+        lock.investigation
+            .iter()
+            .all(|s| s.attempts == 1 && !s.ever_succeeded)
+    );
+    assert!(
+        lock.investigation
+            .iter()
+            .all(|s| !s.familiar_to_any_account)
+    );
+    let open = open_incidents(&g.incidents, T0).await;
+    assert_eq!(open.len(), 1);
+    assert!(
+        open[0]
+            .evidence
+            .iter()
+            .any(|e| e.text == "source 203.0.113.1"),
+        "{:?}",
+        open[0].evidence
+    );
+
+    // The plain GetItem a login path makes answers the same.
+    let item = t
+        .client
+        .get_item()
+        .table_name(&t.state)
+        .key(
+            "pk",
+            aws_sdk_dynamodb::types::AttributeValue::S("LOCKS".into()),
+        )
+        .key(
+            "sk",
+            aws_sdk_dynamodb::types::AttributeValue::S("gina".into()),
+        )
+        .projection_expression("locked_until_s, #s, familiar.#p")
+        .expression_attribute_names("#s", "scope")
+        .expression_attribute_names("#p", "192.0.2.0/24")
+        .send()
+        .await
+        .expect("get")
+        .item
+        .expect("item");
+    assert_eq!(
+        item["scope"].as_s().ok().map(String::as_str),
+        Some("unfamiliar")
+    );
+    assert!(
+        item["familiar"]
+            .as_m()
+            .is_ok_and(|m| m.contains_key("192.0.2.0/24"))
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_success_from_a_failing_source_opens_one_account_takeover_incident() {
+    let t = TestTables::new().await.expect("tables");
+    let g = Arc::new(guard(&t, &[], T0));
+    g.handle(&logins("hank", &failing("x", 6, T0, "203.0.113")))
+        .await
+        .expect("burst");
+    let win = logins(
+        "hank",
+        &[("w1".into(), T0 + 2 * MIN, "203.0.113.4".into(), true)],
+    );
+    // Delivered three times at once, then again.
+    let mut tasks = Vec::new();
+    for _ in 0..3 {
+        let (g, body) = (Arc::clone(&g), win.clone());
+        tasks.push(tokio::spawn(async move { g.handle(&body).await }));
+    }
+    for task in tasks {
+        task.await.expect("task").expect("handled");
+    }
+    g.handle(&win).await.expect("redelivery");
+    let open = open_incidents(&g.incidents, T0).await;
+    let takeovers: Vec<_> = open
+        .iter()
+        .filter(|i| i.kind == IncidentKind::AccountTakeover)
+        .collect();
+    assert_eq!(takeovers.len(), 1, "{open:#?}");
+    assert_eq!(takeovers[0].count, 1, "redeliveries add nothing");
+    assert_eq!(takeovers[0].severity.as_str(), "critical");
+    assert!(
+        takeovers[0].summary.contains("revoke its sessions"),
+        "{}",
+        takeovers[0].summary
+    );
+    assert!(takeovers[0].summary.contains("python-requests/2.31.0"));
+    // The attacker did not become familiar.
+    assert!(
+        g.state
+            .familiar("hank")
+            .await
+            .expect("read")
+            .days
+            .is_empty()
+    );
+}

@@ -2,14 +2,14 @@
 //! cross the threshold (a lock record, its mirror on the counters, one incident per episode),
 //! retrying the conditional writes that concurrent batches of the same account race.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
 use std::time::Duration;
 
 use apptrack_core::auth::incident;
 use apptrack_core::auth::{
-    AccountAggregate, AccountState, CLOCK_SKEW_MINUTES, CounterKey, GuardStore, LockMirror,
-    LockRecord, LockWrite, minute_of,
+    AccountAggregate, AccountState, CLOCK_SKEW_MINUTES, CounterKey, Counters, GuardStore,
+    LockMirror, LockRecord, LockScope, LockWrite, minute_of,
 };
 use apptrack_core::clock::{Clock, Timestamp};
 use apptrack_core::failure::during;
@@ -31,17 +31,15 @@ impl<G: GuardStore, S: RecordIncidents, K: Clock> Guard<G, S, K> {
         &self,
         a: &AccountAggregate,
         log_group: &str,
+        sources: &BTreeMap<IpAddr, Counters>,
         report: &mut Report,
         incidents: &mut BTreeSet<String>,
     ) -> Result<(), HandlerError> {
-        let policy = &self.settings.policy;
-        let window = policy.window;
-        let mode = self.mode();
-        let now = self.decision_time(a.last_at);
+        let window = self.settings.policy.window;
         let fp = a.batch_fingerprint();
         let fp_minute = minute_of(a.last_at);
         let key = CounterKey::Account(a.account.clone());
-        let mut members = std::collections::BTreeMap::new();
+        let mut members = BTreeMap::new();
         if !a.sources.is_empty() {
             members.insert(
                 fp_minute,
@@ -52,8 +50,8 @@ impl<G: GuardStore, S: RecordIncidents, K: Clock> Guard<G, S, K> {
             );
         }
         let u = self.update(
-            key.clone(),
-            fp.clone(),
+            key,
+            fp,
             a.last_at,
             &window,
             &a.failure_minutes,
@@ -61,13 +59,38 @@ impl<G: GuardStore, S: RecordIncidents, K: Clock> Guard<G, S, K> {
             members,
         );
         let ctx = || format!("updating the counters of account {}", a.account);
-        let mut c = self.state.apply(&u).await.map_err(during(ctx()))?;
+        let c = self.state.apply(&u).await.map_err(during(ctx()))?;
         report.counter_writes += 1;
         report.already_counted += usize::from(!c.applied);
-        if a.failures == 0 {
-            return Ok(());
+        if a.failures > 0 {
+            self.lock_episode(a, c.clone(), log_group, sources, report, incidents)
+                .await?;
         }
+        if !a.success_sources.is_empty() {
+            self.successes(a, &c, report, incidents).await?;
+        }
+        Ok(())
+    }
 
+    /// Locks the account when its failures cross the threshold, or adds them to the lock
+    /// whose episode they belong to.
+    async fn lock_episode(
+        &self,
+        a: &AccountAggregate,
+        mut c: Counters,
+        log_group: &str,
+        sources: &BTreeMap<IpAddr, Counters>,
+        report: &mut Report,
+        incidents: &mut BTreeSet<String>,
+    ) -> Result<(), HandlerError> {
+        let policy = &self.settings.policy;
+        let window = policy.window;
+        let mode = self.mode();
+        let now = self.decision_time(a.last_at);
+        let fp = a.batch_fingerprint();
+        let fp_minute = minute_of(a.last_at);
+        let key = CounterKey::Account(a.account.clone());
+        let ctx = || format!("updating the counters of account {}", a.account);
         for attempt in 0..LOCK_RETRY.attempts {
             LOCK_RETRY.pause(attempt).await;
             // A lock whose episode this batch belongs to, or already counted.
@@ -129,6 +152,12 @@ impl<G: GuardStore, S: RecordIncidents, K: Clock> Guard<G, S, K> {
                 .collect();
             offences.push(now);
             let first_failure_at = incident::first_failure(&c, first_minute).unwrap_or(a.first_at);
+            let scope = policy.familiar.scope;
+            let familiar = match scope {
+                LockScope::Account => BTreeSet::new(),
+                LockScope::Unfamiliar => self.familiar_for_lock(a, &c, now).await?,
+            };
+            let investigation = self.investigate(&decision.sources, sources, now).await?;
             let record = LockRecord {
                 account: a.account.clone(),
                 mode,
@@ -148,6 +177,9 @@ impl<G: GuardStore, S: RecordIncidents, K: Clock> Guard<G, S, K> {
                 unlocked_by: None,
                 unlock_note: None,
                 rev: 0,
+                scope,
+                familiar,
+                investigation,
             };
             let written_at = self.clock.now().max(now);
             let expires = incident::lock_record_expiry(

@@ -1,6 +1,7 @@
 //! The login-guard handler: decodes a CloudWatch Logs subscription batch of authentication
-//! logs and aggregates it, then hands each account (`account`: count, lock) and each source
-//! (`source`: count, credential stuffing) to its use case.
+//! logs and aggregates it, then hands each source (`source`: count, credential stuffing) and
+//! each account (`account`: count, lock; `success`: familiar sources, account takeover) to
+//! its use case.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -94,18 +95,24 @@ impl<G: GuardStore, S: RecordIncidents, K: Clock> Guard<G, S, K> {
         report.allow_listed = agg.allowed;
         report.duplicates = agg.duplicates;
 
+        // Sources are counted first: a lock's investigation reads their counters, this
+        // batch included, and a retry reads the same.
+        let mut sources = BTreeMap::new();
+        for s in agg.sources.values() {
+            sources.insert(s.source, self.count_source(s, &mut report).await?);
+        }
         let mut incidents = BTreeSet::new();
         for a in agg.accounts.values() {
-            self.account(a, &batch.log_group, &mut report, &mut incidents)
+            self.account(a, &batch.log_group, &sources, &mut report, &mut incidents)
                 .await?;
         }
         let locked: BTreeSet<String> = report.locked.iter().map(|l| l.account.clone()).collect();
         let mut stuffing = Vec::new();
         for s in agg.sources.values() {
-            if let Some(id) = self
-                .source(s, &batch.log_group, &locked, &mut report)
-                .await?
-            {
+            let Some(c) = sources.get(&s.source) else {
+                continue;
+            };
+            if let Some(id) = self.stuffing(s, c, &batch.log_group, &locked).await? {
                 stuffing.push(s.source.to_string());
                 incidents.insert(id);
             }

@@ -2,7 +2,8 @@
 //! security incidents. `main.rs` wires it to AWS and the Lambda runtime.
 //!
 //! One file per role: `settings`, `error`, `report`, the `handler` (decode, aggregate,
-//! dispatch), and a use case per counted key (`account`, `source`).
+//! dispatch), and a use case per counted key (`account`, `source`) and for successful
+//! logins (`success`: familiar sources, account takeover).
 
 mod account;
 mod error;
@@ -10,6 +11,7 @@ pub mod handler;
 mod report;
 mod settings;
 mod source;
+mod success;
 mod wiring;
 
 pub use wiring::Deployed;

@@ -30,6 +30,8 @@ pub struct Report {
     /// Keys whose share of this batch was already counted (a redelivery).
     pub already_counted: usize,
     pub locked: Vec<LockedAccount>,
+    /// Accounts with a likely takeover (a success after the burst) in this batch.
+    pub takeovers: Vec<String>,
     /// Sources found stuffing credentials.
     pub stuffing: Vec<String>,
     /// Incidents opened or added to.

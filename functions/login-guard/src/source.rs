@@ -4,7 +4,9 @@
 use std::collections::BTreeSet;
 
 use apptrack_core::auth::incident;
-use apptrack_core::auth::{CounterKey, GuardStore, SourceAggregate, SourceState, WindowPolicy};
+use apptrack_core::auth::{
+    CounterKey, Counters, GuardStore, SourceAggregate, SourceState, WindowPolicy,
+};
 use apptrack_core::clock::Clock;
 use apptrack_core::failure::during;
 use apptrack_core::store::RecordIncidents;
@@ -12,23 +14,16 @@ use apptrack_core::store::RecordIncidents;
 use crate::handler::{Guard, HandlerError, Report};
 
 impl<G: GuardStore, S: RecordIncidents, K: Clock> Guard<G, S, K> {
-    /// accounts. Locks nothing: accounts are locked only on their own threshold.
-    pub(crate) async fn source(
+    /// Counts the source's share of the batch exactly once; returns its counter item.
+    pub(crate) async fn count_source(
         &self,
         s: &SourceAggregate,
-        log_group: &str,
-        locked: &BTreeSet<String>,
         report: &mut Report,
-    ) -> Result<Option<String>, HandlerError> {
-        let policy = &self.settings.policy;
-        let window = WindowPolicy {
-            max_failures: policy.stuffing.distinct_accounts,
-            find_time: policy.stuffing.find_time,
-        };
-        let fp = s.batch_fingerprint();
+    ) -> Result<Counters, HandlerError> {
+        let window = self.stuffing_window();
         let u = self.update(
             CounterKey::Source(s.source),
-            fp.clone(),
+            s.batch_fingerprint(),
             s.last_at,
             &window,
             &s.failure_minutes,
@@ -41,6 +36,19 @@ impl<G: GuardStore, S: RecordIncidents, K: Clock> Guard<G, S, K> {
         )))?;
         report.counter_writes += 1;
         report.already_counted += usize::from(!c.applied);
+        Ok(c)
+    }
+
+    /// Raises credential stuffing when the source failed against many accounts. Locks
+    /// nothing: accounts are locked only on their own threshold (`locked`: in this batch).
+    pub(crate) async fn stuffing(
+        &self,
+        s: &SourceAggregate,
+        c: &Counters,
+        log_group: &str,
+        locked: &BTreeSet<String>,
+    ) -> Result<Option<String>, HandlerError> {
+        let policy = &self.settings.policy;
         if s.failures == 0 {
             return Ok(None);
         }
@@ -51,6 +59,7 @@ impl<G: GuardStore, S: RecordIncidents, K: Clock> Guard<G, S, K> {
         let Some(d) = policy.decide_stuffing(s.source, &state, now) else {
             return Ok(None);
         };
+        let fp = s.batch_fingerprint();
         let occ = incident::credential_stuffing(s, &d, &policy.stuffing, log_group, locked, &fp)?;
         let ip = &occ.resource;
         let raised = self
@@ -59,5 +68,14 @@ impl<G: GuardStore, S: RecordIncidents, K: Clock> Guard<G, S, K> {
             .await
             .map_err(during(format!("recording credential stuffing from {ip}")))?;
         Ok(Some(raised.id.to_string()))
+    }
+
+    /// The stuffing window: distinct accounts within the stuffing find time.
+    pub(crate) fn stuffing_window(&self) -> WindowPolicy {
+        let policy = &self.settings.policy;
+        WindowPolicy {
+            max_failures: policy.stuffing.distinct_accounts,
+            find_time: policy.stuffing.find_time,
+        }
     }
 }

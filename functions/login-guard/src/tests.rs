@@ -203,3 +203,185 @@ fn reads_the_decompression_limit_every_log_function_reads() {
     assert_eq!(s.limits.max_decompressed_bytes, 65_536);
     assert_eq!(settings(&[]).limits, DecodeLimits::default());
 }
+
+fn success(user: &str, ip: &str) -> String {
+    format!(r#"{{"event":"login_success","user":"{user}","ip":"{ip}","user_agent":"Firefox/140"}}"#)
+}
+
+#[tokio::test]
+async fn the_owners_familiar_address_is_not_locked_and_the_attackers_are() {
+    let g = guard(&[]);
+    // dave logged in from home a week ago.
+    let week = 7 * 86_400_000;
+    let home = vec![("h0".to_owned(), T0 - week, success("dave", "192.0.2.44"))];
+    g.handle(&payload(&as_refs(&home))).await.expect("home");
+    let r = g
+        .handle(&payload(&as_refs(&burst("e", "dave", 6, T0))))
+        .await
+        .expect("burst");
+    assert_eq!(r.locked.len(), 1, "{r:?}");
+    let lock = g
+        .state
+        .get_lock(LockMode::Enforce, "dave")
+        .await
+        .expect("read")
+        .expect("locked");
+    let during = Timestamp::from_millis(T0 + 60_000);
+    assert!(lock.is_locked(during), "no source: locked");
+    assert!(
+        !lock.is_locked_for(during, "192.0.2.200".parse().ok()),
+        "home's /24"
+    );
+    assert!(lock.is_locked_for(during, "203.0.113.1".parse().ok()));
+    assert_eq!(lock.investigation.len(), 6);
+    assert_eq!(lock.investigation[0].attempts, 1);
+    assert!(!lock.investigation[0].familiar_to_any_account);
+    let all = g.incidents.all();
+    assert_eq!(all.len(), 1);
+    assert!(
+        all[0]
+            .summary
+            .contains("not locked for its familiar sources 192.0.2.0/24"),
+        "{}",
+        all[0].summary
+    );
+}
+
+#[tokio::test]
+async fn the_hard_lock_of_before_is_a_setting_away() {
+    let g = guard(&[("APPTRACK_LOCK_SCOPE", "account")]);
+    let home = vec![("h0".to_owned(), T0 - 60_000, success("dave", "192.0.2.44"))];
+    g.handle(&payload(&as_refs(&home))).await.expect("home");
+    g.handle(&payload(&as_refs(&burst("e", "dave", 6, T0))))
+        .await
+        .expect("burst");
+    let lock = g
+        .state
+        .get_lock(LockMode::Enforce, "dave")
+        .await
+        .expect("read")
+        .expect("locked");
+    let during = Timestamp::from_millis(T0 + 60_000);
+    assert!(lock.is_locked_for(during, "192.0.2.44".parse().ok()));
+    assert!(lock.familiar.is_empty());
+}
+
+#[tokio::test]
+async fn a_familiar_source_alone_cannot_lock_out_the_other_familiar_ones() {
+    let g = guard(&[]);
+    // The laptop (home) and the phone (mobile network) both know the password; the old
+    // desktop at the office keeps trying the previous one.
+    let known = vec![
+        (
+            "k0".to_owned(),
+            T0 - 3_600_000,
+            success("erin", "192.0.2.44"),
+        ),
+        (
+            "k1".to_owned(),
+            T0 - 3_500_000,
+            success("erin", "2001:db8:7:7::1"),
+        ),
+        (
+            "k2".to_owned(),
+            T0 - 3_400_000,
+            success("erin", "198.51.100.9"),
+        ),
+    ];
+    g.handle(&payload(&as_refs(&known))).await.expect("known");
+    let desktop: Vec<(String, i64, String)> = (0..6)
+        .map(|i| {
+            (
+                format!("d{i}"),
+                T0 + i * 1000,
+                failure("erin", "198.51.100.9"),
+            )
+        })
+        .collect();
+    let r = g
+        .handle(&payload(&as_refs(&desktop)))
+        .await
+        .expect("desktop");
+    assert_eq!(r.locked.len(), 1, "the failures count");
+    let lock = g
+        .state
+        .get_lock(LockMode::Enforce, "erin")
+        .await
+        .expect("read")
+        .expect("locked");
+    let during = Timestamp::from_millis(T0 + 60_000);
+    for familiar in ["192.0.2.44", "2001:db8:7:7:abcd::2", "198.51.100.9"] {
+        assert!(
+            !lock.is_locked_for(during, familiar.parse().ok()),
+            "{familiar}"
+        );
+    }
+    assert!(lock.is_locked_for(during, "203.0.113.5".parse().ok()));
+}
+
+#[tokio::test]
+async fn a_success_from_a_failing_source_after_the_burst_is_one_takeover_incident() {
+    let g = guard(&[]);
+    let mut events = burst("e", "frank", 6, T0);
+    g.handle(&payload(&as_refs(&events))).await.expect("burst");
+    // The attacker at 203.0.113.3 gets in, twice, in two batches; the first is redelivered.
+    let win = vec![(
+        "w0".to_owned(),
+        T0 + 120_000,
+        success("frank", "203.0.113.3"),
+    )];
+    let first = g.handle(&payload(&as_refs(&win))).await.expect("success");
+    assert_eq!(first.takeovers, vec!["frank"], "{first:?}");
+    let again = g
+        .handle(&payload(&as_refs(&win)))
+        .await
+        .expect("redelivery");
+    let win2 = vec![(
+        "w1".to_owned(),
+        T0 + 180_000,
+        success("frank", "203.0.113.3"),
+    )];
+    g.handle(&payload(&as_refs(&win2)))
+        .await
+        .expect("second success");
+    let takeovers: Vec<_> = g
+        .incidents
+        .all()
+        .into_iter()
+        .filter(|i| i.kind == apptrack_core::incident::IncidentKind::AccountTakeover)
+        .collect();
+    assert_eq!(takeovers.len(), 1, "one incident per episode");
+    assert_eq!(
+        takeovers[0].count, 2,
+        "the redelivery added nothing: {again:?}"
+    );
+    assert_eq!(takeovers[0].severity.as_str(), "critical");
+    assert!(
+        takeovers[0]
+            .summary
+            .contains("Reset the account's password"),
+        "{}",
+        takeovers[0].summary
+    );
+    assert!(takeovers[0].summary.contains("203.0.113.3"));
+    // The attacker's address was not learned as familiar.
+    let f = g.state.familiar("frank").await.expect("read");
+    assert!(f.days.is_empty(), "{f:?}");
+    // The owner's own success after the episode is learned, and is no takeover.
+    events.clear();
+    events.push((
+        "o0".to_owned(),
+        T0 + 3 * 3_600_000,
+        success("frank", "192.0.2.7"),
+    ));
+    let owner = g.handle(&payload(&as_refs(&events))).await.expect("owner");
+    assert!(owner.takeovers.is_empty());
+    assert!(
+        !g.state
+            .familiar("frank")
+            .await
+            .expect("read")
+            .days
+            .is_empty()
+    );
+}

@@ -203,3 +203,139 @@ async fn honours_the_configured_limit_on_decompressed_bytes() -> Result<()> {
     assert_eq!(handled["events"], 400, "{handled}");
     Ok(())
 }
+
+/// A subscription payload of JSON logins of `user`: (id, time, ip, succeeded).
+fn logins(user: &str, events: &[(&str, i64, &str, bool)]) -> Vec<u8> {
+    use apptrack_core::subscription::{LogEvent, LogsBatch, MessageType};
+    encode_batch(&LogsBatch {
+        message_type: MessageType::Data,
+        owner: "123456789012".into(),
+        log_group: "/apptrack/test/auth".into(),
+        log_stream: "web-1".into(),
+        subscription_filters: vec!["login-guard".into()],
+        log_events: events
+            .iter()
+            .map(|(id, at, ip, ok)| LogEvent {
+                id: (*id).to_owned(),
+                timestamp: *at,
+                message: format!(
+                    r#"{{"event":"{}","user":"{user}","ip":"{ip}","user_agent":"python-requests/2.31.0"}}"#,
+                    if *ok { "login_success" } else { "login_failed" }
+                ),
+            })
+            .collect(),
+    })
+    .into_bytes()
+}
+
+/// What a login path reads in its one `GetItem`: locked for `source` while `locked_until_s`
+/// is in the future, unless the lock's `scope` is `unfamiliar` and `familiar` has the
+/// source's /24 (or /64).
+async fn locked_for(tables: &TestTables, account: &str, prefix: &str) -> Result<bool> {
+    let out = tables
+        .client
+        .get_item()
+        .table_name(&tables.state)
+        .key("pk", AttributeValue::S("LOCKS".into()))
+        .key("sk", AttributeValue::S(account.into()))
+        .projection_expression("locked_until_s, #s, familiar.#p")
+        .expression_attribute_names("#s", "scope")
+        .expression_attribute_names("#p", prefix)
+        .consistent_read(true)
+        .send()
+        .await
+        .context("GetItem of the lock")?;
+    let Some(item) = out.item else {
+        return Ok(false);
+    };
+    let until: i64 = item
+        .get("locked_until_s")
+        .and_then(|v| v.as_n().ok())
+        .context("no locked_until_s")?
+        .parse()?;
+    let scoped = item
+        .get("scope")
+        .and_then(|v| v.as_s().ok())
+        .map(String::as_str)
+        == Some("unfamiliar");
+    let familiar = item
+        .get("familiar")
+        .and_then(|v| v.as_m().ok())
+        .is_some_and(|m| m.contains_key(prefix));
+    Ok(until > now_ms() / 1000 && !(scoped && familiar))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_owner_keeps_logging_in_while_the_attacker_is_locked_out_and_a_takeover_is_raised_once()
+-> Result<()> {
+    let tables = TestTables::new().await?;
+    let f = deploy(&tables)?;
+    let t = now_ms() - 5 * 60_000;
+    // The owner logged in from home yesterday and this morning.
+    let home = write_event(
+        "home.json",
+        &logins(
+            "ivy",
+            &[
+                ("h1", t - 86_400_000, "192.0.2.44", true),
+                ("h2", t - 3_600_000, "192.0.2.44", true),
+            ],
+        ),
+    )?;
+    f.invoke_file(&home)?.response()?;
+    // The attacker's burst from two networks.
+    let attack: Vec<(String, i64, String)> = (0..6)
+        .map(|i| {
+            (
+                format!("a{i}"),
+                t + i * 1000,
+                format!(
+                    "{}.{}",
+                    if i % 2 == 0 {
+                        "203.0.113"
+                    } else {
+                        "198.51.100"
+                    },
+                    i + 1
+                ),
+            )
+        })
+        .collect();
+    let attack: Vec<(&str, i64, &str, bool)> = attack
+        .iter()
+        .map(|(id, at, ip)| (id.as_str(), *at, ip.as_str(), false))
+        .collect();
+    let burst = write_event("attack.json", &logins("ivy", &attack))?;
+    let r = f.invoke_file(&burst)?.response()?;
+    assert_eq!(r["locked"][0]["account"], "ivy", "{r}");
+    assert!(
+        !locked_for(&tables, "ivy", "192.0.2.0/24").await?,
+        "the owner's network"
+    );
+    assert!(locked_for(&tables, "ivy", "203.0.113.0/24").await?);
+    assert!(locked_for(&tables, "ivy", "198.51.100.0/24").await?);
+
+    // One of the failing sources gets in.
+    let win = write_event(
+        "win.json",
+        &logins("ivy", &[("w1", t + 60_000, "203.0.113.3", true)]),
+    )?;
+    let r = f.invoke_file(&win)?.response()?;
+    assert_eq!(r["takeovers"][0], "ivy", "{r}");
+    let before = tables.snapshot().await?;
+    let again = f.invoke_file(&win)?.response()?;
+    assert_eq!(
+        tables.snapshot().await?,
+        before,
+        "a redelivery changed the tables: {again}"
+    );
+    let incidents = tables.incidents().await?;
+    let takeovers: Vec<_> = incidents
+        .iter()
+        .filter(|i| attr(i, "kind") == Some("account-takeover"))
+        .collect();
+    assert_eq!(takeovers.len(), 1, "{incidents:#?}");
+    assert_eq!(attr(takeovers[0], "severity"), Some("critical"));
+    assert!(!f.function_log().contains("panicked"));
+    Ok(())
+}

@@ -48,6 +48,10 @@ export interface ApptrackSettings {
   readonly loginGuardAllowCidrs?: string;
   /** Regex with named groups account, ip, outcome (`LoginGuardAuthRegex`). @default '' */
   readonly loginGuardAuthRegex?: string;
+  /** `unfamiliar`: a lock holds against unfamiliar sources only; `account`: every source (`LoginGuardLockScope`). @default 'unfamiliar' */
+  readonly loginGuardLockScope?: 'unfamiliar' | 'account';
+  /** Days a source stays familiar after a successful login (`LoginGuardFamiliarDays`). @default 30 */
+  readonly loginGuardFamiliarDays?: number;
 
   /** Application log groups error-analyzer subscribes to (`ErrorAnalyzerLogGroups`; no limit of 5 here). @default none */
   readonly errorAnalyzerLogGroups?: logs.ILogGroup[];
@@ -106,6 +110,8 @@ export const PARAMETERS_OF: { readonly [K in keyof Required<ApptrackSettings>]: 
   loginGuardStuffingAccounts: ['LoginGuardStuffingAccounts'],
   loginGuardAllowCidrs: ['LoginGuardAllowCidrs'],
   loginGuardAuthRegex: ['LoginGuardAuthRegex'],
+  loginGuardLockScope: ['LoginGuardLockScope'],
+  loginGuardFamiliarDays: ['LoginGuardFamiliarDays'],
   errorAnalyzerLogGroups: ['ErrorAnalyzerLogGroups'],
   errorAnalyzerFilterPattern: ['ErrorAnalyzerFilterPattern'],
   errorAnalyzerNewErrorMinCount: ['ErrorAnalyzerNewErrorMinCount'],

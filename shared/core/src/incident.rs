@@ -235,6 +235,9 @@ incident_kinds!(
         DependencyFailure => "dependency-failure",
         BruteForce => "brute-force",
         CredentialStuffing => "credential-stuffing",
+        /// A login succeeded right after a burst of failed ones, from a source of the burst
+        /// or one the account's lock held against (login-guard).
+        AccountTakeover => "account-takeover",
         /// One instance of a group runs hot while the group as a whole does not.
         HotInstance => "hot-instance",
         /// A deployment made its service worse (deploy-guard's regression verdict).
@@ -913,6 +916,7 @@ mod tests {
                 "dependency-failure",
                 "brute-force",
                 "credential-stuffing",
+                "account-takeover",
                 "hot-instance",
                 "deploy-regression",
                 "capacity-forecast",

@@ -22,9 +22,19 @@
 //!   `sources` and `user_agents` (L of S), `failures`, `first_failure_at`,
 //!   `last_failure_at`, `offence_number`, `offences` (L of N, lock starts within the repeat
 //!   window), `log_group`, `incident_id`, `unlocked_at`/`unlocked_by`/`unlock_note` after an
-//!   unlock, `lrev` (N, revision). Kept until the repeat window after the last offence has
+//!   unlock, `lrev` (N, revision), `scope` (S, `unfamiliar` or `account`; absent on records
+//!   written before scoping: `account`), `familiar` (M, one `true` per familiar prefix,
+//!   `"198.51.100.0/24"`, `"2001:db8:1:2::/64"`: a login path projects `familiar.#p` with its
+//!   client's prefix), `investigation` (S, JSON: the per-source summary of the incident). Kept until the repeat window after the last offence has
 //!   passed, so an expired lock item still exists: a lock is in force only while
 //!   `locked_until_s` is in the future.
+//!
+//! - familiar sources: `pk = LOGIN#ACCOUNT#<account>`, `sk = FAMILIAR`: `d<day>` (SS, the
+//!   addresses that logged in successfully that day, epoch days); and the prefix index
+//!   `pk = LOGIN#PREFIX#<prefix>`, `sk = FAMILIAR`: `d<day>` (SS, accounts logged in to from
+//!   the prefix). `ADD` to a set is idempotent, so a redelivery changes nothing; each day's
+//!   set is bounded by a size condition, and days past the window are removed blindly by
+//!   later writes (like the counters' minutes) or go with the item's TTL.
 //!
 //! Locks share one partition so `apptrack locks list` is a `Query`, not a `Scan` (the state
 //! table has no index). One partition serves 3,000 strongly consistent reads/s; an
@@ -41,7 +51,8 @@ use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, ReturnValuesOnConditi
 use super::item::{Expr, Item, key as key_of, millis, n, number, s, time};
 use super::{Cancelled, cancelled, condition_held, sdk_error};
 use apptrack_core::auth::{
-    CounterKey, CounterUpdate, Counters, GuardStore, LockMirror, LockMode, LockRecord, LockWrite,
+    CounterKey, CounterUpdate, Counters, FamiliarPolicy, FamiliarSources, FamiliarUpdate,
+    GuardStore, LockMirror, LockMode, LockRecord, LockScope, LockWrite, SourcePrefix,
 };
 use apptrack_core::clock::Timestamp;
 use apptrack_core::store::StoreError;
@@ -51,6 +62,7 @@ use apptrack_core::store::StoreError;
 /// clean-up write.
 const BLIND_PRUNE_MINUTES: i64 = 3;
 const WINDOW_SK: &str = "WINDOW";
+const FAMILIAR_SK: &str = "FAMILIAR";
 pub const LOCKS_PK: &str = "LOCKS";
 pub const AUDIT_LOCKS_PK: &str = "AUDIT_LOCKS";
 
@@ -75,6 +87,22 @@ pub fn counter_pk(k: &CounterKey) -> String {
         CounterKey::Account(a) => format!("LOGIN#ACCOUNT#{a}"),
         CounterKey::Source(ip) => format!("LOGIN#SOURCE#{ip}"),
     }
+}
+
+/// The partition key of a prefix's familiarity index.
+pub fn prefix_pk(p: &SourcePrefix) -> String {
+    format!("LOGIN#PREFIX#{p}")
+}
+
+/// The `d<day>` sets of a familiar item.
+fn day_sets(item: &Item) -> impl Iterator<Item = (i64, &Vec<String>)> {
+    item.iter().filter_map(|(name, v)| {
+        let day = name.strip_prefix('d')?.parse().ok()?;
+        match v {
+            AttributeValue::Ss(set) => Some((day, set)),
+            _ => None,
+        }
+    })
 }
 
 /// The partition key of lock records in `mode`.
@@ -122,6 +150,9 @@ fn decode_counters(item: &Item, applied: bool) -> Counters {
     let mut c = Counters {
         applied,
         rev: number(item, "rev")
+            .and_then(|r| u64::try_from(r).ok())
+            .unwrap_or(0),
+        successes: number(item, "successes")
             .and_then(|r| u64::try_from(r).ok())
             .unwrap_or(0),
         ..Counters::default()
@@ -194,6 +225,21 @@ fn decode_lock(item: &Item) -> Result<LockRecord, StoreError> {
         rev: number(item, "lrev")
             .and_then(|r| u64::try_from(r).ok())
             .unwrap_or(0),
+        scope: match text(item, "scope") {
+            None => LockScope::Account,
+            Some(raw) => LockScope::parse(&raw).ok_or_else(|| corrupt("scope"))?,
+        },
+        familiar: match item.get("familiar") {
+            Some(AttributeValue::M(m)) => m
+                .keys()
+                .map(|k| k.parse().map_err(|_| corrupt("familiar prefix")))
+                .collect::<Result<_, _>>()?,
+            _ => Default::default(),
+        },
+        investigation: match text(item, "investigation") {
+            None => Vec::new(),
+            Some(raw) => serde_json::from_str(&raw).map_err(|_| corrupt("investigation"))?,
+        },
     })
 }
 
@@ -240,6 +286,57 @@ impl DynamoGuardStore {
                 })?;
         }
         Ok(())
+    }
+}
+
+impl DynamoGuardStore {
+    /// `ADD`s each day's members to the familiar item `pk`, unless a day's set is already
+    /// full (then the update is skipped: the set stays bounded), removing the few days just
+    /// past the window.
+    async fn add_days(
+        &self,
+        pk: String,
+        sets: std::collections::BTreeMap<i64, Vec<String>>,
+        u: &FamiliarUpdate,
+        cap: usize,
+    ) -> Result<(), StoreError> {
+        let mut e = Expr::default();
+        let limit = e.value(n(cap));
+        let mut adds = Vec::new();
+        let mut conditions = Vec::new();
+        for (day, members) in &sets {
+            let name = e.name(&format!("d{day}"));
+            adds.push(format!("{name} {}", e.value(ss(members.iter().cloned()))));
+            conditions.push(format!(
+                "(attribute_not_exists({name}) OR size({name}) < {limit})"
+            ));
+        }
+        let removes: Vec<String> = ((u.prune_before - BLIND_PRUNE_MINUTES)..u.prune_before)
+            .filter(|d| !sets.contains_key(d))
+            .map(|d| e.name(&format!("d{d}")))
+            .collect();
+        let exp = e.value(n(epoch_secs(u.expires_at)));
+        let mut update = format!(
+            "SET {} = {exp} ADD {}",
+            e.name("expires_at"),
+            adds.join(", ")
+        );
+        if !removes.is_empty() {
+            update.push_str(&format!(" REMOVE {}", removes.join(", ")));
+        }
+        let res = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key_of(pk, FAMILIAR_SK)))
+            .update_expression(update)
+            .condition_expression(conditions.join(" AND "))
+            .set_expression_attribute_names(Some(e.names))
+            .set_expression_attribute_values(Some(e.values))
+            .send()
+            .await;
+        // Not held: a day is full; what it holds stays familiar.
+        condition_held(res, &self.table).map(drop)
     }
 }
 
@@ -433,6 +530,21 @@ impl GuardStore for DynamoGuardStore {
                 AttributeValue::L(lock.offences.iter().map(|o| millis(*o)).collect()),
             ),
             ("log_group", s(lock.log_group.as_str())),
+            ("scope", s(lock.scope.as_str())),
+            (
+                "familiar",
+                AttributeValue::M(
+                    lock.familiar
+                        .iter()
+                        .map(|p| (p.to_string(), AttributeValue::Bool(true)))
+                        .collect(),
+                ),
+            ),
+            (
+                "investigation",
+                s(serde_json::to_string(&lock.investigation)
+                    .map_err(|e| StoreError::Rejected(format!("lock investigation: {e}")))?),
+            ),
             ("lrev", n(lock_rev.unwrap_or(0) + 1)),
             ("expires_at", exp.clone()),
         ];
@@ -578,6 +690,72 @@ impl GuardStore for DynamoGuardStore {
             condition_held(res, &self.table)?;
         }
         Ok(())
+    }
+
+    async fn familiar(&self, account: &str) -> Result<FamiliarSources, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key_of(
+                counter_pk(&CounterKey::Account(account.to_owned())),
+                FAMILIAR_SK,
+            )))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| self.err(e))?;
+        let mut f = FamiliarSources::default();
+        if let Some(item) = &out.item {
+            for (day, set) in day_sets(item) {
+                // An address that does not parse teaches nothing; it cannot be one we wrote.
+                f.days
+                    .insert(day, set.iter().filter_map(|a| a.parse().ok()).collect());
+            }
+        }
+        Ok(f)
+    }
+
+    async fn learn_familiar(&self, u: &FamiliarUpdate) -> Result<(), StoreError> {
+        let cap = FamiliarPolicy::default().max_per_day;
+        for (prefix, days) in u.prefixes() {
+            let sets = days.iter().map(|d| (*d, vec![u.account.clone()])).collect();
+            self.add_days(prefix_pk(&prefix), sets, u, cap).await?;
+        }
+        let sets = u
+            .additions
+            .iter()
+            .map(|(d, ips)| (*d, ips.iter().map(ToString::to_string).collect()))
+            .collect();
+        self.add_days(
+            counter_pk(&CounterKey::Account(u.account.clone())),
+            sets,
+            u,
+            cap,
+        )
+        .await
+    }
+
+    async fn familiar_to(
+        &self,
+        prefix: SourcePrefix,
+        first_day: i64,
+    ) -> Result<BTreeSet<String>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key_of(prefix_pk(&prefix), FAMILIAR_SK)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| self.err(e))?;
+        Ok(out
+            .item
+            .iter()
+            .flat_map(|i| day_sets(i).filter(|(d, _)| *d >= first_day))
+            .flat_map(|(_, set)| set.iter().cloned())
+            .collect())
     }
 
     async fn list_locks(&self, mode: LockMode) -> Result<Vec<LockRecord>, StoreError> {

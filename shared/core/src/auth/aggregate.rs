@@ -55,6 +55,8 @@ pub struct AccountAggregate {
     pub success_event_ids: Vec<String>,
     pub last_success_at: Option<Timestamp>,
     pub last_success_source: Option<IpAddr>,
+    /// The latest success per source (bounded like `sources`): what familiarity learns.
+    pub success_sources: BTreeMap<IpAddr, Timestamp>,
     /// Over counted attempts of either outcome.
     pub first_at: Timestamp,
     pub last_at: Timestamp,
@@ -175,6 +177,16 @@ impl BatchAggregate {
                     acc.last_success_at = Some(a.at);
                     acc.last_success_source = a.source;
                 }
+                if let Some(ip) = a.source {
+                    let room = acc.success_sources.len() < limits.sources_per_account;
+                    match acc.success_sources.get_mut(&ip) {
+                        Some(t) => *t = (*t).max(a.at),
+                        None if room => {
+                            acc.success_sources.insert(ip, a.at);
+                        }
+                        None => {}
+                    }
+                }
             }
         }
         if let Some(ip) = a.source {
@@ -251,6 +263,7 @@ impl AccountAggregate {
             success_event_ids: Vec::new(),
             last_success_at: None,
             last_success_source: None,
+            success_sources: BTreeMap::new(),
             first_at: at,
             last_at: at,
         }

@@ -1,6 +1,7 @@
 //! What login-guard's incidents say: one brute-force incident per lock episode (its title,
-//! severity, summary and evidence), the failures that arrive during the lock, and credential
-//! stuffing from one source. Values in, occurrences out; the handler only raises them.
+//! severity, summary and its investigation per source), the failures that arrive during the
+//! lock, credential stuffing from one source, and an account takeover (a success after the
+//! burst). Values in, occurrences out; the handler only raises them.
 
 use std::collections::BTreeSet;
 use std::net::IpAddr;
@@ -8,8 +9,8 @@ use std::net::IpAddr;
 use serde_json::json;
 
 use super::{
-    AccountAggregate, BUCKET_MILLIS, Counters, LockMirror, LockMode, LockRecord, SourceAggregate,
-    StuffingDecision, StuffingPolicy,
+    AccountAggregate, BUCKET_MILLIS, Counters, LockMirror, LockMode, LockRecord, LockScope,
+    SourceAggregate, SourceSummary, StuffingDecision, StuffingPolicy, TakeoverCause, WindowPolicy,
 };
 use crate::clock::Timestamp;
 use crate::incident::{
@@ -51,7 +52,7 @@ pub fn lock_opened(l: &LockRecord) -> Result<Occurrence, IncidentError> {
     );
     occ.count = u64::from(l.failures.max(1));
     occ.summary = format!(
-        "{}. Sources: {}. User agents: {}. Failures from {} to {}; locked until {}{}.",
+        "{}. Sources: {}. User agents: {}. Failures from {} to {}; locked until {}{}; {}.{}",
         l.reason,
         list_or_none(&l.sources),
         list_or_none(&l.user_agents),
@@ -63,6 +64,8 @@ pub fn lock_opened(l: &LockRecord) -> Result<Occurrence, IncidentError> {
         } else {
             ""
         },
+        scope_text(l),
+        investigation_text(&l.investigation),
     );
     occ.evidence = vec![Evidence::new(
         at,
@@ -81,8 +84,17 @@ pub fn lock_opened(l: &LockRecord) -> Result<Occurrence, IncidentError> {
             "locked_until": l.locked_until,
             "offence": l.offence_number,
             "mode": l.mode,
+            "scope": l.scope,
+            "familiar": l.familiar,
         }),
     )];
+    for s in &l.investigation {
+        occ.evidence.push(Evidence::new(
+            at,
+            &format!("source {}", s.source),
+            serde_json::to_value(s).unwrap_or_default(),
+        ));
+    }
     occ.idempotency_key = Some(format!(
         "{SOURCE}:lock:{}:{}:{}",
         l.mode, l.account, l.locked_at
@@ -192,6 +204,171 @@ pub fn credential_stuffing(
     )];
     occ.idempotency_key = Some(format!("{SOURCE}:stuffing:{ip}:{fp}"));
     Ok(occ)
+}
+
+/// A success after the burst (`suspects`: its sources, times and causes, from the batch
+/// with fingerprint `fp`): one critical `account-takeover` incident per lock episode, which
+/// later successes of the episode add to.
+pub fn account_takeover(
+    l: &LockRecord,
+    suspects: &[(std::net::IpAddr, Timestamp, TakeoverCause)],
+    a: &AccountAggregate,
+    c: &Counters,
+    window: &WindowPolicy,
+    fp: &str,
+) -> Result<Occurrence, IncidentError> {
+    let at = suspects.iter().map(|s| s.1).max().unwrap_or(a.last_at);
+    let first_minute = window.first_minute(l.locked_at.min(at)) - super::CLOCK_SKEW_MINUTES;
+    let last_minute = super::minute_of(at);
+    let in_burst = |m: &&i64| **m >= first_minute && **m <= last_minute;
+    let timeline: Vec<serde_json::Value> = c
+        .failure_buckets
+        .iter()
+        .filter(|(m, n)| in_burst(m) && **n > 0)
+        .map(|(m, n)| {
+            let sources: Vec<&String> = c
+                .member_buckets
+                .get(m)
+                .map(|s| s.iter().collect())
+                .unwrap_or_default();
+            json!({
+                "minute": Timestamp::from_millis(m.saturating_mul(BUCKET_MILLIS)),
+                "failures": n,
+                "sources": sources,
+            })
+        })
+        .collect();
+    let failures: u32 = c
+        .failure_buckets
+        .iter()
+        .filter(|(m, _)| in_burst(m))
+        .fold(0u32, |acc, (_, n)| acc.saturating_add(*n));
+    let mut minutes_per_source: std::collections::BTreeMap<&str, u32> = Default::default();
+    for (_, set) in c
+        .member_buckets
+        .range(first_minute..=last_minute.max(first_minute))
+    {
+        for s in set {
+            *minutes_per_source.entry(s.as_str()).or_default() += 1;
+        }
+    }
+    let mut user_agents: BTreeSet<String> = a.user_agents.clone();
+    user_agents.extend(l.user_agents.iter().cloned());
+    let winners: Vec<String> = suspects.iter().map(|s| s.0.to_string()).collect();
+    let mut occ = Occurrence::new(
+        DedupKey::new(
+            SOURCE,
+            IncidentKind::AccountTakeover,
+            &l.account,
+            &format!("{}:{}", l.mode, l.locked_at.as_millis()),
+        )?,
+        IncidentKind::AccountTakeover,
+        Severity::Critical,
+        SOURCE,
+        &service_of(&l.log_group),
+        &l.account,
+        Title::truncated(&format!(
+            "Likely account takeover of {}: login from {} after {failures} failed logins",
+            l.account,
+            winners.join(", ")
+        )),
+        at,
+    );
+    occ.count = u64::try_from(suspects.len()).unwrap_or(1).max(1);
+    let causes: Vec<String> = suspects
+        .iter()
+        .map(|(ip, t, cause)| match cause {
+            TakeoverCause::FailedInBurst => format!("{ip} at {t} had failed in the burst"),
+            TakeoverCause::WhileLocked => {
+                format!("{ip} at {t} while the account was locked for it")
+            }
+        })
+        .collect();
+    occ.summary = format!(
+        "A login to {} succeeded right after {failures} failed logins (locked at {} until {}): {}. \
+         Reset the account's password, revoke its sessions and tokens, and review what the \
+         session did. Burst sources: {}. User agents: {}.",
+        l.account,
+        l.locked_at,
+        l.locked_until,
+        causes.join("; "),
+        minutes_per_source
+            .iter()
+            .map(|(s, n)| format!("{s} ({n} min)"))
+            .collect::<Vec<_>>()
+            .join(", "),
+        list_or_none(&user_agents.into_iter().collect::<Vec<_>>()),
+    );
+    occ.evidence = vec![
+        Evidence::new(
+            at,
+            "successful login after the burst",
+            json!({
+                "account": l.account,
+                "logins": suspects.iter().map(|(ip, t, cause)| json!({
+                    "source": ip.to_string(), "at": t, "cause": cause.as_str(),
+                })).collect::<Vec<_>>(),
+                "failures": failures,
+                "sources": minutes_per_source.iter().map(|(s, n)| json!({
+                    "source": s, "minutes_failing": n,
+                })).collect::<Vec<_>>(),
+                "user_agents": a.user_agents,
+                "locked_at": l.locked_at,
+                "locked_until": l.locked_until,
+                "mode": l.mode,
+            }),
+        ),
+        Evidence::new(at, "the burst, minute by minute", json!(timeline)),
+    ];
+    occ.idempotency_key = Some(format!(
+        "{SOURCE}:takeover:{}:{}:{}:{fp}",
+        l.mode, l.account, l.locked_at
+    ));
+    Ok(occ)
+}
+
+fn scope_text(l: &LockRecord) -> String {
+    match l.scope {
+        LockScope::Account => "locked for every source".to_owned(),
+        LockScope::Unfamiliar if l.familiar.is_empty() => {
+            "locked for every source (no familiar source yet)".to_owned()
+        }
+        LockScope::Unfamiliar => format!(
+            "not locked for its familiar sources {}",
+            l.familiar
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    }
+}
+
+fn investigation_text(summary: &[SourceSummary]) -> String {
+    let per: Vec<String> = summary
+        .iter()
+        .map(|s| {
+            format!(
+                " {}: {} attempts against {} accounts, seen {} to {}, {}, {}.",
+                s.source,
+                s.attempts,
+                s.accounts_tried,
+                s.first_seen.map_or("?".to_owned(), |t| t.to_string()),
+                s.last_seen.map_or("?".to_owned(), |t| t.to_string()),
+                if s.ever_succeeded {
+                    "has logged in successfully"
+                } else {
+                    "never logged in"
+                },
+                if s.familiar_to_any_account {
+                    format!("familiar to {}", s.familiar_to.join(", "))
+                } else {
+                    "familiar to no account".to_owned()
+                },
+            )
+        })
+        .collect();
+    per.concat()
 }
 
 /// One brute-force incident per lock episode.

@@ -14,7 +14,9 @@
 //!    handler rebuilds an [`AccountState`] / [`SourceState`] from it and asks
 //!    [`GuardPolicy::decide_lock`] and [`GuardPolicy::decide_stuffing`].
 //!
-//! A successful login is recorded (count, time and source of the last one) and erases
+//! A successful login teaches the account a familiar source (`familiar`: its address and
+//! /24 or /64 prefix, for 30 days), so a lock holds against unfamiliar sources only, and a
+//! success from a source of the burst is an account takeover (`takeover`). It erases
 //! nothing: the owner logging in from home must not hand an attacker hammering the same
 //! account from elsewhere a fresh budget, and fail2ban does not reset on success either.
 //! Failures age out of the window instead, and a lock makes the failures before it stop
@@ -23,13 +25,16 @@
 mod aggregate;
 mod allow;
 mod attempt;
+mod familiar;
 pub mod incident;
+mod investigation;
 mod lock;
 mod parse;
 mod policy;
 mod sshd;
 mod state;
 mod stuffing;
+mod takeover;
 mod window;
 
 pub use aggregate::{
@@ -40,6 +45,11 @@ pub use attempt::{
     AccountCase, LoginAttempt, MAX_ACCOUNT_CHARS, MAX_USER_AGENT_CHARS, Outcome, normalize_account,
     parse_source,
 };
+pub use familiar::{
+    DAY_MILLIS, FamiliarPolicy, FamiliarSources, FamiliarUpdate, LockScope, SourcePrefix, day_of,
+    lock_holds,
+};
+pub use investigation::{SourceSummary, summarize};
 pub use lock::{LockDecision, LockPolicy};
 pub use parse::{AuthParser, AuthParserConfig, CustomPattern};
 pub use policy::{AccountState, GuardPolicy, SourceState};
@@ -47,6 +57,7 @@ pub use state::{
     CounterKey, CounterUpdate, Counters, GuardStore, LockMirror, LockMode, LockRecord, LockWrite,
 };
 pub use stuffing::{StuffingDecision, StuffingPolicy};
+pub use takeover::{TakeoverCause, judge_success};
 pub use window::{
     BUCKET_MILLIS, CLOCK_SKEW_MINUTES, WindowPolicy, account_bucket_attribute,
     failure_bucket_attribute, merge_buckets, minute_of, parse_bucket_attribute,

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use super::aggregate::AggregateLimits;
 use super::allow::AllowList;
+use super::familiar::FamiliarPolicy;
 use super::lock::{LockDecision, LockPolicy};
 use super::parse::AuthParserConfig;
 use super::stuffing::{StuffingDecision, StuffingPolicy};
@@ -43,6 +44,8 @@ pub struct GuardPolicy {
     pub allow: AllowList,
     pub parser: AuthParserConfig,
     pub limits: AggregateLimits,
+    /// Familiar sources and whom a lock holds against.
+    pub familiar: FamiliarPolicy,
 }
 
 const DAY_SECS: u32 = 86_400;
@@ -123,6 +126,7 @@ impl GuardPolicy {
             allow,
             parser: AuthParserConfig::from_env(get)?,
             limits,
+            familiar: FamiliarPolicy::from_env(get)?,
         })
     }
 

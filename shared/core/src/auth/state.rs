@@ -19,6 +19,8 @@ use std::net::IpAddr;
 
 use serde::{Deserialize, Serialize};
 
+use super::familiar::{FamiliarSources, FamiliarUpdate, LockScope, SourcePrefix, lock_holds};
+use super::investigation::SourceSummary;
 use crate::clock::Timestamp;
 use crate::store::StoreError;
 
@@ -116,6 +118,8 @@ pub struct Counters {
     pub applied: bool,
     /// Revision: bumped by every applied update.
     pub rev: u64,
+    /// Successful logins counted on the item (while it lives).
+    pub successes: u64,
     pub failure_buckets: BTreeMap<i64, u32>,
     pub member_buckets: BTreeMap<i64, BTreeSet<String>>,
     pub fingerprints: BTreeMap<i64, BTreeSet<String>>,
@@ -167,11 +171,24 @@ pub struct LockRecord {
     pub unlock_note: Option<String>,
     /// Revision of the lock item: a new lock is conditioned on the one it was decided from.
     pub rev: u64,
+    /// Whom the lock holds against; records written before scoping read as `Account`.
+    pub scope: LockScope,
+    /// The account's familiar prefixes when it was locked: a scoped lock does not hold
+    /// against them (a login path reads them in the same `GetItem`).
+    pub familiar: BTreeSet<SourcePrefix>,
+    /// Per source that failed in the burst, what an investigation starts from.
+    pub investigation: Vec<SourceSummary>,
 }
 
 impl LockRecord {
+    /// Locked at `now` for a caller that passes no source (`locked_until_s` in the future).
     pub fn is_locked(&self, now: Timestamp) -> bool {
         self.locked_until > now
+    }
+
+    /// Locked at `now` for a login from `source` (`None`: as [`is_locked`](Self::is_locked)).
+    pub fn is_locked_for(&self, now: Timestamp, source: Option<IpAddr>) -> bool {
+        self.is_locked(now) && lock_holds(self.scope, &self.familiar, source)
     }
 }
 
@@ -225,6 +242,27 @@ pub trait GuardStore: Send + Sync {
         locked_at: Timestamp,
         incident_id: &str,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// The account's familiar sources (strongly consistent).
+    fn familiar(
+        &self,
+        account: &str,
+    ) -> impl Future<Output = Result<FamiliarSources, StoreError>> + Send;
+
+    /// Adds the update's addresses to the account's familiar sources and each learned
+    /// prefix's index; adding twice changes nothing. Prefixes first, so a retry after a
+    /// partial write finds the account's addresses missing and writes both again.
+    fn learn_familiar(
+        &self,
+        update: &FamiliarUpdate,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// The accounts (bounded sample) `prefix` logged in to from day `first_day` on.
+    fn familiar_to(
+        &self,
+        prefix: SourcePrefix,
+        first_day: i64,
+    ) -> impl Future<Output = Result<BTreeSet<String>, StoreError>> + Send;
 
     /// Every lock record of `mode` (current and past ones still kept for their history).
     fn list_locks(

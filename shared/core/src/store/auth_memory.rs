@@ -1,12 +1,13 @@
 //! In-memory login-guard state with the DynamoDB adapter's semantics (fingerprint-conditional
 //! updates, revisions, conditional lock writes). For unit tests; never deployed.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Mutex;
 
 use super::StoreError;
 use crate::auth::{
-    CounterKey, CounterUpdate, Counters, GuardStore, LockMirror, LockMode, LockRecord, LockWrite,
+    CounterKey, CounterUpdate, Counters, FamiliarPolicy, FamiliarSources, FamiliarUpdate,
+    GuardStore, LockMirror, LockMode, LockRecord, LockWrite, SourcePrefix,
 };
 use crate::clock::Timestamp;
 
@@ -14,6 +15,8 @@ use crate::clock::Timestamp;
 struct State {
     counters: HashMap<CounterKey, Counters>,
     locks: BTreeMap<(LockMode, String), LockRecord>,
+    familiar: HashMap<String, FamiliarSources>,
+    prefixes: HashMap<SourcePrefix, BTreeMap<i64, BTreeSet<String>>>,
     writes: u64,
     fail_next_mirror_write: bool,
 }
@@ -60,6 +63,7 @@ impl GuardStore for MemoryGuardStore {
             return Ok(out);
         }
         c.rev += 1;
+        c.successes = c.successes.saturating_add(u64::from(u.successes));
         for (m, n) in u.failure_minutes.range(u.prune_before..) {
             let slot = c.failure_buckets.entry(*m).or_insert(0);
             *slot = slot.saturating_add(*n);
@@ -158,6 +162,53 @@ impl GuardStore for MemoryGuardStore {
             m.incident_id = Some(incident_id.to_owned());
         }
         Ok(())
+    }
+
+    async fn familiar(&self, account: &str) -> Result<FamiliarSources, StoreError> {
+        Ok(self
+            .lock()
+            .familiar
+            .get(account)
+            .cloned()
+            .unwrap_or_default())
+    }
+
+    async fn learn_familiar(&self, u: &FamiliarUpdate) -> Result<(), StoreError> {
+        let policy = FamiliarPolicy::default();
+        let mut st = self.lock();
+        for (prefix, days) in u.prefixes() {
+            st.writes += 1;
+            let index = st.prefixes.entry(prefix).or_default();
+            for day in days {
+                let set = index.entry(day).or_default();
+                if set.len() < policy.max_per_day {
+                    set.insert(u.account.clone());
+                }
+            }
+        }
+        st.writes += 1;
+        st.familiar
+            .entry(u.account.clone())
+            .or_default()
+            .apply(u, &policy);
+        Ok(())
+    }
+
+    async fn familiar_to(
+        &self,
+        prefix: SourcePrefix,
+        first_day: i64,
+    ) -> Result<BTreeSet<String>, StoreError> {
+        Ok(self
+            .lock()
+            .prefixes
+            .get(&prefix)
+            .map(|days| {
+                days.range(first_day..)
+                    .flat_map(|(_, s)| s.iter().cloned())
+                    .collect()
+            })
+            .unwrap_or_default())
     }
 
     async fn list_locks(&self, mode: LockMode) -> Result<Vec<LockRecord>, StoreError> {
