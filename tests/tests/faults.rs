@@ -779,6 +779,56 @@ async fn login_guard_absorbs_any_single_dropped_request() {
     assert!(requests >= 10, "{requests} requests");
 }
 
+/// The burst, then a success for the locked account from one of its failing sources (an
+/// account takeover) and another account's ordinary success (a familiar source learned): the
+/// takeover incident, the familiar-source items and the lock's familiar prefixes are written
+/// too.
+fn burst_then_successes() -> Value {
+    let sample = decode_event(
+        &sample("auth/burst-one-account.json"),
+        &DecodeLimits::default(),
+    )
+    .expect("the sample decodes");
+    let last = sample.log_events.last().expect("events").timestamp;
+    let success = |n: i64, user: &str, ip: &str| LogEvent {
+        id: format!("success-{n}"),
+        timestamp: last + n * 15_000,
+        message: format!(
+            r#"{{"level":"info","service":"accounts","event":"login_success","user":"{user}","ip":"{ip}","user_agent":"python-requests/2.31.0"}}"#
+        ),
+    };
+    let mut log_events = sample.log_events.clone();
+    log_events.push(success(1, "alice@example.com", "198.51.100.17"));
+    log_events.push(success(2, "bob@example.com", "192.0.2.7"));
+    let batch = LogsBatch {
+        log_events,
+        ..sample
+    };
+    serde_json::from_str(&encode_batch(&batch)).expect("an encoded batch is JSON")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn login_guard_with_successes_recovers_at_every_cut_point() {
+    let payload = serde_json::to_vec(&burst_then_successes()).expect("bytes");
+    let clock = now();
+    let world = || GuardWorld::new(clock, &payload);
+    let clean = world().await;
+    delivered(&clean, "the clean run").await;
+    let items = clean.snapshot().await;
+    assert!(
+        items.0.iter().any(|l| l.contains("account-takeover")),
+        "the batch opens a takeover: {items:#?}"
+    );
+    assert!(
+        items.0.iter().any(|l| l.contains("FAMILIAR")),
+        "the batch learns a familiar source: {items:#?}"
+    );
+    for fault in [drop_from as fn(usize) -> Fault, lose_from] {
+        let operations = every_cut_point(world, World::dynamodb, fault).await;
+        assert!(operations.len() >= 12, "{operations:?}");
+    }
+}
+
 // ---------------------------------------------------------------------------------------
 // alarm-scaler
 
