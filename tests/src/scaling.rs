@@ -112,3 +112,17 @@ pub async fn group_cpu_before(
     }
     Ok(())
 }
+
+/// The group's desired capacity, as Auto Scaling (ministack) has it.
+pub async fn desired_capacity(asg: &aws_sdk_autoscaling::Client, group: &str) -> Result<i32> {
+    let out = asg
+        .describe_auto_scaling_groups()
+        .auto_scaling_group_names(group)
+        .send()
+        .await
+        .context("DescribeAutoScalingGroups")?;
+    out.auto_scaling_groups()
+        .first()
+        .and_then(|g| g.desired_capacity())
+        .with_context(|| format!("ministack has no group {group}"))
+}

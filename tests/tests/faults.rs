@@ -958,16 +958,8 @@ impl AlarmWorld {
     }
 
     async fn desired(&self) -> i32 {
-        let out = self
-            .groups
-            .describe_auto_scaling_groups()
-            .auto_scaling_group_names(&self.group)
-            .send()
+        apptrack_tests::scaling::desired_capacity(&self.groups, &self.group)
             .await
-            .expect("DescribeAutoScalingGroups");
-        out.auto_scaling_groups()
-            .first()
-            .and_then(|g| g.desired_capacity())
             .expect("the group's desired capacity")
     }
 
@@ -1388,16 +1380,8 @@ impl ForecastWorld {
     }
 
     async fn desired(&self) -> i32 {
-        let out = self
-            .groups
-            .describe_auto_scaling_groups()
-            .auto_scaling_group_names(&self.group)
-            .send()
+        apptrack_tests::scaling::desired_capacity(&self.groups, &self.group)
             .await
-            .expect("DescribeAutoScalingGroups");
-        out.auto_scaling_groups()
-            .first()
-            .and_then(|g| g.desired_capacity())
             .expect("the group's desired capacity")
     }
 }

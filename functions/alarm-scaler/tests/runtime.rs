@@ -14,7 +14,7 @@ use apptrack_tests::bad_input::{
     expect_rejected, reject_hostile_and_random,
 };
 use apptrack_tests::runtime::{Deployed, local_stack_env};
-use apptrack_tests::scaling::{create_managed_group, put_cpu_alarm};
+use apptrack_tests::scaling::{create_managed_group, desired_capacity, put_cpu_alarm};
 use apptrack_tests::{TestTables, attr, autoscaling_client, cloudwatch_client};
 use tokio::sync::{Mutex, MutexGuard};
 
@@ -45,16 +45,7 @@ async fn web_asg() -> Result<MutexGuard<'static, bool>> {
 
 /// The group's desired capacity, as ministack has it.
 async fn desired() -> Result<i32> {
-    let out = autoscaling_client()
-        .describe_auto_scaling_groups()
-        .auto_scaling_group_names(GROUP)
-        .send()
-        .await
-        .context("DescribeAutoScalingGroups")?;
-    out.auto_scaling_groups()
-        .first()
-        .and_then(|g| g.desired_capacity())
-        .with_context(|| format!("ministack has no group {GROUP}"))
+    desired_capacity(&autoscaling_client(), GROUP).await
 }
 
 fn deploy(tables: &TestTables) -> Result<Deployed> {

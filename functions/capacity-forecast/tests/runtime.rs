@@ -14,7 +14,7 @@ use apptrack_tests::bad_input::{
 };
 use apptrack_tests::forecast::{climb, put_forecast_alarm, put_history};
 use apptrack_tests::runtime::{Deployed, local_stack_env};
-use apptrack_tests::scaling::create_managed_group;
+use apptrack_tests::scaling::{create_managed_group, desired_capacity};
 use apptrack_tests::{TestTables, attr, autoscaling_client, cloudwatch_client};
 
 fn deploy(tables: &TestTables, prefix: &str) -> Result<Deployed> {
@@ -38,16 +38,7 @@ fn now_ms() -> i64 {
 }
 
 async fn desired(group: &str) -> Result<i32> {
-    let out = autoscaling_client()
-        .describe_auto_scaling_groups()
-        .auto_scaling_group_names(group)
-        .send()
-        .await
-        .context("DescribeAutoScalingGroups")?;
-    out.auto_scaling_groups()
-        .first()
-        .and_then(|g| g.desired_capacity())
-        .with_context(|| format!("ministack has no group {group}"))
+    desired_capacity(&autoscaling_client(), group).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
