@@ -11,6 +11,7 @@ pub mod forecast;
 pub mod incident;
 pub mod ledger;
 pub mod logline;
+pub mod notify;
 pub mod pattern;
 pub mod retry;
 pub mod scaling;

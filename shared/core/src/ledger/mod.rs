@@ -102,3 +102,68 @@ pub trait ActionLedger: Send + Sync {
 pub fn note_key(key: &str, action: &str) -> String {
     format!("{key}:{action}")
 }
+
+/// How an action claimed with [`once`] stands for this delivery.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Settled<T> {
+    /// This delivery held the claim and acted; `T` is what the act returned.
+    Acted(T),
+    /// Another delivery holds a live claim on it.
+    HeldElsewhere,
+    /// It was done before; the recorded outcome.
+    Done(String),
+    /// It failed for good before; the recorded error.
+    Failed(String),
+}
+
+/// The whole protocol around one act: claim `key`, record `intent`, `act` (handed the
+/// intent an earlier holder recorded, so it can tell whether the act already happened),
+/// then complete with the act's outcome text. A retryable failure of the act releases the
+/// claim so a retry can act at once; a permanent one closes it as failed. Either way the
+/// act's error is returned.
+pub async fn once<L, I, T, E, F, Fut>(
+    ledger: &L,
+    key: &str,
+    now: Timestamp,
+    intent: &I,
+    act: F,
+) -> Result<Settled<T>, E>
+where
+    L: ActionLedger,
+    I: Serialize + DeserializeOwned + Send + Sync,
+    E: From<LedgerError> + crate::failure::Failure,
+    F: FnOnce(Option<I>) -> Fut,
+    Fut: Future<Output = Result<(T, String), E>>,
+{
+    let (token, prior) = match ledger.claim::<I>(key, now).await? {
+        Claim::Acquired {
+            token,
+            prior_intent,
+        } => (token, prior_intent),
+        Claim::HeldElsewhere => return Ok(Settled::HeldElsewhere),
+        Claim::Done { outcome } => return Ok(Settled::Done(outcome)),
+        Claim::Failed { error } => return Ok(Settled::Failed(error)),
+    };
+    ledger.record_intent(key, &token, intent).await?;
+    match act(prior).await {
+        Ok((value, outcome)) => {
+            ledger
+                .complete(key, &token, &Completion::Done(outcome), now)
+                .await?;
+            Ok(Settled::Acted(value))
+        }
+        Err(e) if e.is_retryable() => {
+            if let Err(re) = ledger.release(key, &token).await {
+                tracing::warn!(key, error = %re, "could not release the claim; its lease runs out");
+            }
+            Err(e)
+        }
+        Err(e) => {
+            let failed = Completion::Failed(e.to_string());
+            if let Err(ce) = ledger.complete(key, &token, &failed, now).await {
+                tracing::warn!(key, error = %ce, "could not record the failure; a retry tries again");
+            }
+            Err(e)
+        }
+    }
+}
