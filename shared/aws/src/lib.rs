@@ -7,7 +7,8 @@ pub mod config;
     feature = "cloudwatch",
     feature = "autoscaling",
     feature = "lambda",
-    feature = "codedeploy"
+    feature = "codedeploy",
+    feature = "sns"
 ))]
 pub mod sdk;
 
@@ -21,6 +22,8 @@ pub mod codedeploy;
 pub mod dynamodb;
 #[cfg(feature = "lambda")]
 pub mod lambda;
+#[cfg(feature = "sns")]
+pub mod sns;
 
 pub use aws_config::SdkConfig;
 pub use config::{https_client, load_sdk_config};

@@ -64,6 +64,47 @@ where
     }
 }
 
+#[cfg(feature = "sns")]
+/// Maps an SNS SDK error to a notification error.
+pub fn notify_error<E, R>(err: SdkError<E, R>, topic: &str) -> apptrack_core::notify::NotifyError
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    use apptrack_core::notify::NotifyError;
+    let text = DisplayErrorContext(&err).to_string();
+    match &err {
+        SdkError::ServiceError(se) => match se.err().code() {
+            Some("NotFound" | "NotFoundException") => NotifyError::TopicNotFound(topic.to_owned()),
+            Some(
+                "AuthorizationError"
+                | "AccessDenied"
+                | "AccessDeniedException"
+                | "KMSAccessDenied"
+                | "KMSDisabled"
+                | "KMSInvalidState"
+                | "KMSNotFound"
+                | "InvalidClientTokenId"
+                | "UnrecognizedClientException"
+                | "ExpiredToken"
+                | "SignatureDoesNotMatch",
+            ) => NotifyError::AccessDenied(text),
+            Some(
+                "Throttled"
+                | "Throttling"
+                | "ThrottlingException"
+                | "KMSThrottling"
+                | "InternalError"
+                | "InternalFailure"
+                | "ServiceUnavailable",
+            ) => NotifyError::Unavailable(text),
+            _ => NotifyError::Rejected(text),
+        },
+        _ if text.to_ascii_lowercase().contains("credentials") => NotifyError::AccessDenied(text),
+        _ => NotifyError::Unavailable(text),
+    }
+}
+
 #[cfg(feature = "dynamodb")]
 /// Maps an SDK error to a store error that says whether a retry can help.
 pub fn store_error<E, R>(err: SdkError<E, R>, table: &str) -> StoreError

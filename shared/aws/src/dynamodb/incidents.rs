@@ -873,6 +873,20 @@ fn incident_item(inc: &Incident, timeline: &[TimelineEntry]) -> Result<Item, Sto
     Ok(item)
 }
 
+/// The incident an item of the incident table's stream shows (its new or old image), or
+/// `None` for the table's other items (dedup pointers) and empty images.
+pub fn incident_from_image(item: Item) -> Result<Option<Incident>, StoreError> {
+    if item
+        .get("sk")
+        .and_then(|v| v.as_s().ok())
+        .map(String::as_str)
+        != Some(INCIDENT_SK)
+    {
+        return Ok(None);
+    }
+    decode_incident(item).map(|(inc, _)| Some(inc))
+}
+
 fn decode_incident(mut item: Item) -> Result<(Incident, Vec<TimelineEntry>), StoreError> {
     let pk = item
         .remove("pk")

@@ -10,6 +10,7 @@ pub mod guard;
 pub mod incidents;
 pub mod item;
 pub mod ledger;
+pub mod silences;
 
 pub use client::{client, retry_conflicts};
 pub use error_counts::DynamoErrorCounts;

@@ -221,7 +221,13 @@ pub fn silence_ended(
         return None;
     }
     let detail = format!("silence {} ended; still {}", ended.id, inc.status);
-    Some(notice(Change::SilenceEnded, inc, now, detail, ended.id.clone()))
+    Some(notice(
+        Change::SilenceEnded,
+        inc,
+        now,
+        detail,
+        ended.id.clone(),
+    ))
 }
 
 /// Why a notification could not be published.
@@ -268,7 +274,10 @@ impl Failure for NotifyError {
 /// Publishes a notification (SNS in production).
 pub trait Publisher: Send + Sync {
     /// Publishes `message` to its topic; the answer is the message id the service gave it.
-    fn publish(&self, message: &Message) -> impl Future<Output = Result<String, NotifyError>> + Send;
+    fn publish(
+        &self,
+        message: &Message,
+    ) -> impl Future<Output = Result<String, NotifyError>> + Send;
 }
 
 /// Silences: what holds notifications back for a while.

@@ -158,8 +158,8 @@ fn the_end_of_a_silence_tells_what_it_held_once() {
         None,
         "still running"
     );
-    let n = silence_ended(&inc, &ended, std::slice::from_ref(&ended), t(26), &policy())
-        .expect("ended");
+    let n =
+        silence_ended(&inc, &ended, std::slice::from_ref(&ended), t(26), &policy()).expect("ended");
     assert_eq!(n.change, Change::SilenceEnded);
     assert!(n.id().ends_with(":silence-ended:S-5"), "{}", n.id());
     let longer = silence("checkout", None, 20, 60);
@@ -171,7 +171,13 @@ fn the_end_of_a_silence_tells_what_it_held_once() {
     let mut later = inc.clone();
     later.first_seen = t(40);
     assert_eq!(
-        silence_ended(&later, &ended, std::slice::from_ref(&ended), t(41), &policy()),
+        silence_ended(
+            &later,
+            &ended,
+            std::slice::from_ref(&ended),
+            t(41),
+            &policy()
+        ),
         None,
         "it opened after the silence; it was told then"
     );
@@ -192,7 +198,10 @@ fn a_silence_is_bounded_and_names_a_service() {
     };
     assert_eq!(new(" ", 60), Err(SilenceError::NoService));
     assert!(matches!(new("checkout", 0), Err(SilenceError::Duration(_))));
-    assert!(matches!(new("checkout", 8 * 1440), Err(SilenceError::Duration(_))));
+    assert!(matches!(
+        new("checkout", 8 * 1440),
+        Err(SilenceError::Duration(_))
+    ));
     assert!(new("checkout", 7 * 1440).is_ok());
 }
 
