@@ -33,8 +33,10 @@ export interface ApptrackFunction {
   readonly function: lambda.Function;
   /** Its on-failure queue, when the template gives it one. */
   readonly failureQueue?: sqs.IQueue;
-  /** The EventBridge rules that trigger it (its `Events`). */
+  /** The EventBridge rules that trigger it (its `Events` of type EventBridgeRule and Schedule). */
   readonly rules: events.Rule[];
+  /** Its stream triggers (its `Events` of type DynamoDB), as event source mappings. */
+  readonly streams: lambda.CfnEventSourceMapping[];
   /** Its log subscriptions (one per log group passed in). */
   readonly subscriptions: logs.SubscriptionFilter[];
 }
@@ -222,9 +224,15 @@ export class Apptrack extends Construct {
         fn.addToRolePolicy(iam.PolicyStatement.fromJson(this.resolved(s, `${where}.Policies[${i}]`)));
       }
     }
-    const rules = Object.entries((p.Events ?? {}) as JsonObject).map(([name, e]) => this.rule(fn, spec.logicalId + name, e as JsonObject));
+    const rules: events.Rule[] = [];
+    const streams: lambda.CfnEventSourceMapping[] = [];
+    for (const [name, e] of Object.entries((p.Events ?? {}) as JsonObject)) {
+      const event = e as JsonObject;
+      if (event.Type === 'DynamoDB') streams.push(this.stream(fn, spec.logicalId + name, event));
+      else rules.push(this.rule(fn, spec.logicalId + name, event));
+    }
     const subs = this.subscribe(fn, spec);
-    const built: ApptrackFunction = { logicalId: spec.logicalId, binary: spec.binary, function: fn, failureQueue, rules, subscriptions: subs };
+    const built: ApptrackFunction = { logicalId: spec.logicalId, binary: spec.binary, function: fn, failureQueue, rules, streams, subscriptions: subs };
     this.functions[spec.binary] = built;
     return built;
   }
@@ -275,6 +283,40 @@ export class Apptrack extends Construct {
       enabled: p.Enabled === undefined ? undefined : p.Enabled === true || p.Enabled === 'true',
       description: typeof p.Description === 'string' ? p.Description : undefined,
       targets: [new targets.LambdaFunction(fn, { event: input })],
+    });
+  }
+
+  /**
+   * A SAM `DynamoDB` event as SAM makes it: the event source mapping with the same properties,
+   * and the managed AWSLambdaDynamoDBExecutionRole on the role (stream reads). Its OnFailure
+   * queue must be the function's own (EventInvokeConfig's), whose SendMessage grant covers it.
+   */
+  private stream(fn: lambda.Function, id: string, event: JsonObject): lambda.CfnEventSourceMapping {
+    const p = this.resolved(event.Properties ?? {}, id) as Record<string, any>;
+    const keys = [
+      'Stream', 'StartingPosition', 'BatchSize', 'MaximumBatchingWindowInSeconds', 'FunctionResponseTypes',
+      'MaximumRetryAttempts', 'MaximumRecordAgeInSeconds', 'BisectBatchOnFunctionError', 'FilterCriteria', 'DestinationConfig', 'Enabled',
+    ];
+    const unknown = Object.keys(p).filter((k) => !keys.includes(k));
+    if (unknown.length > 0) throw new Error(`${id}: ${unknown.join(', ')} not supported by the construct`);
+    const onFailure = p.DestinationConfig?.OnFailure;
+    if (onFailure && onFailure.Type !== 'SQS') throw new Error(`${id}: only SQS on-failure destinations are supported`);
+    fn.role?.addManagedPolicy(iam.ManagedPolicy.fromAwsManagedPolicyName('service-role/AWSLambdaDynamoDBExecutionRole'));
+    return new lambda.CfnEventSourceMapping(this, id, {
+      functionName: fn.functionName,
+      eventSourceArn: p.Stream,
+      startingPosition: p.StartingPosition,
+      batchSize: p.BatchSize,
+      maximumBatchingWindowInSeconds: p.MaximumBatchingWindowInSeconds,
+      functionResponseTypes: p.FunctionResponseTypes,
+      maximumRetryAttempts: p.MaximumRetryAttempts,
+      maximumRecordAgeInSeconds: p.MaximumRecordAgeInSeconds,
+      bisectBatchOnFunctionError: p.BisectBatchOnFunctionError,
+      enabled: p.Enabled,
+      filterCriteria: p.FilterCriteria && {
+        filters: (p.FilterCriteria.Filters as { Pattern: string }[]).map((f) => ({ pattern: f.Pattern })),
+      },
+      destinationConfig: onFailure && { onFailure: { destination: onFailure.Destination } },
     });
   }
 

@@ -35,6 +35,10 @@ const WILDCARD_REASONS: Record<string, (apptrack: Apptrack) => string> = {
   IncidentsAndLedger: indexReason,
   IncidentsEpisodesAndLedger: indexReason,
   Incidents: indexReason,
+  IncidentsSilencesAndLedger: indexReason,
+  PublishToEncryptedTopics: () =>
+    'The notification topic is encrypted with the AWS managed key aws/sns (or the key of a topic passed in), whose key id ' +
+    'the stack cannot name; the kms:ViaService condition limits its use to SNS in this region.',
   SendToEncryptedFailureQueue: () =>
     'The on-failure queue is encrypted with the AWS managed key aws/sqs, whose key id the stack cannot name; ' +
     'the kms:ViaService condition limits its use to SQS in this region.',
@@ -80,6 +84,14 @@ export function acknowledgeApptrackFindings(apptrack: Apptrack): void {
         'AWSLambdaBasicExecutionRole lets the function write its own logs (CreateLogStream, PutLogEvents), the policy ' +
         'SAM attaches to the same function; the log group is the function\'s, created by the construct.',
     });
+    if (f.streams.length > 0) {
+      Validations.of(role).acknowledge({
+        id: `${PACK}-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaDynamoDBExecutionRole]`,
+        reason:
+          'AWSLambdaDynamoDBExecutionRole lets the function read the stream its event source mapping reads (DescribeStream, ' +
+          'GetRecords, GetShardIterator, ListStreams), the policy SAM attaches to the same function for a DynamoDB event.',
+      });
+    }
     const policy = role.node.tryFindChild('DefaultPolicy') as iam.Policy | undefined;
     if (!policy) continue;
     const doc = stack.resolve(policy.document.toJSON()) as { Statement: Statement[] };

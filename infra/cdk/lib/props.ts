@@ -74,6 +74,17 @@ export interface ApptrackSettings {
   readonly forecastCriticalHours?: number;
   /** capacity-forecast records the scale-out it would make, makes none (`ForecastDryRun`). @default false */
   readonly forecastDryRun?: boolean;
+
+  /** An existing topic for incident notifications (`NotifyTopicArn`). @default a topic of the stack's own (encrypted) */
+  readonly notifyTopic?: sns.ITopic;
+  /** A topic critical incidents go to instead, e.g. the on-call pager (`NotifyCriticalTopicArn`). @default the main topic */
+  readonly notifyCriticalTopic?: sns.ITopic;
+  /** At most one count update per incident per this many minutes (`NotifyGroupMinutes`). @default 5 */
+  readonly notifyGroupMinutes?: number;
+  /** A reminder per this many minutes while an incident is open and unacknowledged (`NotifyRepeatMinutes`). @default 240 */
+  readonly notifyRepeatMinutes?: number;
+  /** Incidents less urgent than this do not notify (`NotifyMinSeverity`). @default 'info' */
+  readonly notifyMinSeverity?: 'critical' | 'high' | 'medium' | 'low' | 'info';
 }
 
 export interface ApptrackProps extends ApptrackSettings {
@@ -122,4 +133,9 @@ export const PARAMETERS_OF: { readonly [K in keyof Required<ApptrackSettings>]: 
   forecastWarningHours: ['ForecastWarningHours'],
   forecastCriticalHours: ['ForecastCriticalHours'],
   forecastDryRun: ['ForecastDryRun'],
+  notifyTopic: ['NotifyTopicArn'],
+  notifyCriticalTopic: ['NotifyCriticalTopicArn'],
+  notifyGroupMinutes: ['NotifyGroupMinutes'],
+  notifyRepeatMinutes: ['NotifyRepeatMinutes'],
+  notifyMinSeverity: ['NotifyMinSeverity'],
 };

@@ -87,7 +87,7 @@ describe('functions', () => {
         const rules = Object.values(plain.json.Resources).filter(
           (r) => r.Type === 'AWS::Events::Rule' && r.Properties.Targets.some((t: any) => render(t.Arn, plain.samIdOf) === `\${${f.logicalId}.Arn}`),
         );
-        const events = Object.entries((p.Events ?? {}) as Record<string, any>);
+        const events = Object.entries((p.Events ?? {}) as Record<string, any>).filter(([, e]) => e.Type !== 'DynamoDB');
         assert.equal(rules.length, events.length);
         for (const [name, e] of events) {
           const r = plain.apptrack.functions[f.binary].rules.find((x) => x.node.id === f.logicalId + name);
@@ -96,6 +96,27 @@ describe('functions', () => {
           if (e.Type === 'EventBridgeRule') assert.deepEqual(cfn.EventPattern, e.Properties.Pattern);
           if (e.Type === 'Schedule') assert.equal(cfn.ScheduleExpression, e.Properties.Schedule);
           if (e.Properties.Input) assert.deepEqual(JSON.parse(cfn.Targets[0].Input), JSON.parse(e.Properties.Input));
+        }
+      });
+
+      it('has one event source mapping per DynamoDB stream event, as SAM makes it', () => {
+        const streams = Object.entries((p.Events ?? {}) as Record<string, any>).filter(([, e]) => e.Type === 'DynamoDB');
+        const mappings = Object.values(plain.json.Resources).filter(
+          (r) => r.Type === 'AWS::Lambda::EventSourceMapping' && r.Properties.FunctionName.Ref === plain.cdkIdOf.get(f.logicalId),
+        );
+        assert.equal(mappings.length, streams.length);
+        for (const [name, e] of streams) {
+          const m = plain.apptrack.functions[f.binary].streams.find((x) => x.node.id === f.logicalId + name);
+          assert.ok(m, `no mapping for ${name}`);
+          const got = plain.json.Resources[plain.stack.resolve(m.logicalId)].Properties;
+          const want = e.Properties;
+          assert.equal(render(got.EventSourceArn, plain.samIdOf), render(want.Stream));
+          assert.equal(got.StartingPosition, want.StartingPosition);
+          assert.equal(got.BatchSize, want.BatchSize);
+          assert.deepEqual(got.FunctionResponseTypes, want.FunctionResponseTypes);
+          assert.equal(got.MaximumRetryAttempts, want.MaximumRetryAttempts);
+          assert.deepEqual(got.FilterCriteria.Filters.map((x: any) => x.Pattern), want.FilterCriteria.Filters.map((x: any) => x.Pattern));
+          assert.equal(render(got.DestinationConfig.OnFailure.Destination, plain.samIdOf), render(want.DestinationConfig.OnFailure.Destination));
         }
       });
 

@@ -62,16 +62,36 @@ export function synth(props: ApptrackProps = {}, extra?: (stack: Stack) => Parti
  * One rendering of a CloudFormation value for both templates: `${Id}` / `${Id.Attr}` for
  * references (CDK ids mapped back to the SAM template's), Fn::Join and Fn::Sub as text.
  */
+/** What `Ref: AWS::NoValue` leaves: nothing (dropped from lists and objects). */
+const NO_VALUE = Symbol('AWS::NoValue');
+
+/** A template condition's value with every parameter at its default, as the tests' synths use. */
+function truth(c: any): boolean {
+  if (typeof c === 'object' && c !== null) {
+    if ('Condition' in c) return truth(sam.Conditions[c.Condition]);
+    if ('Fn::Not' in c) return !truth(c['Fn::Not'][0]);
+    if ('Fn::And' in c) return c['Fn::And'].every(truth);
+    if ('Fn::Or' in c) return c['Fn::Or'].some(truth);
+    if ('Fn::Equals' in c) {
+      const [a, b] = c['Fn::Equals'].map((x: any) => (x && typeof x === 'object' && 'Ref' in x ? String(sam.Parameters[x.Ref]?.Default ?? '') : x));
+      return String(a) === String(b);
+    }
+  }
+  throw new Error(`test helper: condition ${JSON.stringify(c)} is not supported`);
+}
+
 export function render(value: unknown, samIdOf?: Map<string, string>): unknown {
   const id = (x: string) => samIdOf?.get(x) ?? x;
-  if (Array.isArray(value)) return value.map((v) => render(v, samIdOf));
+  if (Array.isArray(value)) return value.map((v) => render(v, samIdOf)).filter((v) => v !== NO_VALUE);
   if (value === null || typeof value !== 'object') return value;
   const o = value as Record<string, unknown>;
   const keys = Object.keys(o);
   if (keys.length === 1) {
     const [k] = keys;
     const arg = o[k] as any;
+    if (k === 'Ref' && arg === 'AWS::NoValue') return NO_VALUE;
     if (k === 'Ref') return `\${${id(arg)}}`;
+    if (k === 'Fn::If') return render(truth(sam.Conditions[arg[0]]) ? arg[1] : arg[2], samIdOf);
     if (k === 'Fn::GetAtt') return `\${${id(arg[0])}.${arg[1]}}`;
     if (k === 'Fn::Sub' && typeof arg === 'string') return arg;
     if (k === 'Fn::Join') return (arg[1] as unknown[]).map((p) => render(p, samIdOf)).join(arg[0]);
@@ -81,7 +101,7 @@ export function render(value: unknown, samIdOf?: Map<string, string>): unknown {
 
 /** A policy statement with its lists as sorted arrays and references rendered. */
 export function statement(s: any, samIdOf?: Map<string, string>) {
-  const list = (v: unknown) => [v ?? []].flat().map((x) => render(x, samIdOf) as string).sort();
+  const list = (v: unknown) => [v ?? []].flat().map((x) => render(x, samIdOf)).filter((x) => x !== NO_VALUE).sort() as string[];
   const out: Record<string, unknown> = { Effect: s.Effect, Action: list(s.Action), Resource: list(s.Resource) };
   if (s.Sid) out.Sid = s.Sid;
   if (s.Condition) out.Condition = render(s.Condition, samIdOf);

@@ -93,6 +93,16 @@ pub struct TableSpec {
     pub time_to_live_specification: Option<TtlSpec>,
     #[serde(default)]
     pub billing_mode: Option<String>,
+    /// The table's stream (the incident table's feeds the notifier).
+    #[serde(default)]
+    pub stream_specification: Option<StreamSpec>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct StreamSpec {
+    /// `NEW_AND_OLD_IMAGES`, `NEW_IMAGE`, `OLD_IMAGE` or `KEYS_ONLY`.
+    pub stream_view_type: String,
 }
 
 impl TableSpec {

@@ -941,7 +941,7 @@ mod tables {
     use aws_sdk_dynamodb::client::Waiters;
     use aws_sdk_dynamodb::types::{
         AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType,
-        Projection, ProjectionType, ScalarAttributeType, TimeToLiveSpecification,
+        Projection, ProjectionType, ScalarAttributeType, StreamSpecification, StreamViewType, TimeToLiveSpecification,
     };
 
     use super::sdk_error;
@@ -1007,6 +1007,17 @@ mod tables {
                     .map_err(|e| StoreError::Rejected(e.to_string()))
             })
             .collect::<Result<Vec<_>, StoreError>>()?;
+        let stream = spec
+            .stream_specification
+            .as_ref()
+            .map(|st| {
+                StreamSpecification::builder()
+                    .stream_enabled(true)
+                    .stream_view_type(StreamViewType::from(st.stream_view_type.as_str()))
+                    .build()
+                    .map_err(|e| StoreError::Rejected(e.to_string()))
+            })
+            .transpose()?;
         let res = client
             .create_table()
             .table_name(name)
@@ -1014,6 +1025,7 @@ mod tables {
             .set_attribute_definitions(Some(attrs))
             .set_key_schema(Some(key_schema(&spec.key_schema)?))
             .set_global_secondary_indexes((!gsis.is_empty()).then_some(gsis))
+            .set_stream_specification(stream)
             .send()
             .await;
         match res {
