@@ -23,7 +23,7 @@ ddb_local_dir() {
 
 # Services apptrack calls in ministack; ministack's names, not the SDKs'
 # (`monitoring` is CloudWatch metrics and alarms).
-MINISTACK_SERVICES="monitoring,autoscaling,ec2,logs,sqs,lambda"
+MINISTACK_SERVICES="monitoring,autoscaling,ec2,logs,sqs,sns,lambda"
 
 say() { printf '[%s] %s\n' "$(basename "$0")" "$*" >&2; }
 die() { say "error: $*"; exit 1; }

@@ -15,7 +15,7 @@
 #     It listens on all interfaces (DynamoDB Local has no bind-address option).
 #   ministack:
 #     env GATEWAY_PORT=PORT BIND_HOST=127.0.0.1 IOT_MTLS_ENABLED=0 SFTP_ENABLED=0 \
-#         SERVICES=monitoring,autoscaling,ec2,logs,sqs,lambda TMPDIR=<own dir> \
+#         SERVICES=monitoring,autoscaling,ec2,logs,sqs,sns,lambda TMPDIR=<own dir> \
 #         .local/venvs/stack/bin/ministack
 #     ready when GET /_ministack/ready answers 200 (503 while starting); ~0.6 s.
 #     GET /_ministack/health lists the enabled services. It stops cleanly on SIGTERM.

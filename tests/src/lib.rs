@@ -24,6 +24,7 @@ pub mod forecast;
 pub mod proxy;
 pub mod runtime;
 pub mod scaling;
+pub mod stream;
 
 /// The repository root (for `node_modules/`, `.local/`, `events/`).
 pub fn repo_root() -> PathBuf {
@@ -232,7 +233,7 @@ fn start_ministack() -> Result<Emulator> {
         .env("BIND_HOST", "127.0.0.1")
         .env("IOT_MTLS_ENABLED", "0")
         .env("SFTP_ENABLED", "0")
-        .env("SERVICES", "monitoring,autoscaling,ec2,logs,sqs,lambda")
+        .env("SERVICES", "monitoring,autoscaling,ec2,logs,sqs,sns,lambda")
         .env("TMPDIR", &tmp);
     let child = spawn_watched(cmd, &log)?;
     wait_ready("ministack", port, &log, |p| {
@@ -256,7 +257,7 @@ pub fn dynamodb() -> &'static Emulator {
     })
 }
 
-/// ministack (CloudWatch, Auto Scaling, EC2, Logs, SQS, Lambda) for this test process.
+/// ministack (CloudWatch, Auto Scaling, EC2, Logs, SQS, SNS, Lambda) for this test process.
 pub fn ministack() -> &'static Emulator {
     static EMU: OnceLock<Emulator> = OnceLock::new();
     EMU.get_or_init(|| start_ministack().unwrap_or_else(|e| panic!("starting ministack: {e:#}")))
