@@ -7,6 +7,7 @@ mod dlq;
 mod incidents;
 mod locks;
 mod output;
+mod silence;
 
 use std::process::ExitCode;
 
@@ -45,6 +46,9 @@ enum Command {
     /// login-guard's account locks: list, check, unlock.
     #[command(subcommand)]
     Locks(locks::LocksCmd),
+    /// Hold a service's notifications for a while: add, list, expire.
+    #[command(subcommand)]
+    Silence(silence::SilenceCmd),
 }
 
 #[derive(Debug, Subcommand)]
@@ -115,6 +119,11 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                 &tables.state,
             );
             deploy::run(cmd, &log).await
+        }
+        Command::Silence(cmd) => {
+            let (client, tables) = dynamodb(incidents_table, state_table).await?;
+            let book = apptrack_aws::dynamodb::silences::DynamoSilences::new(client, &tables.state);
+            silence::run(cmd, &book).await
         }
         Command::Dlq(cmd) => dlq::run(cmd, &sdk_config().await?).await,
         Command::Local(LocalCmd::Bootstrap) => {
