@@ -1,0 +1,132 @@
+#!/usr/bin/env bash
+# notifier demo, through `cargo lambda invoke` against `cargo lambda watch`:
+# 1. an SNS topic with two SQS subscribers (everything, and only critical incidents through an
+#    SNS filter policy), made with the plain AWS CLI;
+# 2. the incident table's stream (what the earlier demos recorded), read with the Streams API
+#    as Lambda's event source mapping reads it, handed to the notifier as one batch;
+# 3. what each subscriber receives; the same batch again: nothing more;
+# 4. a silence on one service, and a new occurrence there: held, noted on the incident.
+# Expects the local stack up, .local/env sourced and the workspace built (`make demo` does all three).
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+: "${AWS_ENDPOINT_URL:?source .local/env first (make up writes it)}"
+: "${INCIDENTS_TABLE:?source .local/env first}"
+
+target_dir="${CARGO_TARGET_DIR:-target}"
+apptrack="$target_dir/debug/apptrack"
+say() { printf '\033[1m-- %s\033[0m\n' "$*"; }
+tmp="$(mktemp -d)"
+tag="demo-$(date +%s)"
+
+say "1. topic $tag with an SQS subscriber for everything and one for critical only"
+topic=$(aws sns create-topic --name "$tag" --query TopicArn --output text)
+subscribe() {
+    local url arn
+    url=$(aws sqs create-queue --queue-name "$tag-$1" --query QueueUrl --output text)
+    arn=$(aws sqs get-queue-attributes --queue-url "$url" --attribute-names QueueArn --query Attributes.QueueArn --output text)
+    if [[ -n "${2:-}" ]]; then
+        aws sns subscribe --topic-arn "$topic" --protocol sqs --notification-endpoint "$arn" \
+            --attributes "{\"FilterPolicy\": $(python3 -c 'import json,sys; print(json.dumps(sys.argv[1]))' "$2")}" >/dev/null
+    else
+        aws sns subscribe --topic-arn "$topic" --protocol sqs --notification-endpoint "$arn" >/dev/null
+    fi
+    echo "$url"
+}
+all_q=$(subscribe all)
+pager_q=$(subscribe pager '{"severity": ["critical"]}')
+echo "  $topic"
+
+# The stream's records since the horizon, as the Lambda event (images in DynamoDB JSON).
+read_stream() {
+    local arn shard it
+    arn=$(aws dynamodb describe-table --table-name "$INCIDENTS_TABLE" --query Table.LatestStreamArn --output text)
+    : >"$tmp/records.jsonl"
+    for shard in $(aws dynamodbstreams describe-stream --stream-arn "$arn" --query 'StreamDescription.Shards[].ShardId' --output text); do
+        it=$(aws dynamodbstreams get-shard-iterator --stream-arn "$arn" --shard-id "$shard" \
+            --shard-iterator-type TRIM_HORIZON --query ShardIterator --output text)
+        aws dynamodbstreams get-records --shard-iterator "$it" --output json >>"$tmp/records.jsonl"
+    done
+    python3 - "$tmp/records.jsonl" "$arn" >"$1" <<'PY'
+import json, sys, datetime
+raw, arn = open(sys.argv[1]).read(), sys.argv[2]
+dec, pos, records = json.JSONDecoder(), 0, []
+while pos < len(raw):
+    raw_rest = raw[pos:].lstrip()
+    if not raw_rest:
+        break
+    page, used = dec.raw_decode(raw_rest)
+    pos = len(raw) - len(raw_rest) + used
+    for r in page.get("Records", []):
+        d = r["dynamodb"]
+        if d.get("Keys", {}).get("sk", {}).get("S") != "INCIDENT":
+            continue  # the event source mapping's filter
+        t = d.get("ApproximateCreationDateTime", 0)
+        if isinstance(t, str):
+            t = datetime.datetime.fromisoformat(t.replace("Z", "+00:00")).timestamp()
+        d["ApproximateCreationDateTime"] = t
+        records.append({"eventID": r["eventID"], "eventName": r["eventName"], "eventVersion": r.get("eventVersion", "1.1"),
+                        "eventSource": "aws:dynamodb", "awsRegion": "us-east-1", "dynamodb": d, "eventSourceARN": arn})
+json.dump({"Records": records}, sys.stdout)
+print("  %d incident writes on the stream" % len(records), file=sys.stderr)
+PY
+}
+received() {
+    python3 -c '
+import json, subprocess, sys
+url = sys.argv[1]
+n = 0
+while True:
+    out = subprocess.run(["aws", "sqs", "receive-message", "--queue-url", url, "--max-number-of-messages", "10",
+                          "--wait-time-seconds", "1", "--output", "json"], capture_output=True, text=True, check=True).stdout
+    msgs = json.loads(out or "{}").get("Messages", [])
+    if not msgs:
+        break
+    for m in msgs:
+        env = json.loads(m["Body"])
+        a = {k: v["Value"] for k, v in env.get("MessageAttributes", {}).items()}
+        print("  %-13s %-9s %s" % (a.get("change"), a.get("severity"), env.get("Subject")))
+        print("      id %s, thread %s" % (a.get("notification_id"), json.loads(env["Message"])["metadata"]["threadId"]))
+        subprocess.run(["aws", "sqs", "delete-message", "--queue-url", url, "--receipt-handle", m["ReceiptHandle"]], check=True)
+        n += 1
+print("  (%d messages)" % n)' "$1"
+}
+
+export APPTRACK_NOTIFY_TOPIC_ARN="$topic"
+source scripts/lambda-watch.sh
+watch_require "$apptrack"
+watch_start notifier "$tmp"
+say "2. the incident stream, as one batch"
+read_stream "$tmp/batch.json"
+watch_invoke "$tmp/batch.json" | python3 -c '
+import json, sys
+o = json.load(sys.stdin)
+print("  notified %d, quiet %d, to retry %d" % (len(o["notified"]), o["quiet"], len(o["batchItemFailures"])))'
+say "3. what the subscribers receive: everything"
+received "$all_q"
+say "   ... and the on-call pager (filter policy severity = critical)"
+received "$pager_q"
+say "   the same batch again (the event source mapping's retry)"
+watch_invoke "$tmp/batch.json" >/dev/null
+received "$all_q"
+
+say "4. a silence on the newest open incident's service, then that incident acknowledged"
+read -r id service < <($apptrack incidents list --json --limit 1 | python3 -c '
+import json, sys
+a = json.load(sys.stdin)
+print(a[0]["id"], a[0]["service"]) if a else print("", "")')
+if [[ -z "$id" ]]; then
+    echo "  no open incident to acknowledge"
+    exit 0
+fi
+$apptrack silence add --service "$service" --for 2h --note "demo: planned failover"
+$apptrack silence list
+$apptrack incidents ack "$id" --note "demo: looking into it"
+read_stream "$tmp/batch.json"
+watch_invoke "$tmp/batch.json" | python3 -c '
+import json, sys
+o = json.load(sys.stdin)
+for n in o["notified"]:
+    if "silenced" in n["fate"]:
+        print("  %s held by silence %s" % (n["id"], n["fate"]["silenced"]))'
+received "$all_q"
+$apptrack incidents show "$id" | grep -i "silenced" || true
