@@ -19,3 +19,4 @@ pub mod store;
 pub mod subscription;
 pub mod tables;
 pub mod text;
+pub mod view;
