@@ -107,8 +107,8 @@ fn row(out: &mut String, l: &Listed, now: Timestamp, opts: &BoardOptions) {
     };
     let _ = write!(
         out,
-        "<tr><td>{}</td><td>{}</td><td>{}</td><td title=\"{}\">{}{marks}</td>\
-         <td title=\"first seen {}, last seen {}\">{}</td><td class=\"num\">{}</td><td>{did}</td><td>",
+        "<tr><td>{}</td><td class=\"nw\">{}</td><td>{}</td><td title=\"{}\">{}{marks}</td>\
+         <td class=\"nw\" title=\"first seen {}, last seen {}\">{}</td><td class=\"num\">{}</td><td>{did}</td><td>",
         severity_badge(inc.severity),
         escape(inc.kind.as_str()),
         escape(&inc.service),

@@ -67,7 +67,8 @@ pub const STYLE: &str = "\
 .apptrack th{font-weight:600;color:#414d5c;white-space:nowrap}\
 .apptrack .sev{color:#fff;border-radius:3px;padding:0 5px;font-size:11px;text-transform:uppercase}\
 .apptrack .num{text-align:right;font-variant-numeric:tabular-nums}\
-.apptrack .muted{color:#5f6b7a}\
+.apptrack .muted{color:#5f6b7a}.apptrack .nw{white-space:nowrap}\
+.apptrack cwdb-action{display:none}\
 .apptrack .empty{padding:16px;color:#5f6b7a}\
 .apptrack code{font:12px Menlo,Consolas,monospace;background:#f4f4f4;padding:0 3px}\
 .apptrack ol.timeline{margin:4px 0;padding-left:20px}\
