@@ -277,7 +277,7 @@ mod tests {
         assert!(html.contains("2 incidents (2 open, 0 acknowledged)"));
         assert!(html.contains(">1m<") && html.contains(">2h 00m<"), "{html}");
         assert!(html.contains("apptrack incidents show "));
-        assert!(!html.contains("cwdb-action"), "no endpoint, no popup");
+        assert!(!html.contains("<cwdb-action"), "no endpoint, no popup");
     }
 
     #[test]
@@ -302,7 +302,7 @@ mod tests {
             assert!(!html.contains(raw), "{raw} in {html}");
         }
         assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
-        assert!(html.contains("cwdb-action") && html.contains("more exist"));
+        assert!(html.contains("<cwdb-action") && html.contains("more exist"));
         let detail = render_detail(&item.incident, &item.timeline, Timestamp::from_secs(NOW));
         for raw in ["<script>", "<img", "<iframe>", "<b>bold"] {
             assert!(!detail.contains(raw), "{raw} in {detail}");
