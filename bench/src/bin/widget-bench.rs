@@ -129,7 +129,7 @@ async fn main() -> Result<()> {
     let settings = Settings::from_lookup(|k| match k {
         "INCIDENTS_TABLE" => Some(tables.incidents.clone()),
         "STATE_TABLE" => Some(tables.state.clone()),
-        "APPTRACK_WIDGET_MAX_INCIDENTS" => Some(args.incidents.max(1).min(2_000).to_string()),
+        "APPTRACK_WIDGET_MAX_INCIDENTS" => Some(args.incidents.clamp(1, 2_000).to_string()),
         _ => None,
     })?;
     let widget = incident_widget::Deployed::from_sdk(&sdk, settings);
