@@ -56,7 +56,7 @@ sam-build: ## sam build of infra/template.yaml: every function for arm64 with ca
 lint: ## rustfmt and clippy, warnings as errors
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
-	$(CARGO) clippy -p apptrack-bench --features load --all-targets -- -D warnings
+	$(CARGO) clippy -p apptrack-bench --features load,widget --all-targets -- -D warnings
 
 bench: tools ## Benchmarks (figures and the machine they ran on go to BENCHMARKS.md)
 	@mkdir -p target/bench
@@ -65,6 +65,8 @@ bench: tools ## Benchmarks (figures and the machine they ran on go to BENCHMARKS
 	target/release/analyzer-bench --json target/bench/analyzer.json
 	target/release/auth-bench
 	target/release/forecast-bench
+	$(CARGO) build --release -q -p apptrack-bench --features widget --bin widget-bench
+	target/release/widget-bench --json target/bench/widget.json
 	@scripts/bench-functions.sh target/bench
 	@$(MAKE) --no-print-directory bench-load
 

@@ -36,6 +36,22 @@ fresh() { [[ "${FORCE:-0}" != 1 && -f "$STAMPS/$1" && "$(cat "$STAMPS/$1")" == "
 
 mkdir -p "$VENVS_DIR" "$BIN_DIR" "$STAMPS" "$LOGS"
 
+# Headless Chromium renders the views (the dashboard widget's HTML, the incidents report) in
+# their tests: Debian's package of the machine's own release (apt pins it to that release's
+# security updates). A system package, so it needs root or sudo; skipped when present.
+if ! command -v chromium >/dev/null; then
+    if command -v apt-get >/dev/null && [[ -r /etc/debian_version ]]; then
+        root=(); [[ "$(id -u)" == 0 ]] || root=(sudo)
+        say "installing chromium from Debian $(cut -d. -f1 /etc/debian_version) (apt-get; log in .local/logs/apt-chromium.log)"
+        { "${root[@]}" apt-get update -qq &&
+            DEBIAN_FRONTEND=noninteractive "${root[@]}" apt-get install -y -qq --no-install-recommends \
+                chromium fonts-dejavu-core; } >"$LOGS/apt-chromium.log" 2>&1 ||
+            die "apt-get install chromium failed (see $LOGS/apt-chromium.log)"
+    else
+        say "warning: chromium not found and no apt-get; the views' browser test (cli/tests/views.rs) needs it"
+    fi
+fi
+
 install_venv() {
     local venv="$VENVS_DIR/$1"
     rm -rf "$venv"

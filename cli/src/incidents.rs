@@ -1,6 +1,9 @@
-//! `apptrack incidents ...`: list, show, acknowledge and resolve.
-//! Every listing goes through an index query (status or service); nothing scans.
+//! `apptrack incidents ...`: list, show (with a sparkline of its numbers), acknowledge,
+//! resolve, and the HTML report. Every listing goes through an index query (status or
+//! service); nothing scans.
 
+use std::io::IsTerminal as _;
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -9,6 +12,9 @@ use apptrack_core::clock::{Clock, SystemClock, Timestamp};
 use apptrack_core::incident::{Incident, IncidentId, Status, TimelineEntry, truncate_chars};
 use apptrack_core::settings::StoreSettings;
 use apptrack_core::store::{IncidentStore, PageRequest, TimeRange};
+use apptrack_core::view::html::duration;
+use apptrack_core::view::series::{self, Glyphs, number};
+use apptrack_core::view::{ReportRange, render_report};
 use clap::Subcommand;
 
 use crate::output;
@@ -33,11 +39,25 @@ pub enum IncidentsCmd {
         #[arg(long)]
         json: bool,
     },
-    /// One incident with its evidence and timeline.
+    /// One incident with its evidence, its numbers as a sparkline (Unicode blocks in a
+    /// terminal, plain numbers otherwise) and its timeline.
     Show {
         id: IncidentId,
         #[arg(long)]
         json: bool,
+    },
+    /// A self-contained HTML page of the incident history (per day by kind, mean time to
+    /// resolve, every incident), for a weekly review.
+    Report {
+        /// Incidents first seen within this long ago: 7d, 30d, 24h ...
+        #[arg(long, value_parser = humantime::parse_duration, default_value = "7d")]
+        since: Duration,
+        /// Where to write the page.
+        #[arg(long, value_name = "FILE")]
+        html: PathBuf,
+        /// At most this many incidents per status.
+        #[arg(long, default_value_t = 5_000)]
+        limit: usize,
     },
     /// Mark an open incident as acknowledged.
     Ack {
@@ -88,8 +108,31 @@ pub async fn run(cmd: IncidentsCmd, store: &impl IncidentStore) -> Result<ExitCo
                 v["timeline"] = serde_json::to_value(&timeline)?;
                 println!("{}", serde_json::to_string_pretty(&v)?);
             } else {
-                print!("{}", describe(&inc, &timeline));
+                let glyphs = if std::io::stdout().is_terminal() {
+                    Glyphs::Blocks
+                } else {
+                    Glyphs::Plain
+                };
+                print!("{}", describe(&inc, &timeline, glyphs));
             }
+        }
+        IncidentsCmd::Report { since, html, limit } => {
+            let mut found = Vec::new();
+            for status in Status::ALL {
+                found.extend(list(store, now, Some(*status), None, Some(since), limit).await?);
+            }
+            let range = ReportRange {
+                from: now.saturating_sub(since),
+                to: now.saturating_add(Duration::from_millis(1)),
+            };
+            std::fs::write(&html, render_report(&found, range, now))
+                .with_context(|| format!("writing {}", html.display()))?;
+            println!(
+                "wrote {}: {} incidents first seen since {}",
+                html.display(),
+                found.len(),
+                range.from
+            );
         }
         IncidentsCmd::Ack { id, note } => {
             let entry =
@@ -218,7 +261,7 @@ fn incident_table(incidents: &[Incident]) -> String {
     )
 }
 
-fn describe(inc: &Incident, timeline: &[TimelineEntry]) -> String {
+fn describe(inc: &Incident, timeline: &[TimelineEntry], glyphs: Glyphs) -> String {
     let mut out = String::new();
     let mut field = |k: &str, v: &str| out.push_str(&format!("{k:<13}{v}\n"));
     field("id", inc.id.as_str());
@@ -253,13 +296,10 @@ fn describe(inc: &Incident, timeline: &[TimelineEntry]) -> String {
             }
         }
     }
-    out.push_str("\ntimeline\n");
-    for e in timeline {
-        out.push_str(&format!(
-            "  {}  {:<14} {:<14} {}\n",
-            e.at, e.actor, e.action, e.detail
-        ));
+    if let Some(s) = series::of_incident(inc) {
+        out.push_str(&sparkline_section(&s, glyphs));
     }
+    out.push_str(&timeline_list(timeline));
     if inc.timeline_dropped > 0 {
         out.push_str(&format!(
             "  ({} earlier entries not kept)\n",
@@ -267,4 +307,104 @@ fn describe(inc: &Incident, timeline: &[TimelineEntry]) -> String {
         ));
     }
     out
+}
+
+/// The incident's numbers over time: what they are, their span and range, and the line.
+fn sparkline_section(s: &series::Series, glyphs: Glyphs) -> String {
+    let (lo, hi) = s.range().unwrap_or((0.0, 0.0));
+    let (first, last) = (s.points[0].0, s.points[s.points.len() - 1].0);
+    let threshold = s
+        .threshold
+        .map(|t| format!(", threshold {}", number(t)))
+        .unwrap_or_default();
+    format!(
+        "\n{}: {} points from {first} to {last} (min {}, max {}{threshold})\n  {}\n",
+        s.label,
+        s.points.len(),
+        number(lo),
+        number(hi),
+        series::sparkline(&s.values(), glyphs)
+    )
+}
+
+/// The timeline as a numbered list: when, how long after the first entry, what and who,
+/// and the detail on its own line.
+fn timeline_list(timeline: &[TimelineEntry]) -> String {
+    let mut out = String::from("\ntimeline\n");
+    let start = timeline.first().map(|e| e.at);
+    for (n, e) in timeline.iter().enumerate() {
+        let after = start.map(|s| e.at.since(s)).unwrap_or_default();
+        out.push_str(&format!(
+            "  {:>2}. {}  +{:<8} {} by {}\n",
+            n + 1,
+            e.at,
+            duration(after),
+            e.action,
+            e.actor
+        ));
+        if !e.detail.is_empty() {
+            out.push_str(&format!("      {}\n", e.detail));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use apptrack_core::incident::{DedupKey, Evidence, IncidentKind, Occurrence, Severity, Title};
+
+    fn spike() -> (Incident, Vec<TimelineEntry>) {
+        let at = Timestamp::from_secs(1_795_000_000);
+        let key = DedupKey::new("error-analyzer", IncidentKind::ErrorSpike, "svc", "f").unwrap();
+        let occ = Occurrence {
+            evidence: vec![Evidence::new(
+                at,
+                "spike",
+                serde_json::json!({"per_minute": [[60_000, 1], [120_000, 2], [180_000, 30]]}),
+            )],
+            ..Occurrence::new(
+                key,
+                IncidentKind::ErrorSpike,
+                Severity::High,
+                "error-analyzer",
+                "checkout",
+                "/aws/lambda/checkout",
+                Title::truncated("Errors rose"),
+                at,
+            )
+        };
+        let inc = Incident::open(IncidentId::new(at), &occ, None);
+        let timeline = vec![
+            inc.opening_entry(),
+            TimelineEntry::new(
+                at.saturating_add(Duration::from_secs(300)),
+                "cli:ann",
+                "acknowledged",
+                "",
+            ),
+        ];
+        (inc, timeline)
+    }
+
+    #[test]
+    fn show_draws_the_numbers_and_lists_the_timeline() {
+        let (inc, timeline) = spike();
+        let tty = describe(&inc, &timeline, Glyphs::Blocks);
+        assert!(tty.contains("errors per minute: 3 points"), "{tty}");
+        assert!(tty.contains("  ▁▁█\n"), "{tty}");
+        assert!(
+            tty.contains(" 1. ") && tty.contains("opened by error-analyzer"),
+            "{tty}"
+        );
+        assert!(
+            tty.contains(" 2. ") && tty.contains("+5m       acknowledged by cli:ann"),
+            "{tty}"
+        );
+        let piped = describe(&inc, &timeline, Glyphs::Plain);
+        assert!(
+            piped.contains("  1 2 30\n") && !piped.contains('▁'),
+            "{piped}"
+        );
+    }
 }

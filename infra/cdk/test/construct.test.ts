@@ -253,3 +253,21 @@ describe('Globals', () => {
     assert.deepEqual(mergeGlobals({ A: 1, M: { x: 1, y: 2 }, L: [1] }, { A: 2, M: { y: 3 }, L: [2] }), { A: 2, M: { x: 1, y: 3 }, L: [1, 2] });
   });
 });
+
+describe('dashboard', () => {
+  const dashboards = resourcesOfType('AWS::CloudWatch::Dashboard');
+  it('the template has the apptrack dashboard', () => assert.equal(dashboards.length, 1));
+  for (const [id, r] of dashboards) {
+    it(`${id}: the template's body, references resolved to the construct's resources`, () => {
+      const got = plain.json.Resources[plain.cdkIdOf.get(id)!].Properties;
+      const body = render(got.DashboardBody, plain.samIdOf) as string;
+      assert.equal(body, render((r.Properties as any).DashboardBody));
+      assert.equal(render(got.DashboardName, plain.samIdOf), render((r.Properties as any).DashboardName));
+      // Valid JSON once substituted, and the custom widget calls the widget function.
+      const parsed = JSON.parse(body.replace(/\$\{[^}]+\}/g, 'x'));
+      const custom = parsed.widgets.filter((w: any) => w.type === 'custom');
+      assert.equal(custom.length, 1);
+      assert.equal(body.match(/"endpoint": "\$\{IncidentWidgetFunction\.Arn\}"/g)?.length, 2);
+    });
+  }
+});

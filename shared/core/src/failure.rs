@@ -162,6 +162,20 @@ impl Failure for crate::subscription::DecodeError {
     }
 }
 
+/// A call the incident widget cannot answer stays unanswerable.
+impl Failure for crate::view::WidgetRequestError {
+    fn kind(&self) -> &'static str {
+        use crate::view::WidgetRequestError as E;
+        match self {
+            E::NotAWidgetEvent(_) => "BadEvent",
+            E::BadParam { .. } => "BadParam",
+        }
+    }
+    fn is_retryable(&self) -> bool {
+        false
+    }
+}
+
 impl Failure for crate::alarm::AlarmEventError {
     fn kind(&self) -> &'static str {
         "BadEvent"

@@ -20,3 +20,4 @@ pub mod store;
 pub mod subscription;
 pub mod tables;
 pub mod text;
+pub mod view;

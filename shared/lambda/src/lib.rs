@@ -43,6 +43,9 @@ pub async fn serve<F: Function>(function: &F) -> Result<(), lambda_runtime::Erro
     .await
 }
 
+/// How much of an invocation's outcome its log line keeps.
+pub const MAX_LOGGED_OUTCOME_BYTES: usize = 4_096;
+
 /// Logs an invocation's outcome or failure, and turns the failure into Lambda's diagnostic.
 pub fn report<T: Serialize, E: Failure>(
     request_id: &str,
@@ -51,7 +54,9 @@ pub fn report<T: Serialize, E: Failure>(
     match result {
         Ok(output) => {
             let outcome = serde_json::to_string(&output).unwrap_or_default();
-            tracing::info!(request_id, outcome = %outcome, "handled");
+            // A widget's page can be hundreds of KB; the log keeps its start and its size.
+            let logged = apptrack_core::text::prefix_within(&outcome, MAX_LOGGED_OUTCOME_BYTES);
+            tracing::info!(request_id, outcome = %logged, outcome_bytes = outcome.len(), "handled");
             Ok(output)
         }
         Err(e) => {

@@ -29,7 +29,7 @@ use apptrack_core::incident::{
 use apptrack_core::retry::Retry;
 use apptrack_core::settings::StoreSettings;
 use apptrack_core::store::{
-    Page, PageRequest, ReadIncidents, RecordIncidents, StoreError, TimeRange,
+    Listed, Page, PageRequest, ReadIncidents, RecordIncidents, StoreError, TimeRange,
 };
 
 pub use crate::sdk::store_error as sdk_error;
@@ -626,9 +626,24 @@ impl DynamoIncidentStore {
         &self,
         index: &str,
         key_cond: &str,
-        mut expr: Expr,
+        expr: Expr,
         page: &PageRequest,
     ) -> Result<Page<Incident>, StoreError> {
+        let found = self.query_listed(index, key_cond, expr, page).await?;
+        Ok(Page {
+            items: found.items.into_iter().map(|l| l.incident).collect(),
+            next: found.next,
+        })
+    }
+
+    /// One page of an index, incidents with their timelines (every index projects ALL).
+    async fn query_listed(
+        &self,
+        index: &str,
+        key_cond: &str,
+        mut expr: Expr,
+        page: &PageRequest,
+    ) -> Result<Page<Listed>, StoreError> {
         expr.name_as("#exp", "expires_at")
             .value_as(":now", n(page.now.as_secs()));
         let start = page.cursor.as_deref().map(decode_cursor).transpose()?;
@@ -651,7 +666,7 @@ impl DynamoIncidentStore {
             .items
             .unwrap_or_default()
             .into_iter()
-            .map(|i| decode_incident(i).map(|(inc, _)| inc))
+            .map(|i| decode_incident(i).map(|(incident, timeline)| Listed { incident, timeline }))
             .collect::<Result<Vec<_>, _>>()?;
         let next = out
             .last_evaluated_key
@@ -789,6 +804,18 @@ impl ReadIncidents for DynamoIncidentStore {
         expr.name_as("#status", "status")
             .value_as(":s", s(status.as_str()));
         self.query_index(STATUS_INDEX, "#status = :s", expr, page)
+            .await
+    }
+
+    async fn list_with_timelines(
+        &self,
+        status: Status,
+        page: &PageRequest,
+    ) -> Result<Page<Listed>, StoreError> {
+        let mut expr = Expr::default();
+        expr.name_as("#status", "status")
+            .value_as(":s", s(status.as_str()));
+        self.query_listed(STATUS_INDEX, "#status = :s", expr, page)
             .await
     }
 

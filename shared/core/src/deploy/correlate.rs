@@ -12,7 +12,9 @@ use crate::clock::Timestamp;
 use crate::incident::{
     DedupKey, Incident, IncidentId, Occurrence, RaiseKind, Raised, Severity, Status, TimelineEntry,
 };
-use crate::store::{Page, PageRequest, ReadIncidents, RecordIncidents, StoreError, TimeRange};
+use crate::store::{
+    Listed, Page, PageRequest, ReadIncidents, RecordIncidents, StoreError, TimeRange,
+};
 
 /// Who the timeline entry names.
 pub const ACTOR: &str = "deploy-guard";
@@ -170,6 +172,14 @@ impl<S: ReadIncidents, D: DeploymentLog> ReadIncidents for Correlating<S, D> {
         now: Timestamp,
     ) -> Result<Vec<TimelineEntry>, StoreError> {
         self.inner.timeline(id, now).await
+    }
+
+    async fn list_with_timelines(
+        &self,
+        status: Status,
+        page: &PageRequest,
+    ) -> Result<Page<Listed>, StoreError> {
+        self.inner.list_with_timelines(status, page).await
     }
 }
 

@@ -4,7 +4,7 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use serde_json::json;
+use serde_json::{Value, json};
 
 use super::analysis::{BatchAnalysis, BatchId, Cause, DependencyStats, Minute, PatternStats};
 use super::counts::{CountQuery, CountSnapshot, PatternKey, Series};
@@ -224,6 +224,7 @@ impl ErrorPolicy {
             "cause_reason": reason,
             "dependency": p.main_dependency(),
             "log_group": a.log_group,
+            "per_minute": per_minute(p.minutes.iter().map(|(m, n)| (*m, *n))),
         });
         Some(Finding {
             kind: IncidentKind::NewError,
@@ -292,6 +293,11 @@ impl ErrorPolicy {
             "cause": cause.as_str(),
             "cause_reason": reason,
             "log_group": a.log_group,
+            // The baseline's minutes and the spiking one, so a reader sees the jump.
+            "per_minute": per_minute((0..=w.min(SPIKE_SERIES_MINUTES)).rev().map(|back| {
+                let m = minute.back(back);
+                (m, snap.at(&series, m).max(p.minutes.get(&m).copied().unwrap_or(0)))
+            })),
         });
         Some(Finding {
             kind: IncidentKind::ErrorSpike,
@@ -411,6 +417,20 @@ fn pattern_series(key: &PatternKey) -> Series {
         service: key.service.clone(),
         fingerprint: key.fingerprint,
     }
+}
+
+/// Minutes of an error-spike's evidence series before the spiking one (its evidence stays
+/// within `MAX_EVIDENCE_BYTES` with the samples).
+const SPIKE_SERIES_MINUTES: u32 = 30;
+
+/// Per-minute error counts as evidence: `[[minute start, epoch ms], count]` pairs, oldest
+/// first, which the views draw as a sparkline (`core::view::series`).
+fn per_minute(minutes: impl Iterator<Item = (Minute, u64)>) -> Value {
+    Value::Array(
+        minutes
+            .map(|(m, n)| json!([m.start().as_millis(), n]))
+            .collect(),
+    )
 }
 
 fn minute_span(p: &PatternStats) -> (Minute, Minute) {

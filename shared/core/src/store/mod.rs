@@ -165,6 +165,35 @@ pub trait ReadIncidents: Send + Sync {
         id: &IncidentId,
         now: Timestamp,
     ) -> impl Future<Output = Result<Vec<TimelineEntry>, StoreError>> + Send;
+
+    /// Incidents in one status with their timelines, newest first, as `list_by_status`
+    /// pages them. By default one timeline read per incident; the DynamoDB adapter reads
+    /// both from the index's items (its projection is ALL), in the same one query a page.
+    fn list_with_timelines(
+        &self,
+        status: Status,
+        page: &PageRequest,
+    ) -> impl Future<Output = Result<Page<Listed>, StoreError>> + Send {
+        async move {
+            let found = self.list_by_status(status, page).await?;
+            let mut items = Vec::with_capacity(found.items.len());
+            for incident in found.items {
+                let timeline = self.timeline(&incident.id, page.now).await?;
+                items.push(Listed { incident, timeline });
+            }
+            Ok(Page {
+                items,
+                next: found.next,
+            })
+        }
+    }
+}
+
+/// An incident with its timeline, as a listing that shows what was done returns it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Listed {
+    pub incident: Incident,
+    pub timeline: Vec<TimelineEntry>,
 }
 
 /// Everything the CLI and the handlers need from incident storage.
