@@ -5,9 +5,9 @@
 //! SAM template), resolves this function's incidents that have had no occurrence for
 //! `APPTRACK_QUIET_RESOLVE_SECS`.
 use apptrack_core::clock::Clock;
-use apptrack_core::errors::{BatchAnalysis, ErrorCountStore, analyze};
+use apptrack_core::errors::{BatchAnalysis, ErrorCountStore, analyze_learning};
 use apptrack_core::failure::during;
-use apptrack_core::pattern::PatternMiner;
+use apptrack_core::pattern::{LearnRules, PatternMiner};
 use apptrack_core::store::IncidentStore;
 use apptrack_core::subscription::{DecodeError, DecodeLimits, Delivery, LogsBatch, receive};
 use apptrack_lambda::Function;
@@ -81,7 +81,7 @@ impl<C: ErrorCountStore, S: IncidentStore, K: Clock> Analyzer<C, S, K> {
 
     /// Counts a decoded batch of log events and raises what it shows.
     pub async fn handle_batch(&self, batch: &LogsBatch) -> Result<Outcome, HandlerError> {
-        let analysis = analyze(batch, &self.miner);
+        let analysis = analyze_learning(batch, &self.miner, &LearnRules::default());
         let mut out = Outcome {
             status: "processed",
             batch: Some(analysis.id.to_string()),

@@ -686,13 +686,13 @@ const UNIT_START: [bool; 256] = {
 
 /// `failed`, `locked`, `created`: after `account` or `user` such a word says what
 /// happened, it is not a name. (Five letters or more: `ted` and `fred` are names.)
-fn is_past_tense(word: &[u8]) -> bool {
+pub(crate) fn is_past_tense(word: &[u8]) -> bool {
     word.len() >= 5 && word.ends_with(b"ed")
 }
 
 /// Words that follow a resource word as language, not as its name
 /// (`user logged in`, `account was locked`, `user name or password`).
-const NOT_NAMES: [&[u8]; 50] = [
+pub(crate) const NOT_NAMES: [&[u8]; 50] = [
     b"a",
     b"an",
     b"the",

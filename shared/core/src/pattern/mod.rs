@@ -21,6 +21,7 @@
 //! ```
 
 mod fingerprint;
+mod learn;
 mod mask;
 mod set;
 
@@ -30,6 +31,7 @@ mod proptests;
 use serde::{Deserialize, Serialize};
 
 pub use fingerprint::Fingerprint;
+pub use learn::{LearnRules, Learning, Merge, learn};
 pub use mask::VAR;
 pub use set::{PatternGroup, PatternSet};
 

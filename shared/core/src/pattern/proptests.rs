@@ -5,7 +5,7 @@
 use proptest::prelude::*;
 
 use super::mask::{is_bool, is_date_word, is_unit, names_a_resource};
-use super::{MinerConfig, PatternMiner, PatternSet, VAR};
+use super::{LearnRules, MinerConfig, PatternMiner, PatternSet, VAR, learn};
 
 /// Kinds of values `value` makes.
 const KINDS: usize = 16;
@@ -268,6 +268,70 @@ proptest! {
         let mut r: Vec<_> = msgs.iter().rev().map(|m| rev.add(m).unwrap()).collect();
         r.reverse();
         prop_assert_eq!(f, r);
+        prop_assert_eq!(fwd.len(), rev.len());
+    }
+
+    #[test]
+    // Learning never joins templates whose words differ outside the positions it learned:
+    // every member of a merge equals the merge's form token for token, but at a learned
+    // position. And the merges depend on the set of templates, not on their order.
+    fn a_merge_never_joins_words_that_differ_outside_learned_positions(
+        templates in prop::collection::vec(
+            prop::collection::vec(
+                prop_oneof![
+                    Just("<*>".to_owned()),
+                    prop::sample::select(vec![
+                        "alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "user",
+                        "via", "is", "(golf)", "hotel:", "opened", "closed",
+                    ]).prop_map(str::to_owned),
+                ],
+                3..7,
+            ).prop_map(|w| w.join(" ")),
+            0..60,
+        ).prop_shuffle()
+    ) {
+        let refs: Vec<&str> = templates.iter().map(String::as_str).collect();
+        let l = learn(&refs, &LearnRules::default());
+        for (t, m) in refs.iter().zip(&l.of) {
+            let Some(m) = m else { continue };
+            let merge = &l.merges[*m];
+            prop_assert!(merge.covers(t), "{:?} not covered by {:?}", t, merge);
+            for (k, (ours, theirs)) in merge.form.split(' ').zip(t.split(' ')).enumerate() {
+                if !merge.learned.contains(&(k as u16)) {
+                    prop_assert_eq!(ours, theirs);
+                }
+            }
+        }
+        let mut rev = refs.clone();
+        rev.reverse();
+        let r = learn(&rev, &LearnRules::default());
+        let of = |l: &super::Learning, i: usize| l.of[i].map(|m| l.merges[m].template());
+        for i in 0..refs.len() {
+            prop_assert_eq!(of(&l, i), of(&r, refs.len() - 1 - i));
+        }
+    }
+
+    #[test]
+    // A set that learns gives every line of a template the same fingerprint, and lines of
+    // one merge the merged template's, whatever the order the lines came in.
+    fn learned_grouping_is_order_independent(
+        (msgs, words) in (
+            prop::collection::vec(log_line(), 0..20),
+            prop::collection::vec(plain_word(), 0..8),
+        )
+    ) {
+        let mut all = msgs.clone();
+        all.extend(words.iter().map(|w| format!("upstream {w} is unhealthy again")));
+        let mut fwd = PatternSet::new(PatternMiner::default());
+        let mut rev = PatternSet::new(PatternMiner::default());
+        let f: Vec<_> = all.iter().map(|m| fwd.add(m).unwrap()).collect();
+        let r: Vec<_> = all.iter().rev().map(|m| rev.add(m).unwrap()).collect();
+        fwd.learn(&LearnRules::default());
+        rev.learn(&LearnRules::default());
+        let f: Vec<_> = f.into_iter().map(|x| fwd.canonical(x)).collect();
+        let mut r: Vec<_> = r.into_iter().map(|x| rev.canonical(x)).collect();
+        r.reverse();
+        prop_assert_eq!(&f, &r);
         prop_assert_eq!(fwd.len(), rev.len());
     }
 }
