@@ -10,7 +10,7 @@ use sha2::{Digest, Sha256};
 use super::counts::{CountDelta, CountWrite, PatternKey, Series};
 use crate::clock::Timestamp;
 use crate::logline::{self, Format, Level, ParsedLine, SuspectedCause};
-use crate::pattern::{Fingerprint, LearnRules, PatternMiner, learn};
+use crate::pattern::{Fingerprint, LearnRules, PatternMiner, Rename, learn};
 use crate::subscription::LogsBatch;
 
 /// Samples kept per pattern or dependency.
@@ -547,6 +547,24 @@ impl BatchAnalysis {
                 .push(p.template.as_str());
         }
         out
+    }
+
+    /// Applies a batch's decision from the template registry
+    /// ([`crate::pattern::renames_for_batch`]).
+    pub fn apply_renames(&mut self, renames: &[Rename]) {
+        let map: HashMap<(&str, &str), (&str, Fingerprint)> = renames
+            .iter()
+            .map(|r| {
+                (
+                    (r.service.as_str(), r.from.as_str()),
+                    (r.template.as_str(), r.fingerprint),
+                )
+            })
+            .collect();
+        self.rename_patterns(|service, template| {
+            map.get(&(service, template))
+                .map(|(t, f)| ((*t).to_owned(), *f))
+        });
     }
 
     /// Gives each pattern that `rename` maps (by service and template) the template and

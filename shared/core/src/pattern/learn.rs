@@ -150,7 +150,7 @@ type FxMap<K, V> = HashMap<K, V, BuildHasherDefault<FxHasher>>;
 /// The word a token holds, without the punctuation around it, if the token is a plain
 /// word that could be a value: letters first, then letters, digits or `- _ . :`, and not a
 /// function word.
-fn word(tok: &str) -> Option<&str> {
+pub(crate) fn word(tok: &str) -> Option<&str> {
     if tok.contains(VAR) {
         return None;
     }
@@ -184,7 +184,7 @@ const FUNCTION_WORDS: [&str; 14] = [
 ];
 
 /// The token with its word replaced by `<*>`: `(java)` → `(<*>)`.
-fn shape(tok: &str, word: &str) -> String {
+pub(crate) fn shape(tok: &str, word: &str) -> String {
     let at = tok.find(word).unwrap_or(0);
     format!("{}{VAR}{}", &tok[..at], &tok[at + word.len()..])
 }

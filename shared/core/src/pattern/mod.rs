@@ -23,6 +23,8 @@
 mod fingerprint;
 mod learn;
 mod mask;
+pub mod memory;
+pub mod registry;
 mod set;
 
 #[cfg(test)]
@@ -33,6 +35,10 @@ use serde::{Deserialize, Serialize};
 pub use fingerprint::Fingerprint;
 pub use learn::{LearnRules, Learning, Merge, learn};
 pub use mask::VAR;
+pub use memory::MemoryTemplateRegistry;
+pub use registry::{
+    FrameKey, FrameRecord, RecordedMerge, Rename, TemplateRegistry, renames_for_batch,
+};
 pub use set::{PatternGroup, PatternSet};
 
 use mask::{Limits, Masked};

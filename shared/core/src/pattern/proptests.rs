@@ -5,7 +5,13 @@
 use proptest::prelude::*;
 
 use super::mask::{is_bool, is_date_word, is_unit, names_a_resource};
-use super::{LearnRules, MinerConfig, PatternMiner, PatternSet, VAR, learn};
+use std::collections::{BTreeMap, HashMap};
+
+use super::{
+    Fingerprint, LearnRules, MemoryTemplateRegistry, MinerConfig, PatternMiner, PatternSet, VAR,
+    learn, renames_for_batch,
+};
+use crate::clock::Timestamp;
 
 /// Kinds of values `value` makes.
 const KINDS: usize = 16;
@@ -334,4 +340,118 @@ proptest! {
         prop_assert_eq!(&f, &r);
         prop_assert_eq!(fwd.len(), rev.len());
     }
+
+    #[test]
+    // With the registry: lines fed in batches in one order teach it; afterwards, lines cut
+    // into batches in any other order, each mined by a fresh miner (a cold start) with only
+    // the registry kept, get the fingerprint that line gets alone. And whatever joins two
+    // lines is a recorded merge that covers both templates.
+    fn with_the_registry_a_line_keeps_its_fingerprint_in_any_batch_and_order(
+        (lines, order, cuts) in families().prop_flat_map(|lines| {
+            let n = lines.len();
+            (
+                Just(lines.clone()),
+                Just((0..n).collect::<Vec<usize>>()).prop_shuffle(),
+                prop::collection::vec(0..=n, 0..4),
+            )
+        })
+    ) {
+        let registry = MemoryTemplateRegistry::default();
+        let mut next_batch = 0usize;
+        let mut run = |msgs: &[&str]| -> HashMap<String, (String, Fingerprint)> {
+            next_batch += 1;
+            resolve(&registry, &format!("b{next_batch}"), msgs)
+        };
+        // Teaching: the lines in their order, in batches of five.
+        let refs: Vec<&str> = lines.iter().map(String::as_str).collect();
+        for chunk in refs.chunks(5) {
+            run(chunk);
+        }
+        let miner = PatternMiner::default();
+        let alone: Vec<Fingerprint> = refs
+            .iter()
+            .map(|l| {
+                let t = miner.template(l);
+                run(&[*l]).get(&t).map_or(Fingerprint::of_template(&t), |r| r.1)
+            })
+            .collect();
+        let mut cuts = cuts;
+        cuts.push(0);
+        cuts.push(order.len());
+        cuts.sort_unstable();
+        for w in cuts.windows(2) {
+            let batch: Vec<&str> = order[w[0]..w[1]].iter().map(|&k| refs[k]).collect();
+            let renamed = run(&batch);
+            for &k in &order[w[0]..w[1]] {
+                let t = miner.template(refs[k]);
+                let f = renamed.get(&t).map_or(Fingerprint::of_template(&t), |r| r.1);
+                prop_assert_eq!(f, alone[k], "{:?}", refs[k]);
+            }
+        }
+        let merges = registry.merges();
+        for l in &refs {
+            let t = miner.template(l);
+            if let Some((template, f)) = run(&[*l]).get(&t) {
+                prop_assert!(
+                    merges.iter().any(|m| m.canonical == *f
+                        && m.merge.template() == *template
+                        && m.merge.covers(&t)),
+                    "{:?} renamed to {:?} by no recorded merge", t, template
+                );
+            }
+        }
+    }
+}
+
+/// Lines of a few families, each a sentence with one slot filled from a few plain words
+/// (so learning has something to learn), plus log-like lines.
+fn families() -> impl Strategy<Value = Vec<String>> {
+    let family = (
+        prop::collection::vec(plain_word(), 2..4),
+        prop::collection::vec(plain_word(), 1..3),
+        prop::collection::vec(plain_word(), 1..8),
+    )
+        .prop_map(|(before, after, values)| {
+            values
+                .iter()
+                .map(|v| format!("{} {v} {}", before.join(" "), after.join(" ")))
+                .collect::<Vec<_>>()
+        });
+    (
+        prop::collection::vec(family, 1..4),
+        prop::collection::vec(log_line(), 0..6),
+    )
+        .prop_map(|(fams, logs)| fams.into_iter().flatten().chain(logs).collect())
+}
+
+/// One batch through the registry: each template's rename, by template.
+fn resolve(
+    registry: &MemoryTemplateRegistry,
+    batch: &str,
+    msgs: &[&str],
+) -> HashMap<String, (String, Fingerprint)> {
+    let miner = PatternMiner::default();
+    let mut templates: Vec<String> = msgs.iter().map(|m| miner.template(m)).collect();
+    templates.sort();
+    templates.dedup();
+    let mut by_service = BTreeMap::new();
+    by_service.insert(
+        "svc".to_owned(),
+        templates.iter().map(String::as_str).collect::<Vec<_>>(),
+    );
+    let renames = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap()
+        .block_on(renames_for_batch(
+            registry,
+            batch,
+            &by_service,
+            &LearnRules::default(),
+            Timestamp::from_secs(1_795_000_000),
+        ))
+        .unwrap();
+    renames
+        .into_iter()
+        .map(|r| (r.from, (r.template, r.fingerprint)))
+        .collect()
 }
