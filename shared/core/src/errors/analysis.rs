@@ -10,7 +10,7 @@ use sha2::{Digest, Sha256};
 use super::counts::{CountDelta, CountWrite, PatternKey, Series};
 use crate::clock::Timestamp;
 use crate::logline::{self, Format, Level, ParsedLine, SuspectedCause};
-use crate::pattern::{Fingerprint, LearnRules, PatternMiner, Rename, learn};
+use crate::pattern::{Fingerprint, PatternMiner, Rename};
 use crate::subscription::LogsBatch;
 
 /// Samples kept per pattern or dependency.
@@ -505,36 +505,6 @@ pub fn analyze(batch: &LogsBatch, miner: &PatternMiner) -> BatchAnalysis {
     out.dependencies
         .sort_by(|a, b| (&a.service, &a.dependency).cmp(&(&b.service, &b.dependency)));
     out
-}
-
-/// Parses, mines and aggregates a batch, then merges each service's patterns as the batch
-/// alone teaches ([`crate::pattern::learn`]): what error-analyzer does when no template
-/// registry has anything recorded, and what the LogHub bench scores.
-pub fn analyze_learning(
-    batch: &LogsBatch,
-    miner: &PatternMiner,
-    rules: &LearnRules,
-) -> BatchAnalysis {
-    let mut a = analyze(batch, miner);
-    let mut renames: HashMap<(String, String), (String, Fingerprint)> = HashMap::new();
-    for (service, templates) in a.templates_by_service() {
-        let l = learn(&templates, rules);
-        for (t, m) in templates.iter().zip(&l.of) {
-            if let Some(m) = m {
-                let merge = &l.merges[*m];
-                renames.insert(
-                    (service.clone(), (*t).to_owned()),
-                    (merge.template(), merge.fingerprint()),
-                );
-            }
-        }
-    }
-    a.rename_patterns(|service, template| {
-        renames
-            .get(&(service.to_owned(), template.to_owned()))
-            .cloned()
-    });
-    a
 }
 
 impl BatchAnalysis {

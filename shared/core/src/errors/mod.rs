@@ -20,6 +20,6 @@ mod interleavings;
 pub mod memory;
 pub mod policy;
 
-pub use analysis::{BatchAnalysis, BatchId, Cause, Minute, analyze, analyze_learning};
+pub use analysis::{BatchAnalysis, BatchId, Cause, Minute, analyze};
 pub use counts::{ErrorCountStore, ReadErrorCounts, RecordErrorCounts};
 pub use policy::{ErrorPolicy, Finding, SOURCE};

@@ -401,6 +401,23 @@ proptest! {
             }
         }
     }
+
+    #[test]
+    // The bench scores `PatternSet::learn`; error-analyzer asks the registry. On a registry
+    // with nothing recorded (a first batch) both give every line the same fingerprint.
+    fn a_first_batch_through_the_registry_groups_as_the_set_learns(lines in families()) {
+        let mut set = PatternSet::new(PatternMiner::default());
+        let raw: Vec<_> = lines.iter().map(|l| set.add(l).unwrap()).collect();
+        set.learn(&LearnRules::default());
+        let refs: Vec<&str> = lines.iter().map(String::as_str).collect();
+        let renamed = resolve(&MemoryTemplateRegistry::default(), "b", &refs);
+        let miner = PatternMiner::default();
+        for (l, f) in refs.iter().zip(raw) {
+            let t = miner.template(l);
+            let via_registry = renamed.get(&t).map_or(Fingerprint::of_template(&t), |r| r.1);
+            prop_assert_eq!(set.canonical(f), via_registry, "{:?}", l);
+        }
+    }
 }
 
 /// Lines of a few families, each a sentence with one slot filled from a few plain words
