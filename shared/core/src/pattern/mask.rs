@@ -39,8 +39,8 @@
 //! What it cannot see: a plain-word value with no such context (`authenticated
 //! via ldap`, `upstream billing is unhealthy`, a service name of several words)
 //! looks like a constant, so each such value gets its own pattern. Telling it
-//! apart would take other messages, which the fingerprint must not depend on
-//! (ARCHITECTURE.md, "Pattern mining", says how a learned registry could).
+//! apart takes other messages: `learn.rs` does it over a batch's templates, and the
+//! template registry (`registry.rs`) keeps what was learned across batches.
 //!
 //! Whitespace runs become one space. Why per-token and not clustering: the template
 //! (and the fingerprint hashed from it) must not depend on which other messages
