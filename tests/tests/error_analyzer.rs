@@ -186,11 +186,19 @@ async fn broken_payloads_fail_clearly_and_write_nothing() {
     assert!(t.snapshot().await.unwrap().is_empty());
 }
 
+/// `n` error patterns that stay apart even when the batch teaches merges: each has two
+/// words of its own (a merge needs templates equal but at one place).
 fn many_patterns(stream: &str, n: usize) -> LogsBatch {
-    let words = [
-        "alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel", "india",
-        "juliet", "kilo", "lima",
-    ];
+    let word = |mut i: usize| {
+        let mut w = String::from("x");
+        loop {
+            w.push(char::from(b'a' + (i % 26) as u8));
+            i /= 26;
+            if i == 0 {
+                break w;
+            }
+        }
+    };
     LogsBatch {
         message_type: MessageType::Data,
         owner: "123456789012".into(),
@@ -201,12 +209,7 @@ fn many_patterns(stream: &str, n: usize) -> LogsBatch {
             .map(|i| LogEvent {
                 id: format!("{stream}-{i:050}"),
                 timestamp: 1_795_489_200_000 + i as i64,
-                message: format!(
-                    "ERROR {} {} {} subsystem failed",
-                    words[i % 12],
-                    words[(i / 12) % 12],
-                    words[(i / 144) % 12]
-                ),
+                message: format!("ERROR {} {} subsystem failed", word(i), word(i)),
             })
             .collect(),
     }
@@ -332,4 +335,51 @@ async fn single_line_batches_at_once_count_each_error_once_in_the_incident() {
     let open = open_incidents(&a).await;
     assert_eq!(open.len(), 1, "one pattern, one new-error incident");
     assert_eq!(open[0].count, 30, "every error once, none twice");
+}
+
+/// A batch of `gateway`'s errors `upstream NAME is unhealthy again`, two lines per name.
+fn upstream(stream: &str, names: &[&str]) -> Value {
+    let batch = LogsBatch {
+        message_type: MessageType::Data,
+        owner: "123456789012".into(),
+        log_group: "/aws/lambda/gateway".into(),
+        log_stream: stream.into(),
+        subscription_filters: vec![],
+        log_events: names
+            .iter()
+            .flat_map(|n| [n, n])
+            .enumerate()
+            .map(|(i, n)| LogEvent {
+                id: format!("{stream}-{i:050}"),
+                timestamp: 1_795_489_200_000 + i as i64 * 1000,
+                message: format!("ERROR upstream {n} is unhealthy again"),
+            })
+            .collect(),
+    };
+    serde_json::from_str(&encode_batch(&batch)).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_learned_merge_holds_across_cold_starts_and_keeps_the_first_incident() {
+    let t = TestTables::new().await.unwrap();
+    analyzer(&t)
+        .handle(&upstream("s1", &["billing"]))
+        .await
+        .unwrap();
+    let first = open_incidents(&analyzer(&t)).await;
+    assert_eq!(first.len(), 1, "{first:#?}");
+    // Each batch below is a cold start: a new analyzer, only the tables kept.
+    let second = analyzer(&t)
+        .handle(&upstream("s2", &["auth", "catalog", "search"]))
+        .await
+        .unwrap();
+    assert_eq!(second.patterns, 1, "{second:#?}");
+    let third = upstream("s3", &["shipping", "auth"]);
+    assert_eq!(analyzer(&t).handle(&third).await.unwrap().patterns, 1);
+    let again = analyzer(&t).handle(&third).await.unwrap();
+    assert_eq!(again.status, "duplicate");
+    let open = open_incidents(&analyzer(&t)).await;
+    assert_eq!(open.len(), 1, "{open:#?}");
+    assert_eq!(open[0].dedup_key, first[0].dedup_key);
+    assert_eq!(open[0].count, 12, "every line once");
 }

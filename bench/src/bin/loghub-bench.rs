@@ -5,6 +5,10 @@
 //! set with `<Name>_2k.log_structured.csv` (only its `Content` and `EventId`
 //! columns are read). The large run mirrors drain3_baseline.py's: every data
 //! set's messages concatenated, fed 10 times into one `PatternSet`.
+//!
+//! Each data set is scored as error-analyzer groups one batch: every line added to a
+//! `PatternSet`, then `PatternSet::learn` with the product's `LearnRules` (merges of
+//! templates that differ only where many words were seen), timed with the adds.
 
 use std::collections::HashMap;
 use std::hash::Hash;
@@ -12,7 +16,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
-use apptrack_core::pattern::{Fingerprint, PatternMiner, PatternSet};
+use apptrack_core::pattern::{Fingerprint, LearnRules, PatternMiner, PatternSet};
 use clap::Parser;
 use serde::Serialize;
 
@@ -119,7 +123,8 @@ fn main() -> Result<()> {
     );
     let mut datasets = std::collections::BTreeMap::new();
     for set in &sets {
-        let (fingerprints, rates) = timed_runs(miner, &set.contents, args.repeats.max(1));
+        let (fingerprints, templates, rates) =
+            timed_runs(miner, &set.contents, args.repeats.max(1));
         let ga = grouping_accuracy(&set.labels, &fingerprints);
         let (precision, recall, fga) = fga(&set.labels, &fingerprints);
         let r = DataSetResult {
@@ -151,7 +156,7 @@ fn main() -> Result<()> {
         );
         datasets.insert(set.name.clone(), r);
         if args.misses > 0 {
-            print_misses(miner, set, &fingerprints, args.misses);
+            print_misses(set, &fingerprints, &templates, args.misses);
         }
     }
     let n = datasets.len() as f64;
@@ -267,16 +272,18 @@ fn load_csv(path: &Path) -> Result<(Vec<String>, Vec<String>)> {
     Ok((contents, labels))
 }
 
-/// Feeds the messages into a fresh `PatternSet` `repeats` times; returns the
-/// fingerprints of the last run and each run's lines/s. Only the `add` loop is
-/// timed.
+/// Feeds the messages into a fresh `PatternSet` `repeats` times and learns; returns the
+/// fingerprints of the last run (after learning), the template of each fingerprint and
+/// each run's lines/s. Only the `add` loop and `learn` are timed.
 fn timed_runs(
     miner: PatternMiner,
     lines: &[String],
     repeats: usize,
-) -> (Vec<Fingerprint>, Vec<f64>) {
+) -> (Vec<Fingerprint>, HashMap<Fingerprint, String>, Vec<f64>) {
+    let rules = LearnRules::default();
     let mut rates = Vec::with_capacity(repeats);
     let mut out = Vec::with_capacity(lines.len());
+    let mut templates = HashMap::new();
     for _ in 0..repeats {
         out.clear();
         let mut set = PatternSet::new(miner);
@@ -287,9 +294,18 @@ fn timed_runs(
             let f = set.add(line).unwrap_or_else(|_| miner.fingerprint(line));
             out.push(f);
         }
+        set.learn(&rules);
         rates.push(lines.len() as f64 / t0.elapsed().as_secs_f64());
+        for f in out.iter_mut() {
+            *f = set.canonical(*f);
+        }
+        templates = set
+            .groups()
+            .iter()
+            .map(|g| (g.fingerprint, g.template.clone()))
+            .collect();
     }
-    (out, rates)
+    (out, templates, rates)
 }
 
 fn big_run(miner: PatternMiner, one_pass: &[&str], repeat: usize, runs: usize) -> BigRun {
@@ -306,6 +322,7 @@ fn big_run(miner: PatternMiner, one_pass: &[&str], repeat: usize, runs: usize) -
                 }
             }
         }
+        set.learn(&LearnRules::default());
         let secs = t0.elapsed().as_secs_f64();
         std::hint::black_box(overflow_check);
         rates.push((one_pass.len() * repeat) as f64 / secs);
@@ -322,7 +339,12 @@ fn big_run(miner: PatternMiner, one_pass: &[&str], repeat: usize, runs: usize) -
 
 /// The true groups not found exactly: their size, and how many of their messages got
 /// each template (with, for a template shared with other groups, how many in all).
-fn print_misses(miner: PatternMiner, set: &DataSet, found: &[Fingerprint], most: usize) {
+fn print_misses(
+    set: &DataSet,
+    found: &[Fingerprint],
+    named: &HashMap<Fingerprint, String>,
+    most: usize,
+) {
     let mut by_fp: HashMap<&Fingerprint, usize> = HashMap::new();
     for f in found {
         *by_fp.entry(f).or_default() += 1;
@@ -356,7 +378,9 @@ fn print_misses(miner: PatternMiner, set: &DataSet, found: &[Fingerprint], most:
             println!(
                 "      {n:>5} (of {:>5})  {}",
                 by_fp[f],
-                miner.template(&set.contents[i])
+                named
+                    .get(f)
+                    .map_or(set.contents[i].as_str(), String::as_str)
             );
         }
     }

@@ -7,7 +7,7 @@
 use apptrack_core::clock::Clock;
 use apptrack_core::errors::{BatchAnalysis, ErrorCountStore, analyze};
 use apptrack_core::failure::during;
-use apptrack_core::pattern::PatternMiner;
+use apptrack_core::pattern::{LearnRules, PatternMiner, TemplateRegistry, renames_for_batch};
 use apptrack_core::store::IncidentStore;
 use apptrack_core::subscription::{DecodeError, DecodeLimits, Delivery, LogsBatch, receive};
 use apptrack_lambda::Function;
@@ -46,6 +46,7 @@ pub fn decode_bytes(event: &[u8], limits: &DecodeLimits) -> Result<Request, Deco
 
 /// The handler's dependencies, built once per cold start.
 pub struct Analyzer<C, S, K> {
+    /// Error counts, and the template registry beside them in `STATE_TABLE`.
     pub counts: C,
     pub incidents: S,
     pub clock: K,
@@ -53,7 +54,7 @@ pub struct Analyzer<C, S, K> {
     pub miner: PatternMiner,
 }
 
-impl<C: ErrorCountStore, S: IncidentStore, K: Clock> Analyzer<C, S, K> {
+impl<C: ErrorCountStore + TemplateRegistry, S: IncidentStore, K: Clock> Analyzer<C, S, K> {
     pub fn new(counts: C, incidents: S, clock: K, settings: Settings) -> Self {
         Analyzer {
             counts,
@@ -81,7 +82,7 @@ impl<C: ErrorCountStore, S: IncidentStore, K: Clock> Analyzer<C, S, K> {
 
     /// Counts a decoded batch of log events and raises what it shows.
     pub async fn handle_batch(&self, batch: &LogsBatch) -> Result<Outcome, HandlerError> {
-        let analysis = analyze(batch, &self.miner);
+        let mut analysis = analyze(batch, &self.miner);
         let mut out = Outcome {
             status: "processed",
             batch: Some(analysis.id.to_string()),
@@ -112,6 +113,21 @@ impl<C: ErrorCountStore, S: IncidentStore, K: Clock> Analyzer<C, S, K> {
             return Ok(out);
         }
         let now = self.clock.now();
+        // What the registry has learned, and this batch teaches, merges patterns; decided
+        // once per batch, so a retry counts under the same fingerprints.
+        let renames = renames_for_batch(
+            &self.counts,
+            id.as_str(),
+            &analysis.templates_by_service(),
+            &LearnRules::default(),
+            now,
+        )
+        .await
+        .map_err(during(format!("learning templates of batch {id}")))?;
+        let id = id.clone();
+        analysis.apply_renames(&renames);
+        out.patterns = analysis.patterns.len();
+        let id = &id;
         let applied = self
             .counts
             .apply(&analysis.delta(), now)
@@ -159,7 +175,9 @@ impl<C: ErrorCountStore, S: IncidentStore, K: Clock> Analyzer<C, S, K> {
     }
 }
 
-impl<C: ErrorCountStore, S: IncidentStore, K: Clock> Function for Analyzer<C, S, K> {
+impl<C: ErrorCountStore + TemplateRegistry, S: IncidentStore, K: Clock> Function
+    for Analyzer<C, S, K>
+{
     type Output = Outcome;
     type Error = HandlerError;
 

@@ -126,21 +126,24 @@ async fn a_duplicate_delivery_changes_nothing() {
     assert_eq!(sorted(a.incidents.all()), incidents);
 }
 
+/// `n` error patterns that stay apart even when the batch teaches merges: each has two
+/// words of its own (a merge needs templates equal but at one place).
 fn many_patterns(n: usize) -> Value {
-    let words = [
-        "alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel", "india",
-        "juliet", "kilo", "lima",
-    ];
+    let word = |mut i: usize| {
+        let mut w = String::from("x");
+        loop {
+            w.push(char::from(b'a' + (i % 26) as u8));
+            i /= 26;
+            if i == 0 {
+                break w;
+            }
+        }
+    };
     let events = (0..n)
         .map(|i| LogEvent {
             id: format!("{i:056}"),
             timestamp: 1_795_489_200_000 + i as i64,
-            message: format!(
-                "ERROR {} {} {} subsystem failed",
-                words[i % 12],
-                words[(i / 12) % 12],
-                words[(i / 144) % 12]
-            ),
+            message: format!("ERROR {} {} subsystem failed", word(i), word(i)),
         })
         .collect();
     let batch = LogsBatch {
@@ -311,6 +314,73 @@ fn settings_reject_a_tiny_decompression_limit() {
     })
     .unwrap_err();
     assert!(err.to_string().contains("APPTRACK_MAX_DECOMPRESSED_BYTES"));
+}
+
+/// A batch of one service's errors, one line per message, ids unique to `stream`.
+fn lines(stream: &str, messages: &[String]) -> Value {
+    let batch = LogsBatch {
+        message_type: apptrack_core::subscription::MessageType::Data,
+        owner: "1".into(),
+        log_group: "/aws/lambda/gateway".into(),
+        log_stream: stream.into(),
+        subscription_filters: vec![],
+        log_events: messages
+            .iter()
+            .enumerate()
+            .map(|(i, m)| LogEvent {
+                id: format!("{stream}-{i:040}"),
+                timestamp: 1_795_489_200_000 + i as i64 * 1000,
+                message: format!("ERROR {m}"),
+            })
+            .collect(),
+    };
+    serde_json::from_str(&encode_batch(&batch)).unwrap()
+}
+
+fn upstream(names: &[&str]) -> Vec<String> {
+    names
+        .iter()
+        .flat_map(|n| {
+            let line = format!("upstream {n} is unhealthy again");
+            [line.clone(), line]
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_learned_merge_keeps_the_first_patterns_incident_in_later_batches() {
+    let a = analyzer();
+    let first = a
+        .handle(&lines("s1", &upstream(&["billing"])))
+        .await
+        .unwrap();
+    assert_eq!(first.incidents.len(), 1, "{first:#?}");
+    let billing = a.incidents.all()[0].clone();
+    // Three more names in one batch: four values, one pattern under billing's fingerprint.
+    let second = a
+        .handle(&lines("s2", &upstream(&["auth", "catalog", "search"])))
+        .await
+        .unwrap();
+    assert_eq!(second.patterns, 1, "{second:#?}");
+    // A later batch with one new name and one old: still the same incident, no new one.
+    let third = a
+        .handle(&lines("s3", &upstream(&["shipping", "auth"])))
+        .await
+        .unwrap();
+    assert_eq!(third.patterns, 1);
+    let all = a.incidents.all();
+    assert_eq!(all.len(), 1, "{all:#?}");
+    assert_eq!(all[0].dedup_key, billing.dedup_key);
+    assert_eq!(all[0].count, 12, "every line counted once");
+    // A redelivery changes nothing.
+    let writes = a.counts.writes();
+    let again = a
+        .handle(&lines("s3", &upstream(&["shipping", "auth"])))
+        .await
+        .unwrap();
+    assert_eq!(again.status, "duplicate");
+    assert_eq!(a.counts.writes(), writes);
+    assert_eq!(a.incidents.all(), all);
 }
 
 proptest! {

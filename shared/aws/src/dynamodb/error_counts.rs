@@ -31,6 +31,7 @@ use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
 
 use super::item::{Expr, Item, key as key_of, n, s};
+use super::templates::DynamoTemplateRegistry;
 use super::{Cancelled, cancelled, condition_held, sdk_error};
 use apptrack_core::clock::Timestamp;
 use apptrack_core::errors::analysis::{BatchId, Minute};
@@ -38,6 +39,7 @@ use apptrack_core::errors::counts::{
     Applied, CountDelta, CountQuery, CountSnapshot, CountWrite, PatternKey, PatternRecord,
     ReadErrorCounts, RecordErrorCounts, Series,
 };
+use apptrack_core::pattern::{FrameKey, FrameRecord, Rename, TemplateRegistry};
 use apptrack_core::retry::Retry;
 use apptrack_core::store::StoreError;
 
@@ -63,6 +65,8 @@ pub struct DynamoErrorCounts {
     client: Client,
     table: String,
     pattern_memory: Duration,
+    /// The template registry, in the same table (`templates.rs`).
+    templates: DynamoTemplateRegistry,
 }
 
 fn esc(part: &str) -> String {
@@ -119,9 +123,11 @@ fn time(item: &Item, name: &str) -> Option<Timestamp> {
 
 impl DynamoErrorCounts {
     pub fn new(client: Client, state_table: impl Into<String>) -> Self {
+        let table: String = state_table.into();
         DynamoErrorCounts {
+            templates: DynamoTemplateRegistry::new(client.clone(), table.clone()),
             client,
-            table: state_table.into(),
+            table,
             pattern_memory: DEFAULT_PATTERN_MEMORY,
         }
     }
@@ -129,6 +135,7 @@ impl DynamoErrorCounts {
     /// How long a pattern counts as seen after its last error (`APPTRACK_PATTERN_MEMORY_DAYS`).
     pub fn with_pattern_memory(mut self, d: Duration) -> Self {
         self.pattern_memory = d;
+        self.templates = self.templates.with_memory(d);
         self
     }
 
@@ -542,6 +549,36 @@ impl ReadErrorCounts for DynamoErrorCounts {
             snap.series.entry(series).or_default().extend(minutes);
         }
         Ok(snap)
+    }
+}
+
+/// The registry shares the state table and client (`templates.rs` has the items).
+impl TemplateRegistry for DynamoErrorCounts {
+    async fn read_frame(&self, key: &FrameKey, now: Timestamp) -> Result<FrameRecord, StoreError> {
+        self.templates.read_frame(key, now).await
+    }
+
+    async fn write_frame(
+        &self,
+        key: &FrameKey,
+        expected: u64,
+        next: &FrameRecord,
+        now: Timestamp,
+    ) -> Result<bool, StoreError> {
+        self.templates.write_frame(key, expected, next, now).await
+    }
+
+    async fn read_decision(&self, batch: &str) -> Result<Option<Vec<Rename>>, StoreError> {
+        self.templates.read_decision(batch).await
+    }
+
+    async fn keep_decision(
+        &self,
+        batch: &str,
+        renames: &[Rename],
+        now: Timestamp,
+    ) -> Result<Vec<Rename>, StoreError> {
+        self.templates.keep_decision(batch, renames, now).await
     }
 }
 

@@ -1,5 +1,5 @@
 //! The DynamoDB adapters: incidents (`INCIDENTS_TABLE`), and in `STATE_TABLE` the error
-//! counts, the login counters and locks, and the action ledger. `item` holds the helpers
+//! counts and template registry, the login counters and locks, and the action ledger. `item` holds the helpers
 //! every adapter builds items with.
 
 pub mod client;
@@ -11,12 +11,14 @@ pub mod incidents;
 pub mod item;
 pub mod ledger;
 pub mod silences;
+pub mod templates;
 
 pub use client::{client, retry_conflicts};
 pub use error_counts::DynamoErrorCounts;
 pub use guard::DynamoGuardStore;
 pub use incidents::{DynamoIncidentStore, bootstrap_tables, create_table, sdk_error};
 pub use ledger::{DynamoActionLedger, DynamoScaleOuts};
+pub use templates::DynamoTemplateRegistry;
 
 use apptrack_core::store::StoreError;
 use aws_sdk_dynamodb::error::SdkError;

@@ -10,7 +10,7 @@ use sha2::{Digest, Sha256};
 use super::counts::{CountDelta, CountWrite, PatternKey, Series};
 use crate::clock::Timestamp;
 use crate::logline::{self, Format, Level, ParsedLine, SuspectedCause};
-use crate::pattern::{Fingerprint, PatternMiner};
+use crate::pattern::{Fingerprint, PatternMiner, Rename};
 use crate::subscription::LogsBatch;
 
 /// Samples kept per pattern or dependency.
@@ -225,6 +225,33 @@ impl PatternStats {
 
     pub fn last_minute(&self) -> Minute {
         Minute::of(self.seen.last)
+    }
+}
+
+impl PatternStats {
+    /// Takes in the errors of another pattern that learning found to be this one.
+    fn absorb(&mut self, other: PatternStats) {
+        self.seen.count += other.seen.count;
+        self.seen.first = self.seen.first.min(other.seen.first);
+        self.seen.last = self.seen.last.max(other.seen.last);
+        for s in other.samples {
+            if self.samples.len() < MAX_SAMPLES {
+                self.samples.push(s);
+            }
+        }
+        if self.error_type.is_none() {
+            self.error_type = other.error_type;
+        }
+        self.fatal |= other.fatal;
+        for (m, n) in other.minutes {
+            *self.minutes.entry(m).or_default() += n;
+        }
+        for (c, (n, reason)) in other.causes {
+            self.causes.entry(c).or_insert((0, reason)).0 += n;
+        }
+        for (d, n) in other.dependencies {
+            *self.dependencies.entry(d).or_default() += n;
+        }
     }
 }
 
@@ -481,6 +508,78 @@ pub fn analyze(batch: &LogsBatch, miner: &PatternMiner) -> BatchAnalysis {
 }
 
 impl BatchAnalysis {
+    /// The distinct templates of each service's patterns, as mined.
+    pub fn templates_by_service(&self) -> BTreeMap<String, Vec<&str>> {
+        let mut out: BTreeMap<String, Vec<&str>> = BTreeMap::new();
+        for p in &self.patterns {
+            out.entry(p.key.service.clone())
+                .or_default()
+                .push(p.template.as_str());
+        }
+        out
+    }
+
+    /// Applies a batch's decision from the template registry
+    /// ([`crate::pattern::renames_for_batch`]).
+    pub fn apply_renames(&mut self, renames: &[Rename]) {
+        let map: HashMap<(&str, &str), (&str, Fingerprint)> = renames
+            .iter()
+            .map(|r| {
+                (
+                    (r.service.as_str(), r.from.as_str()),
+                    (r.template.as_str(), r.fingerprint),
+                )
+            })
+            .collect();
+        self.rename_patterns(|service, template| {
+            map.get(&(service, template))
+                .map(|(t, f)| ((*t).to_owned(), *f))
+        });
+    }
+
+    /// Gives each pattern that `rename` maps (by service and template) the template and
+    /// fingerprint it returns, and joins the patterns of a service that then share a
+    /// fingerprint: counts add up, samples fill up to [`MAX_SAMPLES`], each dependency's
+    /// per-pattern counts follow. Keeps the patterns sorted.
+    pub fn rename_patterns(
+        &mut self,
+        rename: impl Fn(&str, &str) -> Option<(String, Fingerprint)>,
+    ) {
+        let mut moved: HashMap<(String, Fingerprint), Fingerprint> = HashMap::new();
+        for p in &mut self.patterns {
+            if let Some((template, fingerprint)) = rename(&p.key.service, &p.template) {
+                if fingerprint != p.key.fingerprint {
+                    moved.insert((p.key.service.clone(), p.key.fingerprint), fingerprint);
+                }
+                p.template = template;
+                p.key.fingerprint = fingerprint;
+            }
+        }
+        if moved.is_empty() {
+            return;
+        }
+        let mut joined: Vec<PatternStats> = Vec::with_capacity(self.patterns.len());
+        let mut at: HashMap<PatternKey, usize> = HashMap::new();
+        for p in std::mem::take(&mut self.patterns) {
+            match at.get(&p.key) {
+                Some(&i) => joined[i].absorb(p),
+                None => {
+                    at.insert(p.key.clone(), joined.len());
+                    joined.push(p);
+                }
+            }
+        }
+        joined.sort_by(|a, b| a.key.cmp(&b.key));
+        self.patterns = joined;
+        for d in &mut self.dependencies {
+            let old = std::mem::take(&mut d.patterns);
+            for (f, n) in old {
+                let f = moved.get(&(d.service.clone(), f)).copied().unwrap_or(f);
+                *d.patterns.entry(f).or_default() += n;
+            }
+        }
+    }
+
     /// The counter writes of this batch: one per (series, minute) and one per pattern,
     /// in a fixed order.
     pub fn delta(&self) -> CountDelta {

@@ -39,8 +39,8 @@
 //! What it cannot see: a plain-word value with no such context (`authenticated
 //! via ldap`, `upstream billing is unhealthy`, a service name of several words)
 //! looks like a constant, so each such value gets its own pattern. Telling it
-//! apart would take other messages, which the fingerprint must not depend on
-//! (ARCHITECTURE.md, "Pattern mining", says how a learned registry could).
+//! apart takes other messages: `learn.rs` does it over a batch's templates, and the
+//! template registry (`registry.rs`) keeps what was learned across batches.
 //!
 //! Whitespace runs become one space. Why per-token and not clustering: the template
 //! (and the fingerprint hashed from it) must not depend on which other messages
@@ -686,13 +686,13 @@ const UNIT_START: [bool; 256] = {
 
 /// `failed`, `locked`, `created`: after `account` or `user` such a word says what
 /// happened, it is not a name. (Five letters or more: `ted` and `fred` are names.)
-fn is_past_tense(word: &[u8]) -> bool {
+pub(crate) fn is_past_tense(word: &[u8]) -> bool {
     word.len() >= 5 && word.ends_with(b"ed")
 }
 
 /// Words that follow a resource word as language, not as its name
 /// (`user logged in`, `account was locked`, `user name or password`).
-const NOT_NAMES: [&[u8]; 50] = [
+pub(crate) const NOT_NAMES: [&[u8]; 50] = [
     b"a",
     b"an",
     b"the",

@@ -1,13 +1,15 @@
 //! Error-log pattern mining: masks the variable parts of a message into a template
 //! (`Connection to <*> refused`) and fingerprints the template as a stable dedup key.
 //!
-//! Why no clustering (Drain, Spell and the like): an online clusterer's groups
+//! Why no clustering of lines (Drain, Spell and the like): an online clusterer's groups
 //! depend on what it saw before and in which order, so two Lambda invocations that
 //! share no memory would disagree on a pattern's identity. Here a message's
-//! template is a pure function of the message (`mask.rs` holds the rules), the
-//! [`Fingerprint`] a pure function of the template, and [`PatternSet`] groups by
-//! fingerprint. The grouping the LogHub benchmark measures is the one the product
-//! uses.
+//! template is a pure function of the message (`mask.rs` holds the rules) and the
+//! [`Fingerprint`] a pure function of the template. What one message cannot show (a
+//! plain word that is a value) is learned over the set of a batch's templates
+//! (`learn.rs`) and kept per service by the template registry (`registry.rs`), so later
+//! batches and cold starts map both shapes to one recorded fingerprint. The grouping the
+//! LogHub benchmark measures is the one the product uses on a first batch.
 //!
 //! ```
 //! use apptrack_core::pattern::PatternMiner;
@@ -21,7 +23,10 @@
 //! ```
 
 mod fingerprint;
+mod learn;
 mod mask;
+pub mod memory;
+pub mod registry;
 mod set;
 
 #[cfg(test)]
@@ -30,7 +35,12 @@ mod proptests;
 use serde::{Deserialize, Serialize};
 
 pub use fingerprint::Fingerprint;
+pub use learn::{LearnRules, Learning, Merge, learn};
 pub use mask::VAR;
+pub use memory::MemoryTemplateRegistry;
+pub use registry::{
+    FrameKey, FrameRecord, RecordedMerge, Rename, TemplateRegistry, renames_for_batch,
+};
 pub use set::{PatternGroup, PatternSet};
 
 use mask::{Limits, Masked};

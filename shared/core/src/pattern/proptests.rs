@@ -5,7 +5,13 @@
 use proptest::prelude::*;
 
 use super::mask::{is_bool, is_date_word, is_unit, names_a_resource};
-use super::{MinerConfig, PatternMiner, PatternSet, VAR};
+use std::collections::{BTreeMap, HashMap};
+
+use super::{
+    Fingerprint, LearnRules, MemoryTemplateRegistry, MinerConfig, PatternMiner, PatternSet, VAR,
+    learn, renames_for_batch,
+};
+use crate::clock::Timestamp;
 
 /// Kinds of values `value` makes.
 const KINDS: usize = 16;
@@ -270,4 +276,199 @@ proptest! {
         prop_assert_eq!(f, r);
         prop_assert_eq!(fwd.len(), rev.len());
     }
+
+    #[test]
+    // Learning never joins templates whose words differ outside the positions it learned:
+    // every member of a merge equals the merge's form token for token, but at a learned
+    // position. And the merges depend on the set of templates, not on their order.
+    fn a_merge_never_joins_words_that_differ_outside_learned_positions(
+        templates in prop::collection::vec(
+            prop::collection::vec(
+                prop_oneof![
+                    Just("<*>".to_owned()),
+                    prop::sample::select(vec![
+                        "alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "user",
+                        "via", "is", "(golf)", "hotel:", "opened", "closed",
+                    ]).prop_map(str::to_owned),
+                ],
+                3..7,
+            ).prop_map(|w| w.join(" ")),
+            0..60,
+        ).prop_shuffle()
+    ) {
+        let refs: Vec<&str> = templates.iter().map(String::as_str).collect();
+        let l = learn(&refs, &LearnRules::default());
+        for (t, m) in refs.iter().zip(&l.of) {
+            let Some(m) = m else { continue };
+            let merge = &l.merges[*m];
+            prop_assert!(merge.covers(t), "{:?} not covered by {:?}", t, merge);
+            for (k, (ours, theirs)) in merge.form.split(' ').zip(t.split(' ')).enumerate() {
+                if !merge.learned.contains(&(k as u16)) {
+                    prop_assert_eq!(ours, theirs);
+                }
+            }
+        }
+        let mut rev = refs.clone();
+        rev.reverse();
+        let r = learn(&rev, &LearnRules::default());
+        let of = |l: &super::Learning, i: usize| l.of[i].map(|m| l.merges[m].template());
+        for i in 0..refs.len() {
+            prop_assert_eq!(of(&l, i), of(&r, refs.len() - 1 - i));
+        }
+    }
+
+    #[test]
+    // A set that learns gives every line of a template the same fingerprint, and lines of
+    // one merge the merged template's, whatever the order the lines came in.
+    fn learned_grouping_is_order_independent(
+        (msgs, words) in (
+            prop::collection::vec(log_line(), 0..20),
+            prop::collection::vec(plain_word(), 0..8),
+        )
+    ) {
+        let mut all = msgs.clone();
+        all.extend(words.iter().map(|w| format!("upstream {w} is unhealthy again")));
+        let mut fwd = PatternSet::new(PatternMiner::default());
+        let mut rev = PatternSet::new(PatternMiner::default());
+        let f: Vec<_> = all.iter().map(|m| fwd.add(m).unwrap()).collect();
+        let r: Vec<_> = all.iter().rev().map(|m| rev.add(m).unwrap()).collect();
+        fwd.learn(&LearnRules::default());
+        rev.learn(&LearnRules::default());
+        let f: Vec<_> = f.into_iter().map(|x| fwd.canonical(x)).collect();
+        let mut r: Vec<_> = r.into_iter().map(|x| rev.canonical(x)).collect();
+        r.reverse();
+        prop_assert_eq!(&f, &r);
+        prop_assert_eq!(fwd.len(), rev.len());
+    }
+
+    #[test]
+    // With the registry: lines fed in batches in one order teach it; afterwards, lines cut
+    // into batches in any other order, each mined by a fresh miner (a cold start) with only
+    // the registry kept, get the fingerprint that line gets alone. And whatever joins two
+    // lines is a recorded merge that covers both templates.
+    fn with_the_registry_a_line_keeps_its_fingerprint_in_any_batch_and_order(
+        (lines, order, cuts) in families().prop_flat_map(|lines| {
+            let n = lines.len();
+            (
+                Just(lines.clone()),
+                Just((0..n).collect::<Vec<usize>>()).prop_shuffle(),
+                prop::collection::vec(0..=n, 0..4),
+            )
+        })
+    ) {
+        let registry = MemoryTemplateRegistry::default();
+        let mut next_batch = 0usize;
+        let mut run = |msgs: &[&str]| -> HashMap<String, (String, Fingerprint)> {
+            next_batch += 1;
+            resolve(&registry, &format!("b{next_batch}"), msgs)
+        };
+        // Teaching: the lines in their order, in batches of five.
+        let refs: Vec<&str> = lines.iter().map(String::as_str).collect();
+        for chunk in refs.chunks(5) {
+            run(chunk);
+        }
+        let miner = PatternMiner::default();
+        let alone: Vec<Fingerprint> = refs
+            .iter()
+            .map(|l| {
+                let t = miner.template(l);
+                run(&[*l]).get(&t).map_or(Fingerprint::of_template(&t), |r| r.1)
+            })
+            .collect();
+        let mut cuts = cuts;
+        cuts.push(0);
+        cuts.push(order.len());
+        cuts.sort_unstable();
+        for w in cuts.windows(2) {
+            let batch: Vec<&str> = order[w[0]..w[1]].iter().map(|&k| refs[k]).collect();
+            let renamed = run(&batch);
+            for &k in &order[w[0]..w[1]] {
+                let t = miner.template(refs[k]);
+                let f = renamed.get(&t).map_or(Fingerprint::of_template(&t), |r| r.1);
+                prop_assert_eq!(f, alone[k], "{:?}", refs[k]);
+            }
+        }
+        let merges = registry.merges();
+        for l in &refs {
+            let t = miner.template(l);
+            if let Some((template, f)) = run(&[*l]).get(&t) {
+                prop_assert!(
+                    merges.iter().any(|m| m.canonical == *f
+                        && m.merge.template() == *template
+                        && m.merge.covers(&t)),
+                    "{:?} renamed to {:?} by no recorded merge", t, template
+                );
+            }
+        }
+    }
+
+    #[test]
+    // The bench scores `PatternSet::learn`; error-analyzer asks the registry. On a registry
+    // with nothing recorded (a first batch) both give every line the same fingerprint.
+    fn a_first_batch_through_the_registry_groups_as_the_set_learns(lines in families()) {
+        let mut set = PatternSet::new(PatternMiner::default());
+        let raw: Vec<_> = lines.iter().map(|l| set.add(l).unwrap()).collect();
+        set.learn(&LearnRules::default());
+        let refs: Vec<&str> = lines.iter().map(String::as_str).collect();
+        let renamed = resolve(&MemoryTemplateRegistry::default(), "b", &refs);
+        let miner = PatternMiner::default();
+        for (l, f) in refs.iter().zip(raw) {
+            let t = miner.template(l);
+            let via_registry = renamed.get(&t).map_or(Fingerprint::of_template(&t), |r| r.1);
+            prop_assert_eq!(set.canonical(f), via_registry, "{:?}", l);
+        }
+    }
+}
+
+/// Lines of a few families, each a sentence with one slot filled from a few plain words
+/// (so learning has something to learn), plus log-like lines.
+fn families() -> impl Strategy<Value = Vec<String>> {
+    let family = (
+        prop::collection::vec(plain_word(), 2..4),
+        prop::collection::vec(plain_word(), 1..3),
+        prop::collection::vec(plain_word(), 1..8),
+    )
+        .prop_map(|(before, after, values)| {
+            values
+                .iter()
+                .map(|v| format!("{} {v} {}", before.join(" "), after.join(" ")))
+                .collect::<Vec<_>>()
+        });
+    (
+        prop::collection::vec(family, 1..4),
+        prop::collection::vec(log_line(), 0..6),
+    )
+        .prop_map(|(fams, logs)| fams.into_iter().flatten().chain(logs).collect())
+}
+
+/// One batch through the registry: each template's rename, by template.
+fn resolve(
+    registry: &MemoryTemplateRegistry,
+    batch: &str,
+    msgs: &[&str],
+) -> HashMap<String, (String, Fingerprint)> {
+    let miner = PatternMiner::default();
+    let mut templates: Vec<String> = msgs.iter().map(|m| miner.template(m)).collect();
+    templates.sort();
+    templates.dedup();
+    let mut by_service = BTreeMap::new();
+    by_service.insert(
+        "svc".to_owned(),
+        templates.iter().map(String::as_str).collect::<Vec<_>>(),
+    );
+    let renames = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap()
+        .block_on(renames_for_batch(
+            registry,
+            batch,
+            &by_service,
+            &LearnRules::default(),
+            Timestamp::from_secs(1_795_000_000),
+        ))
+        .unwrap();
+    renames
+        .into_iter()
+        .map(|r| (r.from, (r.template, r.fingerprint)))
+        .collect()
 }

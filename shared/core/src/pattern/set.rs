@@ -7,6 +7,7 @@ use std::hash::{BuildHasherDefault, Hasher};
 use serde::{Deserialize, Serialize};
 
 use super::fingerprint::Fingerprint;
+use super::learn::{LearnRules, Learning, learn};
 use super::mask::{Masked, cap_bytes};
 use super::{PatternError, PatternMiner};
 
@@ -26,9 +27,10 @@ pub struct PatternGroup {
 
 /// Groups messages by fingerprint, in the order patterns first appear.
 ///
-/// The grouping is exactly the one [`PatternMiner::mine`] gives message by
-/// message: no clustering state, so the groups of a batch never depend on the
-/// order of its messages or on earlier batches.
+/// Until [`PatternSet::learn`], the grouping is exactly the one [`PatternMiner::mine`]
+/// gives message by message. `learn` then merges the groups whose templates differ only
+/// where many words were seen (`learn.rs`), as error-analyzer does with each batch; the
+/// outcome depends on the set of templates, never on the order of the messages.
 #[derive(Debug, Clone)]
 pub struct PatternSet {
     miner: PatternMiner,
@@ -41,6 +43,8 @@ pub struct PatternSet {
     scratch: Masked,
     total: u64,
     overflow: u64,
+    /// Fingerprints of the templates that learning merged, to the merged one.
+    renamed: HashMap<Fingerprint, Fingerprint, BuildHasherDefault<FxHasher>>,
 }
 
 impl PatternSet {
@@ -66,6 +70,7 @@ impl PatternSet {
             scratch: Masked::default(),
             total: 0,
             overflow: 0,
+            renamed: HashMap::default(),
         }
     }
 
@@ -110,6 +115,92 @@ impl PatternSet {
             samples,
         });
         Ok(fingerprint)
+    }
+
+    /// Merges the groups whose templates [`learn`] joins into one group each, with the
+    /// merged template and its fingerprint, in the place of its first group; later
+    /// messages of a merged template count in the merged group. Returns how many groups
+    /// were merged away. The work is per group, not per message.
+    pub fn learn(&mut self, rules: &LearnRules) -> usize {
+        let templates: Vec<&str> = self.groups.iter().map(|g| g.template.as_str()).collect();
+        let Learning { merges, of } = learn(&templates, rules);
+        if merges.is_empty() {
+            return 0;
+        }
+        let mut target: Vec<Option<usize>> = vec![None; merges.len()];
+        let mut kept: Vec<PatternGroup> = Vec::with_capacity(self.groups.len());
+        let mut slot_of: Vec<usize> = Vec::with_capacity(self.groups.len());
+        for (g, m) in std::mem::take(&mut self.groups).into_iter().zip(of) {
+            let Some(m) = m else {
+                slot_of.push(kept.len());
+                kept.push(g);
+                continue;
+            };
+            let fingerprint = merges[m].fingerprint();
+            if fingerprint != g.fingerprint {
+                self.renamed.insert(g.fingerprint, fingerprint);
+            }
+            match target[m] {
+                Some(t) => {
+                    let into: &mut PatternGroup = &mut kept[t];
+                    into.count += g.count;
+                    let room = self.max_samples.saturating_sub(into.samples.len());
+                    into.samples.extend(g.samples.into_iter().take(room));
+                    slot_of.push(t);
+                }
+                None => {
+                    target[m] = Some(kept.len());
+                    slot_of.push(kept.len());
+                    kept.push(PatternGroup {
+                        template: merges[m].template(),
+                        fingerprint,
+                        ..g
+                    });
+                }
+            }
+        }
+        // A merged template can equal another group's: those are one group too.
+        let mut by_fp: HashMap<Fingerprint, usize, BuildHasherDefault<FxHasher>> =
+            HashMap::default();
+        let mut groups: Vec<PatternGroup> = Vec::with_capacity(kept.len());
+        let mut final_of: Vec<usize> = Vec::with_capacity(kept.len());
+        for g in kept {
+            match by_fp.get(&g.fingerprint) {
+                Some(&t) => {
+                    let into = &mut groups[t];
+                    into.count += g.count;
+                    let room = self.max_samples.saturating_sub(into.samples.len());
+                    into.samples.extend(g.samples.into_iter().take(room));
+                    final_of.push(t);
+                }
+                None => {
+                    by_fp.insert(g.fingerprint, groups.len());
+                    final_of.push(groups.len());
+                    groups.push(g);
+                }
+            }
+        }
+        let before = slot_of.len();
+        for v in self.index.values_mut() {
+            *v = final_of[slot_of[*v]];
+        }
+        self.groups = groups;
+        before - self.groups.len()
+    }
+
+    /// The fingerprint a message's pattern has now: the merged one if [`PatternSet::learn`]
+    /// merged it, else the one [`PatternSet::add`] returned.
+    pub fn canonical(&self, fingerprint: Fingerprint) -> Fingerprint {
+        // A second `learn` can merge a merged group again: follow the chain (each step
+        // learns one more position, so it is short).
+        let mut f = fingerprint;
+        for _ in 0..16 {
+            match self.renamed.get(&f) {
+                Some(&next) => f = next,
+                None => break,
+            }
+        }
+        f
     }
 
     /// The patterns seen, in order of first appearance.
