@@ -101,8 +101,8 @@ impl<P: Publisher, S: IncidentStore, B: SilenceBook, L: ActionLedger, K: Clock>
         outcome: &mut Outcome,
     ) -> Result<(), HandlerError> {
         let (old, new, at) = match read(record, self.clock.now()) {
-            Ok(Read::Change { old, new, at }) => (old, new, at),
-            Ok(Read::Quiet) => {
+            Ok(Some(Change { old, new, at })) => (old, new, at),
+            Ok(None) => {
                 outcome.quiet += 1;
                 return Ok(());
             }
