@@ -27,22 +27,20 @@ fn incident(image: &serde_dynamo::Item) -> Result<Option<Incident>, StoreError> 
 }
 
 /// What one record tells: the incident before and after, and when it was written.
-enum Read {
-    Change {
-        old: Option<Incident>,
-        new: Incident,
-        at: Timestamp,
-    },
-    /// Not an incident write people hear about (a removal, a dedup pointer).
-    Quiet,
+struct Change {
+    old: Option<Incident>,
+    new: Incident,
+    at: Timestamp,
 }
 
-fn read(record: &EventRecord, now: Timestamp) -> Result<Read, StoreError> {
+/// The change a record shows; `None` for a write people do not hear about (a removal, a
+/// dedup pointer).
+fn read(record: &EventRecord, now: Timestamp) -> Result<Option<Change>, StoreError> {
     if record.event_name == "REMOVE" {
-        return Ok(Read::Quiet);
+        return Ok(None);
     }
     let Some(new) = incident(&record.change.new_image)? else {
-        return Ok(Read::Quiet);
+        return Ok(None);
     };
     let old = incident(&record.change.old_image)?;
     let ms = record
@@ -54,7 +52,7 @@ fn read(record: &EventRecord, now: Timestamp) -> Result<Read, StoreError> {
     } else {
         now
     };
-    Ok(Read::Change { old, new, at })
+    Ok(Some(Change { old, new, at }))
 }
 
 impl<P: Publisher, S: IncidentStore, B: SilenceBook, L: ActionLedger, K: Clock>
