@@ -7,7 +7,7 @@
 use apptrack_core::clock::Clock;
 use apptrack_core::errors::{BatchAnalysis, ErrorCountStore, analyze};
 use apptrack_core::failure::during;
-use apptrack_core::pattern::{LearnRules, PatternMiner, TemplateRegistry, renames_for_batch};
+use apptrack_core::pattern::{LearnRules, PatternMiner, WithTemplates, renames_for_batch};
 use apptrack_core::store::IncidentStore;
 use apptrack_core::subscription::{DecodeError, DecodeLimits, Delivery, LogsBatch, receive};
 use apptrack_lambda::Function;
@@ -54,7 +54,7 @@ pub struct Analyzer<C, S, K> {
     pub miner: PatternMiner,
 }
 
-impl<C: ErrorCountStore + TemplateRegistry, S: IncidentStore, K: Clock> Analyzer<C, S, K> {
+impl<C: ErrorCountStore + WithTemplates, S: IncidentStore, K: Clock> Analyzer<C, S, K> {
     pub fn new(counts: C, incidents: S, clock: K, settings: Settings) -> Self {
         Analyzer {
             counts,
@@ -116,7 +116,7 @@ impl<C: ErrorCountStore + TemplateRegistry, S: IncidentStore, K: Clock> Analyzer
         // What the registry has learned, and this batch teaches, merges patterns; decided
         // once per batch, so a retry counts under the same fingerprints.
         let renames = renames_for_batch(
-            &self.counts,
+            self.counts.templates(),
             id.as_str(),
             &analysis.templates_by_service(),
             &LearnRules::default(),
@@ -175,7 +175,7 @@ impl<C: ErrorCountStore + TemplateRegistry, S: IncidentStore, K: Clock> Analyzer
     }
 }
 
-impl<C: ErrorCountStore + TemplateRegistry, S: IncidentStore, K: Clock> Function
+impl<C: ErrorCountStore + WithTemplates, S: IncidentStore, K: Clock> Function
     for Analyzer<C, S, K>
 {
     type Output = Outcome;

@@ -39,7 +39,7 @@ use apptrack_core::errors::counts::{
     Applied, CountDelta, CountQuery, CountSnapshot, CountWrite, PatternKey, PatternRecord,
     ReadErrorCounts, RecordErrorCounts, Series,
 };
-use apptrack_core::pattern::{FrameKey, FrameRecord, Rename, TemplateRegistry};
+use apptrack_core::pattern::WithTemplates;
 use apptrack_core::retry::Retry;
 use apptrack_core::store::StoreError;
 
@@ -553,32 +553,10 @@ impl ReadErrorCounts for DynamoErrorCounts {
 }
 
 /// The registry shares the state table and client (`templates.rs` has the items).
-impl TemplateRegistry for DynamoErrorCounts {
-    async fn read_frame(&self, key: &FrameKey, now: Timestamp) -> Result<FrameRecord, StoreError> {
-        self.templates.read_frame(key, now).await
-    }
-
-    async fn write_frame(
-        &self,
-        key: &FrameKey,
-        expected: u64,
-        next: &FrameRecord,
-        now: Timestamp,
-    ) -> Result<bool, StoreError> {
-        self.templates.write_frame(key, expected, next, now).await
-    }
-
-    async fn read_decision(&self, batch: &str) -> Result<Option<Vec<Rename>>, StoreError> {
-        self.templates.read_decision(batch).await
-    }
-
-    async fn keep_decision(
-        &self,
-        batch: &str,
-        renames: &[Rename],
-        now: Timestamp,
-    ) -> Result<Vec<Rename>, StoreError> {
-        self.templates.keep_decision(batch, renames, now).await
+impl WithTemplates for DynamoErrorCounts {
+    type Templates = DynamoTemplateRegistry;
+    fn templates(&self) -> &DynamoTemplateRegistry {
+        &self.templates
     }
 }
 

@@ -10,7 +10,7 @@ use super::counts::{
     RecordErrorCounts, Series, Target,
 };
 use crate::clock::Timestamp;
-use crate::pattern::{FrameKey, FrameRecord, MemoryTemplateRegistry, Rename, TemplateRegistry};
+use crate::pattern::{MemoryTemplateRegistry, WithTemplates};
 use crate::store::StoreError;
 
 #[derive(Debug, Default)]
@@ -128,31 +128,9 @@ impl ReadErrorCounts for MemoryErrorCounts {
 }
 
 /// The registry lives in the state table beside the counts, as in DynamoDB.
-impl TemplateRegistry for MemoryErrorCounts {
-    async fn read_frame(&self, key: &FrameKey, now: Timestamp) -> Result<FrameRecord, StoreError> {
-        self.templates.read_frame(key, now).await
-    }
-
-    async fn write_frame(
-        &self,
-        key: &FrameKey,
-        expected: u64,
-        next: &FrameRecord,
-        now: Timestamp,
-    ) -> Result<bool, StoreError> {
-        self.templates.write_frame(key, expected, next, now).await
-    }
-
-    async fn read_decision(&self, batch: &str) -> Result<Option<Vec<Rename>>, StoreError> {
-        self.templates.read_decision(batch).await
-    }
-
-    async fn keep_decision(
-        &self,
-        batch: &str,
-        renames: &[Rename],
-        now: Timestamp,
-    ) -> Result<Vec<Rename>, StoreError> {
-        self.templates.keep_decision(batch, renames, now).await
+impl WithTemplates for MemoryErrorCounts {
+    type Templates = MemoryTemplateRegistry;
+    fn templates(&self) -> &MemoryTemplateRegistry {
+        &self.templates
     }
 }

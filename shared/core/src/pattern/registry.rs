@@ -112,6 +112,13 @@ pub trait TemplateRegistry: Send + Sync {
     ) -> impl Future<Output = Result<Vec<Rename>, StoreError>> + Send;
 }
 
+/// A store that keeps the template registry beside its own items (the error counts in
+/// `STATE_TABLE`): the handler reaches the registry through it, with no second client.
+pub trait WithTemplates {
+    type Templates: TemplateRegistry;
+    fn templates(&self) -> &Self::Templates;
+}
+
 /// The frame of a template: each word that learning could take for a value as `<*>`.
 pub fn frame(template: &str) -> String {
     let mut out = String::with_capacity(template.len());
