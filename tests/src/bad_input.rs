@@ -249,6 +249,42 @@ pub fn check_broken_samples(
     Ok(())
 }
 
+/// [`check_broken_samples`] for a function whose trigger none of the broken samples is:
+/// each JSON sample must get `error_type` with a message containing `says`, each non-JSON
+/// one the runtime's deserialize error, and `exceptions` name the samples it answers
+/// otherwise. A new broken sample is checked by the same rule, so none goes untested.
+pub fn check_broken_samples_are(
+    f: &Deployed,
+    error_type: &str,
+    says: &str,
+    exceptions: &[(&str, &str, &str)],
+) -> Result<()> {
+    let mut expected: Vec<(String, &str, &str)> = Vec::new();
+    for path in event_files("broken")? {
+        let name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or("")
+            .to_owned();
+        if let Some((_, t, m)) = exceptions.iter().find(|(file, ..)| *file == name) {
+            expected.push((name, t, m));
+            continue;
+        }
+        let full = repo_root().join(&path);
+        let bytes = std::fs::read(&full).with_context(|| format!("reading {}", full.display()))?;
+        if reaches_the_handler(&bytes) {
+            expected.push((name, error_type, says));
+        } else {
+            expected.push((name, RUNTIME_ERROR, ""));
+        }
+    }
+    let table: Vec<(&str, &str, &str)> = expected
+        .iter()
+        .map(|(n, t, m)| (n.as_str(), *t, *m))
+        .collect();
+    check_broken_samples(f, &table, &[])
+}
+
 /// Payloads no function accepts, chosen by hand: JSON of every other kind than an object,
 /// objects that look like a trigger's event but are not, subscription envelopes whose data
 /// is wrong at each decoding step, and non-JSON (binary, a byte-order mark, nesting past

@@ -9,7 +9,7 @@ use apptrack_core::incident::{DedupKey, IncidentKind, Occurrence, Severity, Time
 use apptrack_core::store::RecordIncidents;
 use apptrack_tests::TestTables;
 use apptrack_tests::bad_input::{
-    RUNTIME_ERROR, check_broken_samples, event_files, expect_file_rejected, expect_nothing_written,
+    check_broken_samples_are, event_files, expect_file_rejected, expect_nothing_written,
     reject_hostile_and_random,
 };
 use apptrack_tests::runtime::{Deployed, dynamodb_env};
@@ -94,48 +94,6 @@ async fn lists_what_is_open_and_opens_one_incident() -> Result<()> {
     Ok(())
 }
 
-/// Every broken sample of the other triggers is not a widget call.
-const BROKEN: [(&str, &str, &str); 15] = [
-    (
-        "alarm-bad-reasondata.json",
-        "Permanent.BadEvent",
-        NOT_A_WIDGET,
-    ),
-    (
-        "alarm-missing-state.json",
-        "Permanent.BadEvent",
-        NOT_A_WIDGET,
-    ),
-    ("alarm-not-json.json", RUNTIME_ERROR, ""),
-    (
-        "alarm-wrong-detail-type.json",
-        "Permanent.BadEvent",
-        NOT_A_WIDGET,
-    ),
-    (
-        "auth-event-missing-timestamp.json",
-        "Permanent.BadEvent",
-        NOT_A_WIDGET,
-    ),
-    ("auth-gzip-bomb.json", "Permanent.BadEvent", NOT_A_WIDGET),
-    ("auth-missing-data.json", "Permanent.BadEvent", NOT_A_WIDGET),
-    ("auth-not-base64.json", "Permanent.BadEvent", NOT_A_WIDGET),
-    ("auth-not-gzip.json", "Permanent.BadEvent", NOT_A_WIDGET),
-    (
-        "deploy-missing-version.json",
-        "Permanent.BadEvent",
-        NOT_A_WIDGET,
-    ),
-    ("logs-bad-gzip.json", "Permanent.BadEvent", NOT_A_WIDGET),
-    ("logs-gzip-bomb.json", "Permanent.BadEvent", NOT_A_WIDGET),
-    (
-        "logs-invalid-base64.json",
-        "Permanent.BadEvent",
-        NOT_A_WIDGET,
-    ),
-    ("logs-missing-data.json", "Permanent.BadEvent", NOT_A_WIDGET),
-    ("logs-not-json.json", "Permanent.BadEvent", NOT_A_WIDGET),
-];
 const NOT_A_WIDGET: &str = "not a custom widget event";
 
 /// The widget's own broken calls: each names the parameter.
@@ -155,7 +113,7 @@ const BROKEN_CALLS: [(&str, &str, &str); 5] = [
 async fn bad_input_is_a_clear_permanent_error_and_changes_nothing() -> Result<()> {
     let tables = TestTables::new().await?;
     let f = deploy(&tables)?;
-    check_broken_samples(&f, &BROKEN, &[])?;
+    check_broken_samples_are(&f, "Permanent.BadEvent", NOT_A_WIDGET, &[])?;
     let calls = event_files("widget/broken")?;
     ensure!(calls.len() == BROKEN_CALLS.len(), "{calls:?}");
     for (file, error_type, says) in BROKEN_CALLS {

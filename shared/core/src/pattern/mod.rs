@@ -39,7 +39,8 @@ pub use learn::{LearnRules, Learning, Merge, learn};
 pub use mask::VAR;
 pub use memory::MemoryTemplateRegistry;
 pub use registry::{
-    FrameKey, FrameRecord, RecordedMerge, Rename, TemplateRegistry, WithTemplates, renames_for_batch,
+    FrameKey, FrameRecord, RecordedMerge, Rename, TemplateRegistry, WithTemplates,
+    renames_for_batch,
 };
 pub use set::{PatternGroup, PatternSet};
 
