@@ -11,8 +11,7 @@ use std::collections::HashMap;
 
 use anyhow::{Context, Result};
 use aws_sdk_dynamodbstreams::types::{AttributeValue, ShardIteratorType};
-use base64::Engine as _;
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
 use crate::{TestTables, dynamodb, ministack, sdk_config};
 
@@ -25,31 +24,9 @@ pub struct StreamReader {
     iterators: HashMap<String, Option<String>>,
 }
 
-fn av(v: &AttributeValue) -> Value {
-    let b64 = |b: &aws_sdk_dynamodbstreams::primitives::Blob| {
-        Value::String(base64::engine::general_purpose::STANDARD.encode(b.as_ref()))
-    };
-    match v {
-        AttributeValue::S(s) => json!({ "S": s }),
-        AttributeValue::N(n) => json!({ "N": n }),
-        AttributeValue::B(b) => json!({ "B": b64(b) }),
-        AttributeValue::Bool(b) => json!({ "BOOL": b }),
-        AttributeValue::Null(n) => json!({ "NULL": n }),
-        AttributeValue::Ss(ss) => json!({ "SS": ss }),
-        AttributeValue::Ns(ns) => json!({ "NS": ns }),
-        AttributeValue::Bs(bs) => json!({ "BS": bs.iter().map(b64).collect::<Vec<_>>() }),
-        AttributeValue::L(l) => json!({ "L": l.iter().map(av).collect::<Vec<_>>() }),
-        AttributeValue::M(m) => json!({ "M": image(m) }),
-        _ => json!({ "NULL": true }),
-    }
-}
-
+/// An image in DynamoDB JSON (`{"S": ...}`), as Lambda's event carries it.
 fn image(m: &HashMap<String, AttributeValue>) -> Value {
-    Value::Object(
-        m.iter()
-            .map(|(k, v)| (k.clone(), av(v)))
-            .collect::<Map<_, _>>(),
-    )
+    serde_json::to_value(serde_dynamo::Item::from(m.clone())).unwrap_or(Value::Null)
 }
 
 impl StreamReader {

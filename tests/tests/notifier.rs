@@ -12,7 +12,7 @@ use apptrack_aws::dynamodb::DynamoActionLedger;
 use apptrack_aws::dynamodb::incidents::DynamoIncidentStore;
 use apptrack_aws::dynamodb::silences::DynamoSilences;
 use apptrack_aws::sns::SnsPublisher;
-use apptrack_core::clock::{ManualClock, Timestamp};
+use apptrack_core::clock::{Clock, ManualClock, SystemClock, Timestamp};
 use apptrack_core::incident::{DedupKey, IncidentKind, Occurrence, Severity, TimelineEntry, Title};
 use apptrack_core::notify::{NOTIFY_NAMESPACE, Silence, SilenceBook};
 use apptrack_core::store::RecordIncidents;
@@ -26,14 +26,7 @@ type Real =
     Notifier<SnsPublisher, DynamoIncidentStore, DynamoSilences, DynamoActionLedger, ManualClock>;
 
 fn now() -> Timestamp {
-    Timestamp::from_millis(
-        i64::try_from(
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| d.as_millis()),
-        )
-        .unwrap_or(0),
-    )
+    SystemClock.now()
 }
 
 fn notifier(

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use apptrack_core::incident::Severity;
 use apptrack_core::notify::NotifyPolicy;
-use apptrack_core::settings::{SettingsError, StoreSettings, lookup, parse_or};
+use apptrack_core::settings::{SettingsError, StoreSettings, lookup, u32_in};
 
 /// The function's settings.
 #[derive(Debug, Clone, PartialEq)]
@@ -23,17 +23,11 @@ pub struct Settings {
 fn minutes(
     get: &dyn Fn(&str) -> Option<String>,
     name: &'static str,
-    default: u64,
-    max: u64,
+    default: u32,
+    max: u32,
 ) -> Result<Duration, SettingsError> {
-    let m = parse_or(
-        get,
-        name,
-        default,
-        |m| (1..=max).contains(m),
-        &format!("a whole number of minutes from 1 to {max}"),
-    )?;
-    Ok(Duration::from_secs(m * 60))
+    let m = u32_in(get, name, default, 1, max)?;
+    Ok(Duration::from_secs(u64::from(m) * 60))
 }
 
 impl Settings {

@@ -11,6 +11,7 @@ use apptrack_core::ledger::ActionLedger;
 use apptrack_core::notify::{Publisher, Silence, SilenceBook, from_change};
 use apptrack_core::store::{IncidentStore, StoreError};
 use aws_lambda_events::event::dynamodb::{Event, EventRecord};
+use serde::Deserialize;
 use serde_json::Value;
 
 use crate::error::bad_event;
@@ -59,7 +60,7 @@ impl<P: Publisher, S: IncidentStore, B: SilenceBook, L: ActionLedger, K: Clock>
     Notifier<P, S, B, L, K>
 {
     pub(crate) async fn stream(&self, event: &Value) -> Result<Outcome, HandlerError> {
-        let batch: Event = serde_json::from_value(event.clone())
+        let batch = Event::deserialize(event)
             .map_err(|e| bad_event(format!("not a DynamoDB stream batch: {e}")))?;
         let mut outcome = Outcome::default();
         // Read once per batch, and only when a record notifies.

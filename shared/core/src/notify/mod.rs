@@ -54,8 +54,7 @@ impl Default for NotifyPolicy {
 }
 
 /// What happened to an incident that people should hear about.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
-#[serde(rename_all = "kebab-case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Change {
     Opened,
     /// Opened again after it was resolved (`regression_of` names the earlier incident).
