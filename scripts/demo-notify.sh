@@ -36,39 +36,10 @@ all_q=$(subscribe all)
 pager_q=$(subscribe pager '{"severity": ["critical"]}')
 echo "  $topic"
 
-# The stream's records since the horizon, as the Lambda event (images in DynamoDB JSON).
+# The stream's records since the horizon, as the Lambda event (tests/src/bin/stream-to-event.rs,
+# the reader the tests use).
 read_stream() {
-    local arn shard it
-    arn=$(aws dynamodb describe-table --table-name "$INCIDENTS_TABLE" --query Table.LatestStreamArn --output text)
-    : >"$tmp/records.jsonl"
-    for shard in $(aws dynamodbstreams describe-stream --stream-arn "$arn" --query 'StreamDescription.Shards[].ShardId' --output text); do
-        it=$(aws dynamodbstreams get-shard-iterator --stream-arn "$arn" --shard-id "$shard" \
-            --shard-iterator-type TRIM_HORIZON --query ShardIterator --output text)
-        aws dynamodbstreams get-records --shard-iterator "$it" --output json >>"$tmp/records.jsonl"
-    done
-    python3 - "$tmp/records.jsonl" "$arn" >"$1" <<'PY'
-import json, sys, datetime
-raw, arn = open(sys.argv[1]).read(), sys.argv[2]
-dec, pos, records = json.JSONDecoder(), 0, []
-while pos < len(raw):
-    raw_rest = raw[pos:].lstrip()
-    if not raw_rest:
-        break
-    page, used = dec.raw_decode(raw_rest)
-    pos = len(raw) - len(raw_rest) + used
-    for r in page.get("Records", []):
-        d = r["dynamodb"]
-        if d.get("Keys", {}).get("sk", {}).get("S") != "INCIDENT":
-            continue  # the event source mapping's filter
-        t = d.get("ApproximateCreationDateTime", 0)
-        if isinstance(t, str):
-            t = datetime.datetime.fromisoformat(t.replace("Z", "+00:00")).timestamp()
-        d["ApproximateCreationDateTime"] = t
-        records.append({"eventID": r["eventID"], "eventName": r["eventName"], "eventVersion": r.get("eventVersion", "1.1"),
-                        "eventSource": "aws:dynamodb", "awsRegion": "us-east-1", "dynamodb": d, "eventSourceARN": arn})
-json.dump({"Records": records}, sys.stdout)
-print("  %d incident writes on the stream" % len(records), file=sys.stderr)
-PY
+    "$target_dir/debug/stream-to-event" >"$1"
 }
 received() {
     python3 -c '
@@ -93,7 +64,7 @@ print("  (%d messages)" % n)' "$1"
 
 export APPTRACK_NOTIFY_TOPIC_ARN="$topic"
 source scripts/lambda-watch.sh
-watch_require "$apptrack"
+watch_require "$apptrack" "$target_dir/debug/stream-to-event"
 watch_start notifier "$tmp"
 say "2. the incident stream, as one batch"
 read_stream "$tmp/batch.json"

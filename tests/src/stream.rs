@@ -33,20 +33,29 @@ impl StreamReader {
     /// A reader of the stream of `tables.incidents` (the template's stream specification
     /// gives the table one).
     pub async fn incidents(tables: &TestTables) -> Result<Self> {
-        let table = tables
-            .client
+        let streams = aws_sdk_dynamodbstreams::Client::new(&sdk_config(&dynamodb().endpoint));
+        Self::of_table(&tables.client, streams, &tables.incidents).await
+    }
+
+    /// A reader of `table`'s stream through these clients (the local stack's, for the demo).
+    pub async fn of_table(
+        dynamodb: &aws_sdk_dynamodb::Client,
+        streams: aws_sdk_dynamodbstreams::Client,
+        table: &str,
+    ) -> Result<Self> {
+        let described = dynamodb
             .describe_table()
-            .table_name(&tables.incidents)
+            .table_name(table)
             .send()
             .await
             .context("DescribeTable")?;
-        let stream_arn = table
+        let stream_arn = described
             .table()
             .and_then(|t| t.latest_stream_arn())
-            .context("the incident table has no stream (StreamSpecification)")?
+            .with_context(|| format!("table {table} has no stream (StreamSpecification)"))?
             .to_owned();
         Ok(StreamReader {
-            client: aws_sdk_dynamodbstreams::Client::new(&sdk_config(&dynamodb().endpoint)),
+            client: streams,
             stream_arn,
             iterators: HashMap::new(),
         })

@@ -17,10 +17,11 @@ const PAGE: usize = 100;
 impl<P: Publisher, S: IncidentStore, B: SilenceBook, L: ActionLedger, K: Clock>
     Notifier<P, S, B, L, K>
 {
-    async fn active(&self) -> Result<Vec<Incident>, HandlerError> {
+    /// The incidents in `statuses`, every page.
+    async fn listed(&self, statuses: &[Status]) -> Result<Vec<Incident>, HandlerError> {
         let now = self.clock.now();
         let mut all = Vec::new();
-        for status in [Status::Open, Status::Acknowledged] {
+        for &status in statuses {
             let mut cursor = None;
             loop {
                 let page = self
@@ -56,7 +57,14 @@ impl<P: Publisher, S: IncidentStore, B: SilenceBook, L: ActionLedger, K: Clock>
         let ended: Vec<_> = silences.iter().filter(|s| s.ends_at <= now).collect();
         let mut outcome = Outcome::default();
         let mut first_error = None;
-        for inc in self.active().await? {
+        // Reminders are for open incidents only; acknowledged ones matter only to a silence
+        // that ended, so they are not read when none did.
+        let statuses: &[Status] = if ended.is_empty() {
+            &[Status::Open]
+        } else {
+            &[Status::Open, Status::Acknowledged]
+        };
+        for inc in self.listed(statuses).await? {
             let mut notices: Vec<Notice> = reminder(&inc, now, policy).into_iter().collect();
             notices.extend(
                 ended
