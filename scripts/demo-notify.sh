@@ -44,11 +44,13 @@ read_stream() {
 received() {
     python3 -c '
 import json, subprocess, sys
-url = sys.argv[1]
+# The aws the shell resolves (.local/bin/aws points SQS at the stack): a pyenv python3 puts
+# its own bin first on PATH, with another aws in it.
+url, aws = sys.argv[1], sys.argv[2]
 n = 0
 while True:
-    out = subprocess.run(["aws", "sqs", "receive-message", "--queue-url", url, "--max-number-of-messages", "10",
-                          "--wait-time-seconds", "1", "--output", "json"], capture_output=True, text=True, check=True).stdout
+    out = subprocess.run([aws, "sqs", "receive-message", "--queue-url", url, "--max-number-of-messages", "10",
+                          "--wait-time-seconds", "1", "--output", "json"], stdout=subprocess.PIPE, text=True, check=True).stdout
     msgs = json.loads(out or "{}").get("Messages", [])
     if not msgs:
         break
@@ -57,9 +59,9 @@ while True:
         a = {k: v["Value"] for k, v in env.get("MessageAttributes", {}).items()}
         print("  %-13s %-9s %s" % (a.get("change"), a.get("severity"), env.get("Subject")))
         print("      id %s, thread %s" % (a.get("notification_id"), json.loads(env["Message"])["metadata"]["threadId"]))
-        subprocess.run(["aws", "sqs", "delete-message", "--queue-url", url, "--receipt-handle", m["ReceiptHandle"]], check=True)
+        subprocess.run([aws, "sqs", "delete-message", "--queue-url", url, "--receipt-handle", m["ReceiptHandle"]], check=True)
         n += 1
-print("  (%d messages)" % n)' "$1"
+print("  (%d messages)" % n)' "$1" "$(command -v aws)"
 }
 
 export APPTRACK_NOTIFY_TOPIC_ARN="$topic"

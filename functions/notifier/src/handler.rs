@@ -74,8 +74,10 @@ impl<P: Publisher, S: IncidentStore, B: SilenceBook, L: ActionLedger, K: Clock>
         )))
     }
 
-    /// Delivers `notice` once: held when a silence holds it at the time of the change,
-    /// published otherwise.
+    /// Delivers `notice` once: held when a silence holds it now, published otherwise. Now,
+    /// not the stream record's time: DynamoDB gives that only to the second (DynamoDB Local
+    /// to the minute), so a silence set just before a change would miss it. A notice is
+    /// judged once (its claim settles it), so a later delivery cannot judge it again.
     pub(crate) async fn deliver(
         &self,
         notice: &Notice,
@@ -84,7 +86,7 @@ impl<P: Publisher, S: IncidentStore, B: SilenceBook, L: ActionLedger, K: Clock>
         let id = notice.id();
         let now = self.clock.now();
         let failed = |e: NotifyError| HandlerError::from(during(format!("notifying {id}"))(e));
-        let settled = match holding(silences, &notice.incident, notice.at) {
+        let settled = match holding(silences, &notice.incident, now) {
             Some(silence) => {
                 let intent = Intent::Hold {
                     silence: silence.id.clone(),
