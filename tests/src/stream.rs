@@ -13,6 +13,9 @@ use anyhow::{Context, Result};
 use aws_sdk_dynamodbstreams::types::{AttributeValue, ShardIteratorType};
 use serde_json::{Value, json};
 
+use apptrack_core::clock::Timestamp;
+use apptrack_core::incident::Incident;
+
 use crate::{TestTables, dynamodb, ministack, sdk_config};
 
 /// A reader of one table's stream, from its beginning; every [`StreamReader::next_batch`]
@@ -22,6 +25,44 @@ pub struct StreamReader {
     stream_arn: String,
     /// The next iterator of each shard seen so far.
     iterators: HashMap<String, Option<String>>,
+}
+
+/// A record of the incident table's stream as Lambda hands it over, for unit tests of the
+/// stream's consumers: `new` (and `old`, for a MODIFY) as items in DynamoDB JSON.
+pub fn incident_record(seq: u32, old: Option<&Incident>, new: &Incident, at: Timestamp) -> Value {
+    let image = |inc: &Incident| {
+        let mut item: serde_dynamo::Item =
+            serde_dynamo::to_item(inc).expect("an incident is an item");
+        item.insert(
+            "pk".into(),
+            serde_dynamo::AttributeValue::S(format!("INCIDENT#{}", inc.id)),
+        );
+        item.insert(
+            "sk".into(),
+            serde_dynamo::AttributeValue::S("INCIDENT".into()),
+        );
+        serde_json::to_value(item).expect("an item is JSON")
+    };
+    let mut change = json!({
+        "ApproximateCreationDateTime": at.as_secs(),
+        "Keys": {"pk": {"S": format!("INCIDENT#{}", new.id)}, "sk": {"S": "INCIDENT"}},
+        "NewImage": image(new),
+        "SequenceNumber": format!("{seq:021}"),
+        "SizeBytes": 512,
+        "StreamViewType": "NEW_AND_OLD_IMAGES",
+    });
+    if let Some(old) = old {
+        change["OldImage"] = image(old);
+    }
+    json!({
+        "eventID": format!("e{seq}"),
+        "eventName": if old.is_some() { "MODIFY" } else { "INSERT" },
+        "eventVersion": "1.1",
+        "eventSource": "aws:dynamodb",
+        "awsRegion": "us-east-1",
+        "dynamodb": change,
+        "eventSourceARN": "arn:aws:dynamodb:us-east-1:123456789012:table/i/stream/2026",
+    })
 }
 
 /// An image in DynamoDB JSON (`{"S": ...}`), as Lambda's event carries it.

@@ -3,7 +3,7 @@
 //! 25 % higher after) opens one deploy-regression incident with verdict likely; the same
 //! deployment with unchanged latency opens nothing; the schedule run again changes nothing.
 
-use apptrack_aws::cloudwatch::CloudWatchHistory;
+use apptrack_aws::cloudwatch::{CloudWatchAlarms, CloudWatchHistory};
 use apptrack_aws::dynamodb::deployments::DynamoDeploymentLog;
 use apptrack_aws::dynamodb::ledger::DynamoActionLedger;
 use apptrack_aws::lambda::LambdaAliases;
@@ -21,6 +21,7 @@ use serde_json::json;
 type LiveGuard = Guard<
     DynamoDeploymentLog,
     CloudWatchHistory,
+    CloudWatchAlarms,
     apptrack_aws::dynamodb::incidents::DynamoIncidentStore,
     LambdaAliases,
     apptrack_core::deploy::memory::FakeCodeDeploy,
@@ -56,6 +57,7 @@ impl World {
         let guard = Guard {
             log: DynamoDeploymentLog::new(tables.client.clone(), &tables.state),
             metrics: CloudWatchHistory::new(cw.clone()),
+            alarms: CloudWatchAlarms::new(cw.clone()),
             incidents: tables.store(),
             aliases: LambdaAliases::new(lambda),
             // ministack has no CodeDeploy: the port's fake.
@@ -564,4 +566,183 @@ async fn a_regressed_canary_is_judged_against_its_old_version_and_rolled_back_wh
             .is_none_or(|w| w.is_empty()),
         "{alias:?}"
     );
+}
+
+/// An ECS deployment of `service` at the world's start, and a p99 alarm its owners keep on
+/// the service's load balancer, tagged `apptrack:service`, whose metric was `before` seconds
+/// (±4 %) in the hour before and `after` since.
+async fn ecs_service_with_alarm(
+    w: &mut World,
+    service: &str,
+    before: f64,
+    after: f64,
+) -> Deployment {
+    let balancer = format!("app/{service}/1");
+    let mut points = Vec::new();
+    for minute in -60i64..15 {
+        let base = if minute < 0 { before } else { after };
+        let wobble = 1.0 + 0.04 * (((minute * 37).rem_euclid(11)) as f64 / 5.0 - 1.0);
+        points.push((
+            w.start.as_millis() + minute * 60_000 + 30_000,
+            base * wobble,
+        ));
+    }
+    apptrack_tests::forecast::put_history(
+        &w.cw,
+        ("AWS/ApplicationELB", "TargetResponseTime"),
+        ("LoadBalancer", &balancer),
+        &points,
+    )
+    .await
+    .expect("history");
+    w.cw.put_metric_alarm()
+        .alarm_name(format!("{service}-p99"))
+        .namespace("AWS/ApplicationELB")
+        .metric_name("TargetResponseTime")
+        .dimensions(
+            Dimension::builder()
+                .name("LoadBalancer")
+                .value(&balancer)
+                .build(),
+        )
+        .statistic(aws_sdk_cloudwatch::types::Statistic::Average)
+        .period(60)
+        .evaluation_periods(3)
+        .threshold(1.0)
+        .comparison_operator(aws_sdk_cloudwatch::types::ComparisonOperator::GreaterThanThreshold)
+        .tags(
+            aws_sdk_cloudwatch::types::Tag::builder()
+                .key("apptrack:service")
+                .value(service)
+                .build(),
+        )
+        .send()
+        .await
+        .expect("PutMetricAlarm");
+    // Only this test's alarms (ministack holds every test's).
+    w.guard.settings.alarm_prefix = service.to_owned();
+    let d = Deployment {
+        id: format!("ecs-svc/{}", tag()),
+        service: service.to_owned(),
+        target: format!("prod/{service}"),
+        from_version: None,
+        to_version: None,
+        started_at: w.start,
+        ended_at: Some(w.start),
+        state: DeployState::Succeeded,
+        actor: None,
+        source: DeploySource::Ecs,
+    };
+    w.guard.log.record(&d).await.expect("marker").0
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_ecs_deployment_is_judged_on_the_alarm_tagged_with_its_service() {
+    let mut w = World::new().await;
+    let service = format!("shop-{}", tag());
+    let d = ecs_service_with_alarm(&mut w, &service, 0.20, 0.26).await;
+
+    let out = w.watch().await;
+    assert_eq!(out.watched.len(), 1, "{out:?}");
+    let judged = &out.watched[0];
+    assert_eq!(judged.deployment, d.id);
+    assert_eq!(
+        judged.verdict,
+        apptrack_core::deploy::stats::Verdict::Likely,
+        "{judged:?}"
+    );
+    let id = judged.incident_id.clone().expect("an incident");
+    let inc = w
+        .guard
+        .incidents
+        .get(&id, Timestamp::EPOCH)
+        .await
+        .expect("incident");
+    assert_eq!(inc.kind, IncidentKind::DeployRegression);
+    assert!(
+        inc.title.as_str().contains("TargetResponseTime")
+            && inc.title.as_str().contains(&format!("alarm {service}-p99")),
+        "{}",
+        inc.title.as_str()
+    );
+    // ECS is advised, never acted on.
+    assert!(
+        inc.summary.contains("aws ecs update-service"),
+        "{}",
+        inc.summary
+    );
+
+    // The next run: the same incident, counted once.
+    let again = w.watch().await;
+    assert_eq!(again.watched[0].incident_id.as_ref(), Some(&id));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_incident_that_opens_after_a_deployment_gets_the_verdict_once() {
+    use apptrack_core::incident::{DedupKey, Occurrence, Severity, Title};
+    use apptrack_core::store::RecordIncidents;
+
+    let mut w = World::new().await;
+    let service = format!("shop-{}", tag());
+    let d = ecs_service_with_alarm(&mut w, &service, 0.20, 0.202).await;
+    let mut stream = apptrack_tests::stream::StreamReader::incidents(&w.tables)
+        .await
+        .expect("stream");
+    // An error burst of the service, 10 minutes after the deployment.
+    let occ = Occurrence::new(
+        DedupKey::new("error-analyzer", IncidentKind::NewError, &service, "fp-1").expect("key"),
+        IncidentKind::NewError,
+        Severity::High,
+        "error-analyzer",
+        &service,
+        &format!("/ecs/{service}"),
+        Title::new("New error: card <*> declined").expect("title"),
+        Timestamp::from_secs(w.start.as_secs() + 600),
+    );
+    let raised = w.guard.incidents.raise(&occ).await.expect("raise");
+
+    let records = stream.next_batch().await.expect("records");
+    assert!(!records.is_empty());
+    let batch = json!({ "Records": records });
+    let out = w.guard.handle(&batch).await.expect("judged");
+    assert_eq!(out.watched.len(), 1, "{out:?}");
+    assert_eq!(out.watched[0].deployment, d.id);
+    assert_eq!(
+        out.watched[0].verdict,
+        apptrack_core::deploy::stats::Verdict::Unlikely,
+        "{out:?}"
+    );
+    assert!(out.watched[0].incident_id.is_none());
+
+    let notes = |timeline: Vec<apptrack_core::incident::TimelineEntry>| {
+        timeline
+            .into_iter()
+            .filter(|e| e.action == "deploy-verdict")
+            .collect::<Vec<_>>()
+    };
+    let timeline = w
+        .guard
+        .incidents
+        .timeline(&raised.id, Timestamp::EPOCH)
+        .await
+        .expect("timeline");
+    let verdicts = notes(timeline);
+    assert_eq!(verdicts.len(), 1, "{verdicts:?}");
+    assert!(
+        verdicts[0].detail.contains(&d.id) && verdicts[0].detail.contains("unlikely"),
+        "{}",
+        verdicts[0].detail
+    );
+
+    // The same batch again (Lambda retries a batch): nothing new.
+    w.guard.handle(&batch).await.expect("judged again");
+    let timeline = w
+        .guard
+        .incidents
+        .timeline(&raised.id, Timestamp::EPOCH)
+        .await
+        .expect("timeline");
+    assert_eq!(notes(timeline).len(), 1);
+    // Only the incident of the error burst: no deploy-regression.
+    assert_eq!(w.tables.incidents().await.expect("scan").len(), 1);
 }

@@ -144,7 +144,7 @@ where
             .tagged(
                 &self.settings.alarm_prefix,
                 FORECAST_TAG,
-                FORECAST_TAG_VALUE,
+                Some(FORECAST_TAG_VALUE),
             )
             .await
             .map_err(during("listing the alarms tagged apptrack:forecast=true"))?;

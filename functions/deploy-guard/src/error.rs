@@ -4,6 +4,7 @@
 use apptrack_core::deploy::DeployEventError;
 use apptrack_core::failure::During;
 use apptrack_core::incident::IncidentError;
+use apptrack_core::ledger::LedgerError;
 use apptrack_core::scaling::ScalingError;
 use apptrack_core::store::StoreError;
 
@@ -20,6 +21,15 @@ pub enum HandlerError {
     Aws(#[from] During<ScalingError>),
     #[error("incident identity: {0}")]
     Identity(#[from] IncidentError),
+}
+
+/// The rollback ledger's failures are the rollback's: retried like an AWS outage.
+impl From<LedgerError> for HandlerError {
+    fn from(e: LedgerError) -> Self {
+        HandlerError::Aws(apptrack_core::failure::during("the rollback ledger")(
+            ScalingError::from(e),
+        ))
+    }
 }
 
 apptrack_core::failure_of_parts!(HandlerError {

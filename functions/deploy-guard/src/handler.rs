@@ -8,6 +8,7 @@ use apptrack_core::deploy::{
     previous_version,
 };
 use apptrack_core::failure::during;
+use apptrack_core::forecast::AlarmCatalog;
 use apptrack_core::ledger::ActionLedger;
 use apptrack_core::scaling::MetricHistory;
 use apptrack_core::store::IncidentStore;
@@ -22,10 +23,13 @@ pub use crate::settings::Settings;
 pub const DEPLOY_WATCH: &str = "deploy-watch";
 
 /// The handler's ports, clock and settings.
-pub struct Guard<D, M, S, A, C, L, K> {
+pub struct Guard<D, M, W, S, A, C, L, K> {
     pub log: D,
     /// The services' metrics (GetMetricData), for the regression verdict.
     pub metrics: M,
+    /// The CloudWatch alarms tagged `apptrack:service`: what any deployment of that service
+    /// is judged on besides a Lambda alias's own metrics.
+    pub alarms: W,
     pub incidents: S,
     /// Lambda aliases, for the rollback.
     pub aliases: A,
@@ -37,10 +41,11 @@ pub struct Guard<D, M, S, A, C, L, K> {
     pub settings: Settings,
 }
 
-impl<D, M, S, A, C, L, K> Function for Guard<D, M, S, A, C, L, K>
+impl<D, M, W, S, A, C, L, K> Function for Guard<D, M, W, S, A, C, L, K>
 where
     D: DeploymentLog,
     M: MetricHistory,
+    W: AlarmCatalog,
     S: IncidentStore,
     A: AliasControl,
     C: CodeDeployControl,
@@ -55,10 +60,11 @@ where
     }
 }
 
-impl<D, M, S, A, C, L, K> Guard<D, M, S, A, C, L, K>
+impl<D, M, W, S, A, C, L, K> Guard<D, M, W, S, A, C, L, K>
 where
     D: DeploymentLog,
     M: MetricHistory,
+    W: AlarmCatalog,
     S: IncidentStore,
     A: AliasControl,
     C: CodeDeployControl,
@@ -68,6 +74,9 @@ where
     pub async fn handle(&self, event: &Value) -> Result<Outcome, HandlerError> {
         if event.get("apptrack").and_then(Value::as_str) == Some(DEPLOY_WATCH) {
             return self.watch().await;
+        }
+        if crate::opened::is_stream_batch(event) {
+            return self.incidents_opened(event).await;
         }
         let mut marker = match decode(event)? {
             Announcement::Deployment(d) => d,

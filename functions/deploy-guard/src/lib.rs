@@ -7,6 +7,8 @@
 
 mod error;
 pub mod handler;
+mod judge;
+mod opened;
 mod outcome;
 pub mod rollback;
 mod settings;

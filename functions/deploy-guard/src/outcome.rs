@@ -16,6 +16,8 @@ pub enum Action {
     Ignored,
     /// The schedule's check of the deployments in their bake window.
     Watched,
+    /// Incidents opened after a deployment of their service: that deployment judged.
+    Judged,
 }
 
 /// One deployment judged by the schedule.

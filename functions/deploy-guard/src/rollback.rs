@@ -8,11 +8,14 @@
 //! (source `apptrack`), which is what the guard rails read.
 
 use apptrack_core::clock::Clock;
+use apptrack_core::deploy::signal::{self, Signal};
 use apptrack_core::deploy::watch::{self, RollbackIntent, alias_of};
 use apptrack_core::deploy::{AliasControl, CodeDeployControl, Deployment, DeploymentLog};
+use apptrack_core::deploy::{DeploySource, DeployState};
 use apptrack_core::failure::{Failure as _, during};
+use apptrack_core::forecast::AlarmCatalog;
 use apptrack_core::incident::{IncidentId, TimelineEntry};
-use apptrack_core::ledger::{ActionLedger, Claim, Completion, note_key};
+use apptrack_core::ledger::{ActionLedger, Claim, Completion, Settled, note_key, once};
 use apptrack_core::scaling::{MetricHistory, ScalingError};
 use apptrack_core::store::IncidentStore;
 
@@ -21,10 +24,11 @@ use crate::handler::{Guard, HandlerError};
 /// The ledger namespace of rollbacks.
 pub const ROLLBACK_NAMESPACE: &str = "ROLLBACK";
 
-impl<D, M, S, A, C, L, K> Guard<D, M, S, A, C, L, K>
+impl<D, M, W, S, A, C, L, K> Guard<D, M, W, S, A, C, L, K>
 where
     D: DeploymentLog,
     M: MetricHistory,
+    W: AlarmCatalog,
     S: IncidentStore,
     A: AliasControl,
     C: CodeDeployControl,
@@ -36,9 +40,10 @@ where
         &self,
         d: &Deployment,
         incident: &IncidentId,
+        signals: &[Signal],
     ) -> Result<String, HandlerError> {
         let Some((function, _)) = alias_of(d) else {
-            return Ok("advised (not an alias)".into());
+            return self.stop_running(d, incident, signals).await;
         };
         let tags = self
             .aliases
@@ -246,6 +251,83 @@ where
         self.note(incident, &d.id, "stopped-deployment", &detail)
             .await?;
         Ok(detail)
+    }
+
+    /// A deployment that moved no alias: a running CodeDeploy deployment is stopped with its
+    /// own rollback when an alarm that judged it carries `apptrack:rollback=auto`, once (the
+    /// generic ledger's [`once`]); anything else is advised (`watch::advice`), since an ECS
+    /// service or a completed stack update has no one-call way back apptrack could trust.
+    async fn stop_running(
+        &self,
+        d: &Deployment,
+        incident: &IncidentId,
+        signals: &[Signal],
+    ) -> Result<String, HandlerError> {
+        let running = d.source == DeploySource::CodeDeploy && d.state == DeployState::InProgress;
+        if !running {
+            return Ok(format!("advised: {}", watch::advice(d)));
+        }
+        if !signal::any_auto(signals) {
+            return Ok(format!(
+                "advised: {}; tag the alarm {}=auto to let apptrack stop it",
+                watch::advice(d),
+                watch::ROLLBACK_TAG
+            ));
+        }
+        let intent = RollbackIntent {
+            function: String::new(),
+            alias: String::new(),
+            from: d.to_version.clone().unwrap_or_else(|| d.id.clone()),
+            to: d
+                .from_version
+                .clone()
+                .unwrap_or_else(|| "the previous revision".into()),
+        };
+        let detail = format!(
+            "stopped CodeDeploy deployment {} of {} with its automatic rollback",
+            d.id, d.target
+        );
+        if self.settings.dry_run {
+            let detail = format!("dry run, deployment untouched: would have {detail}");
+            self.note(incident, &d.id, "decided", &detail).await?;
+            return Ok(detail);
+        }
+        let intended = &intent;
+        let stop = |prior: Option<RollbackIntent>| async move {
+            let stopped = self
+                .codedeploy
+                .stop_with_rollback(&d.id)
+                .await
+                .map_err(|e| {
+                    HandlerError::from(during(format!("stopping CodeDeploy deployment {}", d.id))(
+                        e,
+                    ))
+                })?;
+            // A retry after a lost answer finds it ended by the earlier holder's stop.
+            let detail = if stopped || prior.is_some() {
+                detail
+            } else {
+                format!(
+                    "CodeDeploy deployment {} had already ended (stopped or finished); nothing left to stop",
+                    d.id
+                )
+            };
+            self.remember(d, intended).await?;
+            self.note(incident, &d.id, "stopped-deployment", &detail)
+                .await?;
+            Ok::<_, HandlerError>((detail.clone(), detail))
+        };
+        match once(&self.ledger, &d.id, self.clock.now(), &intent, stop).await {
+            Ok(Settled::Acted(detail) | Settled::Done(detail)) => Ok(detail),
+            Ok(Settled::HeldElsewhere) => Ok("another run is stopping it".into()),
+            Ok(Settled::Failed(error)) => Ok(format!("the stop failed earlier: {error}")),
+            Err(e) if e.is_retryable() => Err(e),
+            Err(e) => {
+                let detail = format!("could not stop deployment {}: {e}", d.id);
+                self.note(incident, &d.id, "failed", &detail).await?;
+                Ok(detail)
+            }
+        }
     }
 
     /// Records the rollback as a marker of its own: the guard rails' memory.

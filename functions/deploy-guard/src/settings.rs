@@ -17,6 +17,9 @@ pub struct Settings {
     pub watch: WatchPolicy,
     /// `APPTRACK_DRY_RUN` (false): say what rollback would be done, do none.
     pub dry_run: bool,
+    /// `APPTRACK_DEPLOY_ALARM_PREFIX` (empty: every alarm): only alarms whose name starts
+    /// with it are read for their `apptrack:service` tag.
+    pub alarm_prefix: String,
 }
 
 impl Settings {
@@ -39,6 +42,9 @@ impl Settings {
             store: StoreSettings::from_lookup(&get)?,
             lookback: Duration::from_secs(days * 86_400),
             dry_run: flag(&get, "APPTRACK_DRY_RUN")?,
+            alarm_prefix: get("APPTRACK_DEPLOY_ALARM_PREFIX")
+                .map(|p| p.trim().to_owned())
+                .unwrap_or_default(),
             watch: WatchPolicy {
                 bake: Duration::from_secs(bake * 60),
                 baseline: Duration::from_secs(bake * 60),

@@ -5,7 +5,7 @@ use apptrack_core::clock::{ManualClock, Timestamp};
 use apptrack_core::deploy::memory::{FakeAliases, FakeCodeDeploy, MemoryDeploymentLog};
 use apptrack_core::deploy::{DeployState, DeploymentLog};
 use apptrack_core::failure::Failure as _;
-use apptrack_core::forecast::memory::FakeHistory;
+use apptrack_core::forecast::memory::{FakeCatalog, FakeHistory};
 use apptrack_core::ledger::memory::MemoryLedger;
 use apptrack_core::store::memory::MemoryIncidentStore;
 use serde_json::{Value, json};
@@ -20,6 +20,7 @@ fn sample(name: &str) -> Value {
 type TestGuard = Guard<
     MemoryDeploymentLog,
     FakeHistory,
+    FakeCatalog,
     MemoryIncidentStore,
     FakeAliases,
     FakeCodeDeploy,
@@ -37,6 +38,7 @@ fn guard() -> TestGuard {
     Guard {
         log: MemoryDeploymentLog::default(),
         metrics: FakeHistory::default(),
+        alarms: FakeCatalog::default(),
         incidents: MemoryIncidentStore::new(),
         aliases: FakeAliases::default(),
         codedeploy: FakeCodeDeploy::default(),
@@ -202,6 +204,7 @@ impl MetricHistory for SplitMetrics {
 type WatchGuard = Guard<
     MemoryDeploymentLog,
     SplitMetrics,
+    FakeCatalog,
     MemoryIncidentStore,
     FakeAliases,
     FakeCodeDeploy,
@@ -228,6 +231,7 @@ async fn deployed(pairs: &[(&str, &str)], after: f64) -> WatchGuard {
     let g = Guard {
         log: MemoryDeploymentLog::default(),
         metrics: SplitMetrics::new(start, after),
+        alarms: FakeCatalog::default(),
         incidents: MemoryIncidentStore::new(),
         aliases: FakeAliases::default(),
         codedeploy: FakeCodeDeploy::default(),
@@ -667,4 +671,315 @@ async fn the_services_other_incidents_since_the_deployment_hear_the_verdict_once
         "{}",
         notes[0].detail
     );
+}
+
+// --- deployments of any kind, judged on the alarms tagged with their service ---
+
+use apptrack_core::alarm::MetricRef;
+use apptrack_core::deploy::stats::Verdict;
+use apptrack_core::forecast::AlarmSpec;
+
+/// A single-metric alarm on `metric`, tagged `apptrack:service = payments` and `extra`.
+fn payments_alarm(name: &str, metric: &str, op: &str, extra: &[(&str, &str)]) -> AlarmSpec {
+    let mut tags = BTreeMap::from([("apptrack:service".to_owned(), "payments".to_owned())]);
+    tags.extend(
+        extra
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
+    );
+    AlarmSpec {
+        name: name.into(),
+        arn: format!("arn:aws:cloudwatch:eu-west-1:123456789012:alarm:{name}"),
+        metric: Some(MetricRef {
+            id: None,
+            namespace: "AWS/ApplicationELB".into(),
+            metric_name: metric.into(),
+            dimensions: BTreeMap::from([("LoadBalancer".to_owned(), "app/payments/1".to_owned())]),
+            stat: Some("p99".into()),
+            period: Some(60),
+            return_data: true,
+        }),
+        threshold: Some(1.0),
+        comparison_operator: Some(op.into()),
+        tags,
+    }
+}
+
+/// A deployment of service `payments` by `source`, at the start.
+async fn payments_deployed(g: &WatchGuard, id: &str, source: DeploySource, state: DeployState) {
+    let start = Timestamp::parse(START).expect("time");
+    g.log
+        .record(&Deployment {
+            id: id.into(),
+            service: "payments".into(),
+            target: "payments".into(),
+            from_version: None,
+            to_version: Some(id.into()),
+            started_at: start,
+            ended_at: None,
+            state,
+            actor: None,
+            source,
+        })
+        .await
+        .expect("marker");
+}
+
+fn judged<'a>(out: &'a Outcome, id: &str) -> Option<&'a Watched> {
+    out.watched.iter().find(|w| w.deployment == id)
+}
+
+#[tokio::test]
+async fn an_ecs_deployment_is_judged_on_the_alarms_tagged_with_its_service() {
+    let g = deployed(&[], 250.0).await;
+    payments_deployed(&g, "ecs-svc/7", DeploySource::Ecs, DeployState::Succeeded).await;
+    let out = watch(&g).await.expect("watched");
+    assert!(
+        judged(&out, "ecs-svc/7").is_none(),
+        "no alarm is tagged with its service: nothing to judge it on"
+    );
+
+    g.alarms.insert(payments_alarm(
+        "payments-p99",
+        "TargetResponseTime",
+        "GreaterThanThreshold",
+        &[],
+    ));
+    let out = watch(&g).await.expect("watched");
+    let w = judged(&out, "ecs-svc/7").expect("judged");
+    assert_eq!(w.verdict, Verdict::Likely, "{w:?}");
+    let incident = w.incident_id.clone().expect("a deploy-regression incident");
+    let action = w.action.clone().unwrap_or_default();
+    assert!(
+        action.starts_with("advised: roll back: update ECS service payments"),
+        "{action}"
+    );
+    use apptrack_core::store::ReadIncidents;
+    let found = g
+        .incidents
+        .get(&incident, Timestamp::EPOCH)
+        .await
+        .expect("incident");
+    assert!(
+        found.title.as_str().contains("alarm payments-p99"),
+        "{}",
+        found.title.as_str()
+    );
+    let again = watch(&g).await.expect("again");
+    assert_eq!(
+        judged(&again, "ecs-svc/7").and_then(|w| w.incident_id.clone()),
+        Some(incident),
+        "one incident per deployment"
+    );
+}
+
+#[tokio::test]
+async fn an_alarm_that_watches_for_low_values_regresses_downwards() {
+    // 200 before, 150 since: 25 % fewer healthy hosts is worse, 25 % more would not be.
+    let g = deployed(&[], 150.0).await;
+    payments_deployed(
+        &g,
+        "cfn:payments:tok",
+        DeploySource::CloudFormation,
+        DeployState::InProgress,
+    )
+    .await;
+    g.alarms.insert(payments_alarm(
+        "payments-hosts",
+        "HealthyHostCount",
+        "LessThanThreshold",
+        &[],
+    ));
+    let out = watch(&g).await.expect("watched");
+    let w = judged(&out, "cfn:payments:tok").expect("judged");
+    assert_eq!(w.verdict, Verdict::Likely, "{w:?}");
+    assert!(
+        w.action.as_deref().is_some_and(
+            |a| a.contains("aws cloudformation cancel-update-stack --stack-name payments")
+        ),
+        "{w:?}"
+    );
+
+    let up = deployed(&[], 250.0).await;
+    payments_deployed(
+        &up,
+        "cfn:payments:tok",
+        DeploySource::CloudFormation,
+        DeployState::InProgress,
+    )
+    .await;
+    up.alarms.insert(payments_alarm(
+        "payments-hosts",
+        "HealthyHostCount",
+        "LessThanThreshold",
+        &[],
+    ));
+    let out = watch(&up).await.expect("watched");
+    let w = judged(&out, "cfn:payments:tok").expect("judged");
+    assert_eq!(w.verdict, Verdict::Unlikely, "{w:?}");
+    assert!(w.incident_id.is_none());
+}
+
+#[tokio::test]
+async fn a_running_codedeploy_deployment_judged_by_an_opted_in_alarm_is_stopped_once() {
+    let g = deployed(&[], 250.0).await;
+    payments_deployed(
+        &g,
+        "d-PAY1",
+        DeploySource::CodeDeploy,
+        DeployState::InProgress,
+    )
+    .await;
+    g.alarms.insert(payments_alarm(
+        "payments-p99",
+        "TargetResponseTime",
+        "GreaterThanThreshold",
+        &[],
+    ));
+    let out = watch(&g).await.expect("watched");
+    let advised = judged(&out, "d-PAY1").and_then(|w| w.action.clone());
+    assert!(
+        advised.as_deref().is_some_and(|a| a.starts_with(
+            "advised: roll back: aws deploy stop-deployment --deployment-id d-PAY1 --auto-rollback-enabled"
+        )),
+        "without the tag it only advises: {advised:?}"
+    );
+    assert!(g.codedeploy.stops().is_empty());
+
+    g.alarms.insert(payments_alarm(
+        "payments-p99",
+        "TargetResponseTime",
+        "GreaterThanThreshold",
+        &[("apptrack:rollback", "auto")],
+    ));
+    let out = watch(&g).await.expect("watched");
+    let action = judged(&out, "d-PAY1").and_then(|w| w.action.clone());
+    assert_eq!(
+        action.as_deref(),
+        Some("stopped CodeDeploy deployment d-PAY1 of payments with its automatic rollback")
+    );
+    watch(&g).await.expect("again");
+    assert_eq!(g.codedeploy.stops(), ["d-PAY1"], "once per deployment");
+}
+
+#[tokio::test]
+async fn an_incident_that_opens_after_a_deployment_hears_its_verdict_once() {
+    use apptrack_core::incident::{DedupKey, IncidentKind, Occurrence, Severity, Title};
+    use apptrack_core::store::{ReadIncidents, RecordIncidents};
+    use apptrack_tests::stream::incident_record;
+    // Two hours after the deployment: long past its bake window, the schedule no longer
+    // judges it, but an incident that opens 30 minutes after it does.
+    let g = deployed(&[], 250.0).await;
+    let start = Timestamp::parse(START).expect("time");
+    let onset = start.saturating_add(std::time::Duration::from_secs(30 * 60));
+    let later = Guard {
+        clock: ManualClock::new(start.saturating_add(std::time::Duration::from_secs(2 * 3600))),
+        ..g
+    };
+    let key = DedupKey::new(
+        "error-analyzer",
+        IncidentKind::ErrorSpike,
+        "checkout",
+        "f-2",
+    )
+    .expect("key");
+    let burst = Occurrence::new(
+        key,
+        IncidentKind::ErrorSpike,
+        Severity::High,
+        "error-analyzer",
+        "checkout",
+        "checkout",
+        Title::truncated("checkout: 40 errors in a minute"),
+        onset,
+    );
+    let raised = later.incidents.raise(&burst).await.expect("raised");
+    let incident = later
+        .incidents
+        .get(&raised.id, onset)
+        .await
+        .expect("incident");
+    let batch = json!({"Records": [incident_record(1, None, &incident, onset)]});
+    let out = later.handle(&batch).await.expect("judged");
+    assert_eq!(out.action, Action::Judged);
+    let w = judged(&out, "d-42").expect("the deployment before it");
+    assert_eq!(w.verdict, Verdict::Likely, "{w:?}");
+    later.handle(&batch).await.expect("redelivered");
+    let notes: Vec<_> = later
+        .incidents
+        .timeline(&raised.id, Timestamp::EPOCH)
+        .await
+        .expect("timeline")
+        .into_iter()
+        .filter(|e| e.action == "deploy-verdict")
+        .collect();
+    assert_eq!(notes.len(), 1, "{notes:#?}");
+    assert!(
+        notes[0].detail.starts_with(
+            "deployment d-42 (checkout:live 41 -> 42 by ci) is a likely regression of p99 Duration"
+        ),
+        "{}",
+        notes[0].detail
+    );
+
+    // Unchanged metrics: the incident hears that the deployment is unlikely its cause.
+    let calm = deployed(&[], 200.0).await;
+    let calm = Guard {
+        clock: ManualClock::new(start.saturating_add(std::time::Duration::from_secs(2 * 3600))),
+        ..calm
+    };
+    let raised = calm.incidents.raise(&burst).await.expect("raised");
+    let incident = calm
+        .incidents
+        .get(&raised.id, onset)
+        .await
+        .expect("incident");
+    let batch = json!({"Records": [incident_record(1, None, &incident, onset)]});
+    calm.handle(&batch).await.expect("judged");
+    calm.handle(&batch).await.expect("redelivered");
+    let notes: Vec<_> = calm
+        .incidents
+        .timeline(&raised.id, Timestamp::EPOCH)
+        .await
+        .expect("timeline")
+        .into_iter()
+        .filter(|e| e.action == "deploy-verdict")
+        .collect();
+    assert_eq!(notes.len(), 1, "{notes:#?}");
+    assert!(
+        notes[0].detail.starts_with(
+            "deployment d-42 (checkout:live 41 -> 42 by ci) began 30 min before this incident and is unlikely the cause, judged on p99 Duration"
+        ),
+        "{}",
+        notes[0].detail
+    );
+
+    // An incident of a service with no deployment before it, and deploy-guard's own, are
+    // left alone; a batch that is not one is a bad event.
+    let other = Occurrence::new(
+        DedupKey::new("error-analyzer", IncidentKind::ErrorSpike, "search", "f-3").expect("key"),
+        IncidentKind::ErrorSpike,
+        Severity::High,
+        "error-analyzer",
+        "search",
+        "search",
+        Title::truncated("search: errors"),
+        onset,
+    );
+    let raised = later.incidents.raise(&other).await.expect("raised");
+    let quiet = later
+        .incidents
+        .get(&raised.id, onset)
+        .await
+        .expect("incident");
+    let out = later
+        .handle(&json!({"Records": [incident_record(2, None, &quiet, onset)]}))
+        .await
+        .expect("handled");
+    assert!(out.watched.is_empty(), "{out:?}");
+    let err = later
+        .handle(&json!({"Records": [{"eventSource": "aws:dynamodb", "dynamodb": 7}]}))
+        .await
+        .expect_err("not a batch");
+    assert!(!err.is_retryable());
 }

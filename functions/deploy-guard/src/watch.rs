@@ -1,14 +1,16 @@
-//! The bake-window schedule (`{"apptrack":"deploy-watch"}`): every Lambda alias deployed
-//! within the bake window is judged on its p99 `Duration` and on its error rate (`Errors` /
-//! `Invocations`) since the deployment against the hour before it; a likely regression of
-//! either opens one `deploy-regression` incident per deployment, with the numbers and the
-//! rollback command.
+//! The bake-window schedule (`{"apptrack":"deploy-watch"}`): every deployment within its
+//! bake window is judged (`judge.rs`): a Lambda alias on its p99 `Duration` and its error
+//! rate, any deployment on the alarms tagged with its service; a likely regression opens one
+//! `deploy-regression` incident per deployment, with the numbers and the rollback command.
+
+use std::collections::BTreeMap;
 
 use apptrack_core::clock::Clock;
 use apptrack_core::deploy::stats::{Judgement, Verdict};
 use apptrack_core::deploy::watch::{self, alias_of};
 use apptrack_core::deploy::{AliasControl, CodeDeployControl, Deployment, DeploymentLog};
 use apptrack_core::failure::during;
+use apptrack_core::forecast::AlarmCatalog;
 use apptrack_core::incident::{IncidentId, TimelineEntry};
 use apptrack_core::ledger::ActionLedger;
 use apptrack_core::ledger::note_key;
@@ -16,12 +18,13 @@ use apptrack_core::scaling::MetricHistory;
 use apptrack_core::store::IncidentStore;
 use apptrack_core::store::{PageRequest, TimeRange};
 
-use crate::handler::{Action, Guard, HandlerError, Outcome, Watched};
+use crate::handler::{Action, Guard, HandlerError, Outcome};
 
-impl<D, M, S, A, C, L, K> Guard<D, M, S, A, C, L, K>
+impl<D, M, W, S, A, C, L, K> Guard<D, M, W, S, A, C, L, K>
 where
     D: DeploymentLog,
     M: MetricHistory,
+    W: AlarmCatalog,
     S: IncidentStore,
     A: AliasControl,
     C: CodeDeployControl,
@@ -36,64 +39,25 @@ where
             .list(None, now.saturating_sub(policy.bake))
             .await
             .map_err(during("listing recent deployments"))?;
+        let due: Vec<&Deployment> = recent
+            .iter()
+            .filter(|d| watch::judgeable(d, now, policy))
+            .collect();
+        // The tagged alarms are read once per run, and only when something is due.
+        let signals = if due.is_empty() {
+            BTreeMap::new()
+        } else {
+            self.signals(None).await?
+        };
         let mut watched = Vec::new();
-        for d in recent.iter().filter(|d| watch::due(d, now, policy)) {
-            let Some((function, alias)) = alias_of(d) else {
+        for d in due {
+            let theirs = signals.get(&d.service).map_or(&[][..], Vec::as_slice);
+            if alias_of(d).is_none() && theirs.is_empty() {
+                tracing::info!(deployment = %d.id, service = %d.service, "nothing to judge it on");
                 continue;
-            };
-            // A weighted alias still serving both versions: the new one against the old one in
-            // the same minutes (ExecutedVersion), which neither traffic shape nor time of day
-            // can bias; otherwise the alias after the deployment against before it. Either way
-            // one GetMetricData.
-            let current = self
-                .aliases
-                .alias(function, alias)
-                .await
-                .map_err(during(format!("reading alias {function}:{alias}")))?;
-            let split = current.as_ref().and_then(|a| watch::canary(d, a));
-            let reads = watch::reads(d, (function, alias), split, now, policy);
-            let got = self
-                .metrics
-                .read(&reads.requests, reads.start, reads.end)
-                .await
-                .map_err(during(format!(
-                    "reading the p99 Duration, Errors and Invocations of {function}:{alias}"
-                )))?;
-            let (before, after) = reads.sides(&got);
-            let latency_judgement = policy.test.judge(&before.latency, &after.latency);
-            let rate_judgement = policy.rate.judge(
-                (before.errors, before.invocations),
-                (after.errors, after.invocations),
-            );
-            let (judged, judgement) = watch::deciding(&latency_judgement, &rate_judgement);
-            let mut judgement = judgement.clone();
-            if let Some((old, new)) = reads.versions() {
-                judgement.why = format!(
-                    "canary: version {new} against {old} in the same minutes (ExecutedVersion); {}",
-                    judgement.why
-                );
             }
-            let (incident_id, action) = if watch::opens_incident(&judgement) {
-                let occ = watch::regression(d, judged, &judgement, now)?;
-                let raised = self
-                    .incidents
-                    .raise(&occ)
-                    .await
-                    .map_err(during(format!("recording the regression of {}", d.id)))?;
-                self.tell_related(d, &raised.id, judged, &judgement).await?;
-                let action = self.roll_back(d, &raised.id).await?;
-                (Some(raised.id), Some(action))
-            } else {
-                (None, None)
-            };
-            watched.push(Watched {
-                deployment: d.id.clone(),
-                target: d.target.clone(),
-                verdict: judgement.verdict,
-                why: judgement.why,
-                incident_id,
-                action,
-            });
+            let (w, _) = self.judge_and_act(d, theirs).await?;
+            watched.push(w);
         }
         let likely = watched
             .iter()
@@ -114,11 +78,11 @@ where
     /// (an error burst, a latency alarm): each gets one timeline note naming the deployment,
     /// the numbers and the regression incident, so whoever opens any of them sees the likely
     /// cause. Bounded to one page of the service's incidents.
-    async fn tell_related(
+    pub(crate) async fn tell_related(
         &self,
         d: &Deployment,
         regression: &IncidentId,
-        judged: watch::Judged,
+        judged: &watch::Judged,
         j: &Judgement,
     ) -> Result<(), HandlerError> {
         let now = self.clock.now();

@@ -2,7 +2,7 @@
 //! CloudWatch metrics, Lambda aliases, CodeDeploy, the system clock.
 
 use apptrack_aws::SdkConfig;
-use apptrack_aws::cloudwatch::CloudWatchHistory;
+use apptrack_aws::cloudwatch::{CloudWatchAlarms, CloudWatchHistory};
 use apptrack_aws::codedeploy::CodeDeployDeployments;
 use apptrack_aws::dynamodb::deployments::DynamoDeploymentLog;
 use apptrack_aws::dynamodb::incidents::DynamoIncidentStore;
@@ -17,6 +17,7 @@ use crate::rollback::ROLLBACK_NAMESPACE;
 pub type Deployed = Guard<
     DynamoDeploymentLog,
     CloudWatchHistory,
+    CloudWatchAlarms,
     DynamoIncidentStore,
     LambdaAliases,
     CodeDeployDeployments,
@@ -29,9 +30,11 @@ impl Deployed {
     pub fn from_sdk(sdk: &SdkConfig, settings: Settings) -> Self {
         let dynamodb = apptrack_aws::dynamodb::client(sdk);
         let state = &settings.store.state_table;
+        let cloudwatch = aws_sdk_cloudwatch::Client::new(sdk);
         Guard {
             log: DynamoDeploymentLog::new(dynamodb.clone(), state),
-            metrics: CloudWatchHistory::new(aws_sdk_cloudwatch::Client::new(sdk)),
+            metrics: CloudWatchHistory::new(cloudwatch.clone()),
+            alarms: CloudWatchAlarms::new(cloudwatch),
             aliases: LambdaAliases::new(aws_sdk_lambda::Client::new(sdk)),
             codedeploy: CodeDeployDeployments::new(aws_sdk_codedeploy::Client::new(sdk)),
             ledger: DynamoActionLedger::new(dynamodb.clone(), state, ROLLBACK_NAMESPACE),

@@ -1,9 +1,7 @@
 //! The incident table's stream: each record is one write to an incident (its image before
 //! and after); the domain says what, if anything, people hear about it.
 
-use std::collections::HashMap;
-
-use apptrack_aws::dynamodb::incidents::incident_from_image;
+use apptrack_aws::dynamodb::incidents::incident_from_stream_image;
 use apptrack_core::clock::{Clock, Timestamp};
 use apptrack_core::failure::{Failure, during};
 use apptrack_core::incident::Incident;
@@ -18,15 +16,6 @@ use crate::error::bad_event;
 use crate::handler::{HandlerError, Notifier};
 use crate::outcome::{ItemFailure, Outcome};
 
-type Image = HashMap<String, aws_sdk_dynamodb::types::AttributeValue>;
-
-fn incident(image: &serde_dynamo::Item) -> Result<Option<Incident>, StoreError> {
-    if image.is_empty() {
-        return Ok(None);
-    }
-    incident_from_image(Image::from(image.clone()))
-}
-
 /// What one record tells: the incident before and after, and when it was written.
 struct Change {
     old: Option<Incident>,
@@ -40,10 +29,10 @@ fn read(record: &EventRecord, now: Timestamp) -> Result<Option<Change>, StoreErr
     if record.event_name == "REMOVE" {
         return Ok(None);
     }
-    let Some(new) = incident(&record.change.new_image)? else {
+    let Some(new) = incident_from_stream_image(&record.change.new_image)? else {
         return Ok(None);
     };
-    let old = incident(&record.change.old_image)?;
+    let old = incident_from_stream_image(&record.change.old_image)?;
     let ms = record
         .change
         .approximate_creation_date_time

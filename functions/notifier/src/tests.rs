@@ -66,40 +66,8 @@ async fn opened(n: &TestNotifier, severity: Severity) -> Incident {
     n.incidents.get(&raised.id, t(0)).await.expect("get")
 }
 
-/// A stream record as DynamoDB writes it: the images in DynamoDB JSON.
 fn record(seq: u32, old: Option<&Incident>, new: &Incident, at: Timestamp) -> Value {
-    let image = |inc: &Incident| {
-        let mut item: serde_dynamo::Item = serde_dynamo::to_item(inc).expect("item");
-        item.insert(
-            "pk".into(),
-            serde_dynamo::AttributeValue::S(format!("INCIDENT#{}", inc.id)),
-        );
-        item.insert(
-            "sk".into(),
-            serde_dynamo::AttributeValue::S("INCIDENT".into()),
-        );
-        serde_json::to_value(item).expect("json")
-    };
-    let mut change = json!({
-        "ApproximateCreationDateTime": at.as_secs(),
-        "Keys": {"pk": {"S": format!("INCIDENT#{}", new.id)}, "sk": {"S": "INCIDENT"}},
-        "NewImage": image(new),
-        "SequenceNumber": format!("{seq:021}"),
-        "SizeBytes": 512,
-        "StreamViewType": "NEW_AND_OLD_IMAGES",
-    });
-    if let Some(old) = old {
-        change["OldImage"] = image(old);
-    }
-    json!({
-        "eventID": format!("e{seq}"),
-        "eventName": if old.is_some() { "MODIFY" } else { "INSERT" },
-        "eventVersion": "1.1",
-        "eventSource": "aws:dynamodb",
-        "awsRegion": "us-east-1",
-        "dynamodb": change,
-        "eventSourceARN": "arn:aws:dynamodb:us-east-1:123456789012:table/i/stream/2026",
-    })
+    apptrack_tests::stream::incident_record(seq, old, new, at)
 }
 
 fn batch(records: Vec<Value>) -> Value {

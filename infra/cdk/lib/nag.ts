@@ -32,6 +32,9 @@ const WILDCARD_REASONS: Record<string, (apptrack: Apptrack) => string> = {
   ReadAlarms: () =>
     'alarm-scaler reads the definition and tags of whichever alarm changed state (any alarm of the account and region); ' +
     'DescribeAlarms and ListTagsForResource only read.',
+  ReadServiceAlarms: () =>
+    'deploy-guard reads the definition and tags of the alarms tagged apptrack:service (any alarm of the account and ' +
+    'region: tagging an alarm is what names a service\'s signal); DescribeAlarms and ListTagsForResource only read.',
   IncidentsAndLedger: indexReason,
   IncidentsEpisodesAndLedger: indexReason,
   Incidents: indexReason,

@@ -75,6 +75,13 @@ export interface ApptrackSettings {
   /** capacity-forecast records the scale-out it would make, makes none (`ForecastDryRun`). @default false */
   readonly forecastDryRun?: boolean;
 
+  /** Minutes after a deployment that it is judged, against as many before (`DeployGuardBakeMinutes`). @default 60 */
+  readonly deployGuardBakeMinutes?: number;
+  /** deploy-guard records the rollback it would make, makes none (`DeployGuardDryRun`). @default false */
+  readonly deployGuardDryRun?: boolean;
+  /** Only alarms named with this prefix are read for their `apptrack:service` tag (`DeployGuardAlarmPrefix`). @default every alarm */
+  readonly deployGuardAlarmPrefix?: string;
+
   /** An existing topic for incident notifications (`NotifyTopicArn`). @default a topic of the stack's own (encrypted) */
   readonly notifyTopic?: sns.ITopic;
   /** A topic critical incidents go to instead, e.g. the on-call pager (`NotifyCriticalTopicArn`). @default the main topic */
@@ -133,6 +140,9 @@ export const PARAMETERS_OF: { readonly [K in keyof Required<ApptrackSettings>]: 
   forecastWarningHours: ['ForecastWarningHours'],
   forecastCriticalHours: ['ForecastCriticalHours'],
   forecastDryRun: ['ForecastDryRun'],
+  deployGuardBakeMinutes: ['DeployGuardBakeMinutes'],
+  deployGuardDryRun: ['DeployGuardDryRun'],
+  deployGuardAlarmPrefix: ['DeployGuardAlarmPrefix'],
   notifyTopic: ['NotifyTopicArn'],
   notifyCriticalTopic: ['NotifyCriticalTopicArn'],
   notifyGroupMinutes: ['NotifyGroupMinutes'],

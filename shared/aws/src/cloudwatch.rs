@@ -226,7 +226,7 @@ impl AlarmCatalog for CloudWatchAlarms {
         &self,
         prefix: &str,
         key: &str,
-        value: &str,
+        value: Option<&str>,
     ) -> Result<Vec<AlarmSpec>, ScalingError> {
         let mut specs = Vec::new();
         let mut token: Option<String> = None;
@@ -267,7 +267,10 @@ impl AlarmCatalog for CloudWatchAlarms {
                 tags[i] = t?;
             }
             for (spec, tags) in wave.iter().zip(tags) {
-                if tags.get(key).map(String::as_str) == Some(value) {
+                if tags
+                    .get(key)
+                    .is_some_and(|v| value.is_none_or(|want| v == want))
+                {
                     tagged.push(AlarmSpec {
                         tags,
                         ..spec.clone()

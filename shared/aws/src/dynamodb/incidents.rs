@@ -900,6 +900,18 @@ fn incident_item(inc: &Incident, timeline: &[TimelineEntry]) -> Result<Item, Sto
     Ok(item)
 }
 
+/// The incident a stream record's image shows (`aws_lambda_events` hands images over as
+/// `serde_dynamo` items), or `None` for an empty image and the table's other items: the one
+/// reading of the incident table's stream for every function that consumes it.
+pub fn incident_from_stream_image(
+    image: &serde_dynamo::Item,
+) -> Result<Option<Incident>, StoreError> {
+    if image.is_empty() {
+        return Ok(None);
+    }
+    incident_from_image(Item::from(image.clone()))
+}
+
 /// The incident an item of the incident table's stream shows (its new or old image), or
 /// `None` for the table's other items (dedup pointers) and empty images.
 pub fn incident_from_image(item: Item) -> Result<Option<Incident>, StoreError> {

@@ -6,6 +6,7 @@
 pub mod correlate;
 mod event;
 pub mod memory;
+pub mod signal;
 pub mod stats;
 pub mod watch;
 

@@ -10,6 +10,8 @@
 
 use serde::Serialize;
 
+pub use crate::forecast::Toward;
+
 /// How a comparison is judged.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct RegressionTest {
@@ -61,8 +63,17 @@ pub struct Judgement {
 }
 
 impl RegressionTest {
-    /// Judges `after` (the metric since the deployment, in time order) against `before`.
+    /// Judges `after` (the metric since the deployment, in time order) against `before`,
+    /// larger being worse (latency, errors).
     pub fn judge(&self, before: &[f64], after: &[f64]) -> Judgement {
+        self.judge_toward(before, after, Toward::Above)
+    }
+
+    /// Judges `after` against `before` where `worse` says which way is worse: `Above` for a
+    /// metric alarmed when high (latency, 5xx), `Below` for one alarmed when low (healthy
+    /// hosts, throughput). `change` keeps its sign (after / before − 1); the effect floor and
+    /// the persistence line apply in the worse direction.
+    pub fn judge_toward(&self, before: &[f64], after: &[f64], worse: Toward) -> Judgement {
         let before: Vec<f64> = before.iter().copied().filter(|v| v.is_finite()).collect();
         let after: Vec<f64> = after.iter().copied().filter(|v| v.is_finite()).collect();
         let (b_med, a_med) = (median(&before), median(&after));
@@ -96,19 +107,36 @@ impl RegressionTest {
         } else {
             0.0
         };
-        let p = mann_whitney_greater(&before, &after);
-        let line = b_med * (1.0 + self.min_effect);
-        let longest = longest_run(&after, |v| v > line);
+        let (p, effect, longest, word) = match worse {
+            Toward::Above => {
+                let line = b_med * (1.0 + self.min_effect);
+                (
+                    mann_whitney_greater(&before, &after),
+                    change,
+                    longest_run(&after, |v| v > line),
+                    "higher",
+                )
+            }
+            Toward::Below => {
+                let line = b_med * (1.0 - self.min_effect);
+                (
+                    mann_whitney_greater(&after, &before),
+                    if b_med > 0.0 { -change } else { 0.0 },
+                    longest_run(&after, |v| v < line),
+                    "lower",
+                )
+            }
+        };
         j.change = Some(change);
         j.p_value = Some(p);
         j.longest_excess = longest;
         let pct = |x: f64| format!("{:+.0} %", x * 100.0);
-        (j.verdict, j.why) = if p <= self.alpha && change >= self.min_effect {
+        (j.verdict, j.why) = if p <= self.alpha && effect >= self.min_effect {
             if longest >= self.persistence {
                 (
                     Verdict::Likely,
                     format!(
-                        "median {a_med:.3} after vs {b_med:.3} before ({}), p = {p:.2e}, above the line for {longest} points in a row",
+                        "median {a_med:.3} after vs {b_med:.3} before ({}), p = {p:.2e}, past the line for {longest} points in a row",
                         pct(change)
                     ),
                 )
@@ -116,7 +144,7 @@ impl RegressionTest {
                 (
                     Verdict::Inconclusive,
                     format!(
-                        "higher ({}, p = {p:.2e}) but above the line for only {longest} points in a row ({} needed)",
+                        "{word} ({}, p = {p:.2e}) but past the line for only {longest} points in a row ({} needed)",
                         pct(change),
                         self.persistence
                     ),
@@ -126,9 +154,9 @@ impl RegressionTest {
             (
                 Verdict::Unlikely,
                 format!(
-                    "median {a_med:.3} after vs {b_med:.3} before ({}), p = {p:.2e}: not a regression of {} or more",
+                    "median {a_med:.3} after vs {b_med:.3} before ({}), p = {p:.2e}: not {word} by {} % or more",
                     pct(change),
-                    pct(self.min_effect)
+                    (self.min_effect * 100.0).round()
                 ),
             )
         };
@@ -463,6 +491,32 @@ mod tests {
         let j = RegressionTest::default().judge(&before, &after);
         assert_eq!(j.verdict, Verdict::Likely, "{j:?}");
         assert!(j.change.is_some_and(|c| c > 0.15), "{j:?}");
+    }
+
+    /// An alarm that watches for low values (healthy hosts, throughput): a 30 % drop is a
+    /// regression, a rise is not, and on pure noise it errs as rarely as upwards.
+    #[test]
+    fn a_metric_worse_when_low_regresses_downwards_only() {
+        let test = RegressionTest::default();
+        let mut noise = Noise(11);
+        let before = noise.series(30, 200.0);
+        let drop = noise.series(15, 140.0);
+        let rise = noise.series(15, 250.0);
+        let j = test.judge_toward(&before, &drop, Toward::Below);
+        assert_eq!(j.verdict, Verdict::Likely, "{j:?}");
+        assert!(j.change.is_some_and(|c| c < -0.15), "signed change: {j:?}");
+        let j = test.judge_toward(&before, &rise, Toward::Below);
+        assert_eq!(j.verdict, Verdict::Unlikely, "{j:?}");
+        assert!(j.why.contains("not lower by 20 %"), "{}", j.why);
+        let mut noise = Noise(0xbe10);
+        let likely = (0..2_000)
+            .filter(|_| {
+                let before = noise.series(30, 200.0);
+                let after = noise.series(15, 200.0);
+                test.judge_toward(&before, &after, Toward::Below).verdict == Verdict::Likely
+            })
+            .count();
+        assert!(likely <= 20, "{likely} false positives in 2,000");
     }
 
     #[test]

@@ -6,6 +6,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use super::signal::Signal;
 use super::stats::{Judgement, RateTest, RegressionTest, Verdict};
 use super::{AliasState, DeploySource, DeployState, Deployment};
 use crate::alarm::MetricRef;
@@ -51,16 +52,23 @@ pub fn alias_of(d: &Deployment) -> Option<(&str, &str)> {
         .then_some((function, alias))
 }
 
-/// Whether `d` is judged at `now`: an alias deployment that did not fail, inside its bake
-/// window, with enough minutes behind it for the test.
-pub fn due(d: &Deployment, now: Timestamp, policy: &WatchPolicy) -> bool {
+/// Whether `d` is judged at `now` on whatever it has: a deployment apptrack did not make
+/// itself, that did not fail, inside its bake window, with enough minutes behind it for the
+/// test. An alias deployment is judged on its own Lambda metrics ([`due`]); any deployment
+/// on the alarms tagged with its service ([`super::signal`]).
+pub fn judgeable(d: &Deployment, now: Timestamp, policy: &WatchPolicy) -> bool {
     let age = now.since(d.started_at);
     let enough = Duration::from_secs(u64::from(policy.period) * policy.test.min_points as u64);
-    alias_of(d).is_some()
-        && d.source != DeploySource::Apptrack
+    d.source != DeploySource::Apptrack
         && matches!(d.state, DeployState::Succeeded | DeployState::InProgress)
+        && d.started_at <= now
         && age >= enough
         && age <= policy.bake
+}
+
+/// Whether `d` is a Lambda alias deployment judged at `now` on the alias's own metrics.
+pub fn due(d: &Deployment, now: Timestamp, policy: &WatchPolicy) -> bool {
+    alias_of(d).is_some() && judgeable(d, now, policy)
 }
 
 /// The versions a weighted alias splits between, when `d`'s new and old versions both get
@@ -91,6 +99,8 @@ pub struct Reads {
     /// `None`: before/after, split at `split_at`; `Some((old, new))`: side by side.
     versions: Option<(String, String)>,
     split_at: Timestamp,
+    /// How many tagged alarms' series follow (`signal_0`, `signal_1`, ...).
+    signals: usize,
 }
 
 /// One side of a comparison: the p99 values, and the error and invocation totals.
@@ -145,6 +155,7 @@ pub fn reads(
             end: a1,
             versions: Some((old.to_owned(), new.to_owned())),
             split_at: a0,
+            signals: 0,
         },
         None => Reads {
             requests: SERIES
@@ -154,11 +165,71 @@ pub fn reads(
             end: a1,
             versions: None,
             split_at: a0,
+            signals: 0,
         },
     }
 }
 
+/// The reads that judge `d`, a deployment that is not a Lambda alias's, on its service's
+/// tagged alarms only: each alarm's series from the baseline's start to now.
+pub fn signal_reads(
+    d: &Deployment,
+    signals: &[Signal],
+    now: Timestamp,
+    policy: &WatchPolicy,
+) -> Reads {
+    let ((b0, _), (a0, a1)) = windows(d, now, policy);
+    Reads {
+        requests: Vec::new(),
+        start: b0,
+        end: a1,
+        versions: None,
+        split_at: a0,
+        signals: 0,
+    }
+    .with_signals(signals)
+}
+
 impl Reads {
+    /// Adds the tagged alarms' series to a before/after read (one GetMetricData still); a
+    /// canary's read compares versions, which an alarm's metric does not tell apart, so it
+    /// stays as it is.
+    pub fn with_signals(mut self, signals: &[Signal]) -> Self {
+        if self.versions.is_some() {
+            return self;
+        }
+        for (i, s) in signals.iter().enumerate() {
+            self.requests.push(SeriesRequest {
+                id: format!("signal_{i}"),
+                metric: MetricRef {
+                    period: Some(s.period_s),
+                    return_data: true,
+                    ..s.metric.clone()
+                },
+                stat: s.stat.clone(),
+                period_s: s.period_s,
+            });
+        }
+        self.signals = signals.len();
+        self
+    }
+
+    /// Each added signal's values `(before, after)`, in the order they were added.
+    pub fn signal_sides(&self, got: &BTreeMap<String, Vec<Point>>) -> Vec<(Vec<f64>, Vec<f64>)> {
+        (0..self.signals)
+            .map(|i| {
+                let points = got.get(&format!("signal_{i}")).into_iter().flatten();
+                let finite = points.filter(|p| p.value.is_finite());
+                let (before, after): (Vec<&Point>, Vec<&Point>) =
+                    finite.partition(|p| p.at < self.split_at);
+                (
+                    before.iter().map(|p| p.value).collect(),
+                    after.iter().map(|p| p.value).collect(),
+                )
+            })
+            .collect()
+    }
+
     /// The two sides of the comparison from what the read returned: `(before, after)`, or
     /// `(old version, new version)`.
     pub fn sides(&self, got: &BTreeMap<String, Vec<Point>>) -> (Side, Side) {
@@ -195,34 +266,38 @@ impl Reads {
 }
 
 /// What a deployment is judged on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Judged {
     Latency,
     ErrorRate,
+    /// A tagged alarm's metric, by its label ([`Signal::label`]).
+    Alarm(String),
 }
 
 impl Judged {
-    pub fn label(self) -> &'static str {
+    pub fn label(&self) -> String {
         match self {
-            Judged::Latency => "p99 Duration",
-            Judged::ErrorRate => "the error rate",
+            Judged::Latency => "p99 Duration".into(),
+            Judged::ErrorRate => "the error rate".into(),
+            Judged::Alarm(label) => label.clone(),
         }
     }
 }
 
-/// The judgement that decides, of the latency's and the error rate's: the first likely one
-/// (latency first), else the latency's when it is conclusive, else the error rate's.
-pub fn deciding<'a>(latency: &'a Judgement, errors: &'a Judgement) -> (Judged, &'a Judgement) {
-    if latency.verdict == Verdict::Likely {
-        (Judged::Latency, latency)
-    } else if errors.verdict == Verdict::Likely {
-        (Judged::ErrorRate, errors)
-    } else if latency.verdict == Verdict::Unlikely || errors.verdict == Verdict::Inconclusive {
-        (Judged::Latency, latency)
-    } else {
-        (Judged::ErrorRate, errors)
-    }
+/// The judgement that decides among a deployment's (in the order given: the alias's
+/// latency, its error rate, then the tagged alarms): the first likely one, else the first
+/// conclusive one, else the first. `None` when there is nothing to judge on.
+pub fn decide(judgements: &[(Judged, Judgement)]) -> Option<&(Judged, Judgement)> {
+    judgements
+        .iter()
+        .find(|(_, j)| j.verdict == Verdict::Likely)
+        .or_else(|| {
+            judgements
+                .iter()
+                .find(|(_, j)| j.verdict == Verdict::Unlikely)
+        })
+        .or_else(|| judgements.first())
 }
 
 /// The two windows a deployment is judged on: the baseline before it, and since it.
@@ -239,19 +314,59 @@ pub fn windows(
     )
 }
 
-/// The command that rolls the alias back, for the incident's advice.
+/// The command that undoes `d`, for the incident's advice, when one command does: an alias
+/// back to its previous version, a running CodeDeploy deployment stopped with its own
+/// rollback, a running CloudFormation update cancelled (which rolls the stack back).
 pub fn rollback_command(d: &Deployment) -> Option<String> {
-    let (function, alias) = alias_of(d)?;
-    let to = d.from_version.as_deref()?;
-    Some(format!(
-        "aws lambda update-alias --function-name {function} --name {alias} --function-version {to}"
-    ))
+    if let Some((function, alias)) = alias_of(d) {
+        let to = d.from_version.as_deref()?;
+        return Some(format!(
+            "aws lambda update-alias --function-name {function} --name {alias} --function-version {to}"
+        ));
+    }
+    let running = d.state == DeployState::InProgress;
+    match d.source {
+        DeploySource::CodeDeploy if running => Some(format!(
+            "aws deploy stop-deployment --deployment-id {} --auto-rollback-enabled",
+            d.id
+        )),
+        DeploySource::CloudFormation if running => Some(format!(
+            "aws cloudformation cancel-update-stack --stack-name {}",
+            d.target
+        )),
+        _ => None,
+    }
+}
+
+/// What the incident advises: the command when there is one, else the way back for the
+/// kind of deployment.
+pub fn advice(d: &Deployment) -> String {
+    if let Some(cmd) = rollback_command(d) {
+        return format!("roll back: {cmd}");
+    }
+    let previous = d.from_version.as_deref();
+    match (d.source, previous) {
+        (DeploySource::Ecs, _) => format!(
+            "roll back: update ECS service {} to the task definition it ran before deployment {} (aws ecs update-service --service {} --task-definition <previous>), or let the deployment circuit breaker roll it back",
+            d.target, d.id, d.target
+        ),
+        (DeploySource::CloudFormation, _) => format!(
+            "roll back: update stack {} with the template and parameters it had before (its update has completed, so cancel-update-stack no longer applies)",
+            d.target
+        ),
+        (DeploySource::CodeDeploy, _) => format!(
+            "roll back: redeploy the last revision before {} to {} (aws deploy create-deployment with that revision)",
+            d.id, d.target
+        ),
+        (_, Some(v)) => format!("roll back: redeploy {} {v}", d.target),
+        (_, None) => "roll back to the previous version (unknown to apptrack)".to_owned(),
+    }
 }
 
 /// The `deploy-regression` incident for a likely verdict, once per deployment.
 pub fn regression(
     d: &Deployment,
-    judged: Judged,
+    judged: &Judged,
     j: &Judgement,
     at: Timestamp,
 ) -> Result<Occurrence, IncidentError> {
@@ -261,10 +376,7 @@ pub fn regression(
         .filter(|c| c.is_finite())
         .map_or_else(String::new, |c| format!(" ({:+.0} %)", c * 100.0));
     let title = format!("{} made {} worse{change}", d.describe(), judged.label());
-    let advice = match rollback_command(d) {
-        Some(cmd) => format!("roll back: {cmd}"),
-        None => "roll back to the previous version (unknown to apptrack)".to_owned(),
-    };
+    let advice = advice(d);
     let summary = format!("deployment {}: {}; {advice}", d.id, j.why);
     let data = serde_json::json!({
         "deployment": d, "judged": judged, "judgement": j, "advice": advice
@@ -385,6 +497,36 @@ pub fn rollback_refused(
                 h.started_at.to_rfc3339()
             )
         })
+}
+
+/// The judgement of a deployment with nothing to judge it on: no Lambda alias of its own,
+/// and no alarm tagged with its service.
+pub fn nothing_to_judge(d: &Deployment) -> Judgement {
+    Judgement {
+        verdict: Verdict::Inconclusive,
+        before_points: 0,
+        after_points: 0,
+        before_median: None,
+        after_median: None,
+        change: None,
+        p_value: None,
+        longest_excess: 0,
+        why: format!(
+            "nothing to judge {} on: it moved no Lambda alias, and no single-metric alarm is tagged {}={}",
+            d.id,
+            crate::alarm::incident::SERVICE_TAG,
+            d.service
+        ),
+    }
+}
+
+/// How a verdict reads in a sentence about the deployment.
+pub fn verdict_phrase(v: Verdict) -> &'static str {
+    match v {
+        Verdict::Likely => "is a likely regression",
+        Verdict::Unlikely => "is unlikely the cause",
+        Verdict::Inconclusive => "cannot be judged yet",
+    }
 }
 
 /// Whether a judgement opens an incident.

@@ -45,12 +45,16 @@ impl AlarmCatalog for FakeCatalog {
         &self,
         prefix: &str,
         key: &str,
-        value: &str,
+        value: Option<&str>,
     ) -> Result<Vec<AlarmSpec>, ScalingError> {
         Ok(lock(&self.alarms)
             .iter()
             .filter(|a| a.name.starts_with(prefix))
-            .filter(|a| a.tags.get(key).map(String::as_str) == Some(value))
+            .filter(|a| {
+                a.tags
+                    .get(key)
+                    .is_some_and(|v| value.is_none_or(|want| v == want))
+            })
             .cloned()
             .collect())
     }

@@ -45,12 +45,12 @@ pub struct AlarmSpec {
 /// Lists the alarms to forecast.
 pub trait AlarmCatalog: Send + Sync {
     /// Every metric alarm whose name starts with `prefix` (empty: every alarm) and whose tag
-    /// `key` is `value`, with its tags.
+    /// `key` is `value` (`None`: has the tag, whatever its value), with its tags.
     fn tagged(
         &self,
         prefix: &str,
         key: &str,
-        value: &str,
+        value: Option<&str>,
     ) -> impl Future<Output = Result<Vec<AlarmSpec>, ScalingError>> + Send;
 }
 

@@ -118,7 +118,8 @@ pub fn targets(specs: &[AlarmSpec]) -> (Vec<ForecastTarget>, Vec<Skipped>) {
     (ok, skipped)
 }
 
-fn toward(op: &str) -> Option<Toward> {
+/// The direction an alarm's comparison operator watches; `None` for anomaly bands.
+pub fn toward(op: &str) -> Option<Toward> {
     match op {
         "GreaterThanThreshold" | "GreaterThanOrEqualToThreshold" => Some(Toward::Above),
         "LessThanThreshold" | "LessThanOrEqualToThreshold" => Some(Toward::Below),
