@@ -6,7 +6,8 @@
 # What a function is benchmarked with is its own: functions/<name>/bench.sh DIR, run from the
 # repository root with the stack's environment sourced and BENCH_TARGET (the release build
 # folder) set, prepares the stack and writes DIR/event.json (every cold start's event) and
-# optionally DIR/memory-event.json (the memory run's; default the same event). A function
+# optionally DIR/memory-event.json (the memory run's; default the same event) and DIR/env
+# (settings of its own, NAME=value lines). A function
 # without one gets its zip size only.
 #
 # Usage: scripts/bench-functions.sh OUT_DIR   (JSON figures land in OUT_DIR)
@@ -57,8 +58,13 @@ for f in "${functions[@]}"; do
     bash "$dir/bench.sh" "$events"
     memory="$events/memory-event.json"
     [[ -f "$memory" ]] || memory="$events/event.json"
-    "$target/release/lambda-bench" --bootstrap "$target/release/$bin" --event "$events/event.json" \
-        --memory-event "$memory" --runs "$runs" --invocations 20 --name "$bin" --json "$out/lambda-$bin.json"
+    # DIR/env (optional, NAME=value lines): settings of the function's own, e.g. a topic the
+    # bench.sh made; exported to this function's runs only.
+    (
+        if [[ -f "$events/env" ]]; then set -a; source "$events/env"; set +a; fi
+        "$target/release/lambda-bench" --bootstrap "$target/release/$bin" --event "$events/event.json" \
+            --memory-event "$memory" --runs "$runs" --invocations 20 --name "$bin" --json "$out/lambda-$bin.json"
+    )
 done
 
 say "arm64 zips (cargo lambda build --release --arm64, as sam build does)"
