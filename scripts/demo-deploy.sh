@@ -4,7 +4,9 @@
 #    a Lambda alias update through CloudTrail, the custom apptrack.deploy event) becomes one
 #    marker; CodeDeploy's start and success are the same deployment;
 # 2. the same events delivered again change nothing;
-# 3. `apptrack deploy mark` from a CI job, and `apptrack deploy list`.
+# 3. `apptrack deploy mark` from a CI job, and `apptrack deploy list`;
+# 4. the mission's case: an alias whose p99 rose, judged likely and moved back;
+# 5. a deployment with no alias (an ECS service), judged on the alarm tagged with its service.
 # Expects the local stack up, .local/env sourced and the workspace built (`make demo` does all three).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -86,3 +88,45 @@ for w in o["watched"]:
 echo "  live now points at version $(aws lambda get-alias --function-name "$fn" --name live --query FunctionVersion --output text)"
 say "the schedule runs again: nothing more"
 watch_invoke "$tmp/watch.json" | python3 -c 'import json,sys; o=json.load(sys.stdin); print("  " + o["detail"]); [print("  " + w["verdict"] + ": " + w.get("action", "")) for w in o["watched"]]'
+
+say "5. any kind of deployment: CI deploys shop (an ECS service, no alias), judged on the alarm its owners keep on it (tagged apptrack:service)"
+shop="shop-demo-$(date +%s)"
+python3 - "$shop" "$start" "$tmp/p99" <<'PY'
+import json, sys
+shop, start, out = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+data = []
+for minute in range(-60, 15):
+    base = 0.20 if minute < 0 else 0.26
+    wobble = 1.0 + 0.04 * (((minute * 37) % 11) / 5.0 - 1.0)
+    data.append({"MetricName": "TargetResponseTime", "Unit": "Seconds", "Value": round(base * wobble, 4),
+                 "Timestamp": start + minute * 60 + 30,
+                 "Dimensions": [{"Name": "LoadBalancer", "Value": "app/" + shop + "/1"}]})
+for i in range(0, len(data), 20):
+    json.dump(data[i:i + 20], open("%s.%d" % (out, i), "w"))
+PY
+for part in "$tmp"/p99.*; do
+    aws cloudwatch put-metric-data --namespace AWS/ApplicationELB --metric-data "file://$part"
+done
+aws cloudwatch put-metric-alarm --alarm-name "$shop-p99" --namespace AWS/ApplicationELB \
+    --metric-name TargetResponseTime --dimensions "Name=LoadBalancer,Value=app/$shop/1" \
+    --statistic Average --period 60 --evaluation-periods 3 --threshold 1 \
+    --comparison-operator GreaterThanThreshold --tags "Key=apptrack:service,Value=$shop"
+echo "  alarm $shop-p99 on its load balancer's response time (0.20 s before, 0.26 s since the deployment)"
+python3 - "$shop" "$started" "$tmp/ecs.json" <<'PY'
+import json, sys
+shop, started, out = sys.argv[1:4]
+json.dump({"source": "apptrack.deploy", "detail-type": "Deployment", "time": started,
+           "detail": {"service": shop, "version": "task-def:8", "previous_version": "task-def:7",
+                      "target": "prod/" + shop, "actor": "ci@example.com", "id": "demo-" + shop,
+                      "started_at": started}}, open(out, "w"))
+PY
+watch_invoke "$tmp/ecs.json" | line
+watch_invoke "$tmp/watch.json" | python3 -c '
+import json, sys
+o = json.load(sys.stdin)
+for w in o["watched"]:
+    if w["target"] == "prod/" + sys.argv[1]:
+        print("  %-10s %s\n             %s\n             %s\n             incident %s" % (w["verdict"], w["target"], w["why"], w.get("action", ""), w.get("incident_id")))' "$shop" |
+    tee "$tmp/shop.txt"
+id=$(awk '/incident/ {print $2}' "$tmp/shop.txt" | tail -1)
+"$apptrack" incidents show "$id" | head -4
