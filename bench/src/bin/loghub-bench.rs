@@ -16,7 +16,10 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
-use apptrack_core::pattern::{Fingerprint, LearnRules, PatternMiner, PatternSet};
+use apptrack_core::clock::Timestamp;
+use apptrack_core::pattern::{
+    Fingerprint, LearnRules, MemoryTemplateRegistry, PatternMiner, PatternSet, renames_for_batch,
+};
 use clap::Parser;
 use serde::Serialize;
 
@@ -42,6 +45,11 @@ struct Args {
     /// with the templates their messages got (for working on the miner).
     #[arg(long, default_value_t = 0)]
     misses: usize,
+    /// Also replay each data set in batches of this many lines through one (in-memory)
+    /// template registry, as error-analyzer would see a day of logs, and score the
+    /// fingerprint each line got in its batch (0: off).
+    #[arg(long, default_value_t = 0)]
+    replay_batch: usize,
 }
 
 /// One labelled data set: messages and their true group ids.
@@ -158,6 +166,9 @@ fn main() -> Result<()> {
         if args.misses > 0 {
             print_misses(set, &fingerprints, &templates, args.misses);
         }
+    }
+    if args.replay_batch > 0 {
+        replay(miner, &sets, args.replay_batch);
     }
     let n = datasets.len() as f64;
     let avg = Averages {
@@ -306,6 +317,66 @@ fn timed_runs(
             .collect();
     }
     (out, templates, rates)
+}
+
+/// Each data set cut into batches of `size` lines, each batch through one registry (a cold
+/// start per batch: only the registry is kept): GA, FGA and `new-error` of the fingerprints
+/// the lines got in their batches.
+fn replay(miner: PatternMiner, sets: &[DataSet], size: usize) {
+    println!("replay in batches of {size} lines through one template registry per data set:");
+    let (mut ga_sum, mut fga_sum) = (0.0, 0.0);
+    for set in sets {
+        let registry = MemoryTemplateRegistry::default();
+        let mut found = Vec::with_capacity(set.contents.len());
+        for (b, chunk) in set.contents.chunks(size).enumerate() {
+            let templates: Vec<String> = chunk.iter().map(|l| miner.template(l)).collect();
+            let mut distinct: Vec<&str> = templates.iter().map(String::as_str).collect();
+            distinct.sort_unstable();
+            distinct.dedup();
+            let by_service = std::collections::BTreeMap::from([("svc".to_owned(), distinct)]);
+            let renames = ready(renames_for_batch(
+                &registry,
+                &format!("b{b}"),
+                &by_service,
+                &LearnRules::default(),
+                Timestamp::from_secs(1_795_000_000),
+            ))
+            .expect("the memory registry does not fail");
+            let map: HashMap<&str, Fingerprint> = renames
+                .iter()
+                .map(|r| (r.from.as_str(), r.fingerprint))
+                .collect();
+            found.extend(templates.iter().map(|t| {
+                map.get(t.as_str())
+                    .copied()
+                    .unwrap_or_else(|| Fingerprint::of_template(t))
+            }));
+        }
+        let ga = grouping_accuracy(&set.labels, &found);
+        let (_, _, f) = fga(&set.labels, &found);
+        ga_sum += ga;
+        fga_sum += f;
+        let (frame_reads, frame_writes) = registry.frame_calls();
+        println!(
+            "  {:<12} GA {ga:.4} FGA {f:.4} found {} new_err {} (true {}), frame reads {frame_reads}, writes {frame_writes}",
+            set.name,
+            distinct(&found),
+            groups_of_at_least(&found, 2),
+            groups_of_at_least(&set.labels, 2),
+        );
+    }
+    let n = sets.len() as f64;
+    println!("  AVG          GA {:.4} FGA {:.4}", ga_sum / n, fga_sum / n);
+}
+
+/// The output of a future that is ready at once (the memory registry's).
+fn ready<F: std::future::Future>(f: F) -> F::Output {
+    let mut f = std::pin::pin!(f);
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    match f.as_mut().poll(&mut cx) {
+        std::task::Poll::Ready(v) => v,
+        std::task::Poll::Pending => panic!("the memory registry never waits"),
+    }
 }
 
 fn big_run(miner: PatternMiner, one_pass: &[&str], repeat: usize, runs: usize) -> BigRun {
