@@ -126,7 +126,7 @@ import json, sys
 o = json.load(sys.stdin)
 for w in o["watched"]:
     if w["target"] == "prod/" + sys.argv[1]:
-        print("  %-10s %s\n             %s\n             %s\n             incident %s" % (w["verdict"], w["target"], w["why"], w.get("action", ""), w.get("incident_id")))' "$shop" |
+        print("  %-10s %s\n             on %s\n             %s\n             %s\n             incident %s" % (w["verdict"], w["target"], w.get("judged_on"), w["why"], w.get("action", ""), w.get("incident_id")))' "$shop" |
     tee "$tmp/shop.txt"
 id=$(awk '/incident/ {print $2}' "$tmp/shop.txt" | tail -1)
 "$apptrack" incidents show "$id" | head -4

@@ -651,6 +651,12 @@ async fn an_ecs_deployment_is_judged_on_the_alarm_tagged_with_its_service() {
         apptrack_core::deploy::stats::Verdict::Likely,
         "{judged:?}"
     );
+    assert_eq!(
+        judged.judged_on.as_deref(),
+        Some(
+            format!("Average TargetResponseTime of app/{service}/1 (alarm {service}-p99)").as_str()
+        )
+    );
     let id = judged.incident_id.clone().expect("an incident");
     let inc = w
         .guard

@@ -155,6 +155,7 @@ where
                 deployment: d.id.clone(),
                 target: d.target.clone(),
                 verdict: judgement.verdict,
+                judged_on: judged.as_ref().map(Judged::label),
                 why: judgement.why,
                 incident_id,
                 action,

@@ -20,12 +20,15 @@ pub enum Action {
     Judged,
 }
 
-/// One deployment judged by the schedule.
+/// One deployment judged (by the schedule, or when an incident opened).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Watched {
     pub deployment: String,
     pub target: String,
     pub verdict: Verdict,
+    /// What decided the verdict: `p99 Duration`, `the error rate`, or a tagged alarm's metric.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub judged_on: Option<String>,
     pub why: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub incident_id: Option<IncidentId>,
