@@ -16,10 +16,9 @@ use apptrack_core::deploy::watch::{self, alias_of};
 use apptrack_core::deploy::{
     AliasControl, CodeDeployControl, DeployEventError, DeploySource, DeploymentLog,
 };
-use apptrack_core::failure::during;
 use apptrack_core::forecast::AlarmCatalog;
-use apptrack_core::incident::{Incident, IncidentKind, TimelineEntry};
-use apptrack_core::ledger::{ActionLedger, note_key};
+use apptrack_core::incident::{Incident, IncidentKind};
+use apptrack_core::ledger::ActionLedger;
 use apptrack_core::scaling::MetricHistory;
 use apptrack_core::store::IncidentStore;
 use aws_lambda_events::event::dynamodb::Event;
@@ -122,19 +121,8 @@ where
                     .as_ref()
                     .map_or_else(String::new, |id| format!("; see incident {}", id.as_str()))
             );
-            let entry =
-                TimelineEntry::new(self.clock.now(), watch::SOURCE, "deploy-verdict", &detail);
-            self.incidents
-                .append_timeline_once(
-                    &incident.id,
-                    &entry,
-                    &note_key(&format!("verdict:{}", d.id), "opened"),
-                )
-                .await
-                .map_err(during(format!(
-                    "noting the verdict on incident {}",
-                    incident.id.as_str()
-                )))?;
+            self.note_verdict(&incident.id, &d.id, "opened", &detail)
+                .await?;
             watched.push(w);
         }
         Ok(Outcome {

@@ -113,19 +113,32 @@ where
             .iter()
             .filter(|i| i.status.is_active() && i.id != *regression)
         {
-            let entry = TimelineEntry::new(now, watch::SOURCE, "deploy-verdict", &detail);
-            self.incidents
-                .append_timeline_once(
-                    &i.id,
-                    &entry,
-                    &note_key(&format!("verdict:{}", d.id), "related"),
-                )
-                .await
-                .map_err(during(format!(
-                    "noting the verdict on incident {}",
-                    i.id.as_str()
-                )))?;
+            self.note_verdict(&i.id, &d.id, "related", &detail).await?;
         }
+        Ok(())
+    }
+
+    /// The `deploy-verdict` note on `incident` about deployment `deployment`, written once
+    /// per `why` it is written for (`related`, `opened`).
+    pub(crate) async fn note_verdict(
+        &self,
+        incident: &IncidentId,
+        deployment: &str,
+        why: &str,
+        detail: &str,
+    ) -> Result<(), HandlerError> {
+        let entry = TimelineEntry::new(self.clock.now(), watch::SOURCE, "deploy-verdict", detail);
+        self.incidents
+            .append_timeline_once(
+                incident,
+                &entry,
+                &note_key(&format!("verdict:{deployment}"), why),
+            )
+            .await
+            .map_err(during(format!(
+                "noting the verdict on incident {}",
+                incident.as_str()
+            )))?;
         Ok(())
     }
 }
