@@ -630,7 +630,7 @@ async fn an_error_rate_regression_is_judged_and_rolled_back() {
 #[tokio::test]
 async fn the_services_other_incidents_since_the_deployment_hear_the_verdict_once() {
     use apptrack_core::incident::{DedupKey, IncidentKind, Occurrence, Severity, Title};
-    use apptrack_core::store::{ReadIncidents, RecordIncidents};
+    use apptrack_core::store::RecordIncidents;
     let g = deployed(&[], 250.0).await;
     let at = Timestamp::parse(START)
         .expect("time")
@@ -656,14 +656,7 @@ async fn the_services_other_incidents_since_the_deployment_hear_the_verdict_once
     let first = watch(&g).await.expect("watched");
     watch(&g).await.expect("again");
     let regression = first.watched[0].incident_id.clone().expect("regression");
-    let notes: Vec<_> = g
-        .incidents
-        .timeline(&raised.id, Timestamp::EPOCH)
-        .await
-        .expect("timeline")
-        .into_iter()
-        .filter(|e| e.action == "deploy-verdict")
-        .collect();
+    let notes = verdict_notes(&g, &raised.id).await;
     assert_eq!(notes.len(), 1, "{notes:#?}");
     assert!(notes[0].detail.contains("d-42"), "{}", notes[0].detail);
     assert!(
@@ -723,6 +716,21 @@ async fn payments_deployed(g: &WatchGuard, id: &str, source: DeploySource, state
         })
         .await
         .expect("marker");
+}
+
+/// The `deploy-verdict` notes on incident `id`'s timeline.
+async fn verdict_notes(
+    g: &WatchGuard,
+    id: &apptrack_core::incident::IncidentId,
+) -> Vec<apptrack_core::incident::TimelineEntry> {
+    use apptrack_core::store::ReadIncidents;
+    g.incidents
+        .timeline(id, Timestamp::EPOCH)
+        .await
+        .expect("timeline")
+        .into_iter()
+        .filter(|e| e.action == "deploy-verdict")
+        .collect()
 }
 
 fn judged<'a>(out: &'a Outcome, id: &str) -> Option<&'a Watched> {
@@ -905,14 +913,7 @@ async fn an_incident_that_opens_after_a_deployment_hears_its_verdict_once() {
     let w = judged(&out, "d-42").expect("the deployment before it");
     assert_eq!(w.verdict, Verdict::Likely, "{w:?}");
     later.handle(&batch).await.expect("redelivered");
-    let notes: Vec<_> = later
-        .incidents
-        .timeline(&raised.id, Timestamp::EPOCH)
-        .await
-        .expect("timeline")
-        .into_iter()
-        .filter(|e| e.action == "deploy-verdict")
-        .collect();
+    let notes = verdict_notes(&later, &raised.id).await;
     assert_eq!(notes.len(), 1, "{notes:#?}");
     assert!(
         notes[0].detail.starts_with(
@@ -937,14 +938,7 @@ async fn an_incident_that_opens_after_a_deployment_hears_its_verdict_once() {
     let batch = json!({"Records": [incident_record(1, None, &incident, onset)]});
     calm.handle(&batch).await.expect("judged");
     calm.handle(&batch).await.expect("redelivered");
-    let notes: Vec<_> = calm
-        .incidents
-        .timeline(&raised.id, Timestamp::EPOCH)
-        .await
-        .expect("timeline")
-        .into_iter()
-        .filter(|e| e.action == "deploy-verdict")
-        .collect();
+    let notes = verdict_notes(&calm, &raised.id).await;
     assert_eq!(notes.len(), 1, "{notes:#?}");
     assert!(
         notes[0].detail.starts_with(
