@@ -75,16 +75,24 @@ where
             })
         })?;
         // Per service, read once per batch: its deployments, and its tagged alarms.
+        let mut deployments: BTreeMap<String, Vec<_>> = BTreeMap::new();
         let mut signals: BTreeMap<String, Vec<Signal>> = BTreeMap::new();
         let mut watched = Vec::new();
         for incident in batch.records.iter().filter_map(opened) {
-            let history = self.recent(&incident.service).await?;
-            let theirs: Vec<_> = history
-                .into_iter()
-                .filter(|d| d.source != DeploySource::Apptrack)
-                .collect();
+            if !deployments.contains_key(&incident.service) {
+                let theirs: Vec<_> = self
+                    .recent(&incident.service)
+                    .await?
+                    .into_iter()
+                    .filter(|d| d.source != DeploySource::Apptrack)
+                    .collect();
+                deployments.insert(incident.service.clone(), theirs);
+            }
+            let theirs = deployments
+                .get(&incident.service)
+                .map_or(&[][..], Vec::as_slice);
             let Some(d) = preceding(
-                &theirs,
+                theirs,
                 &incident.service,
                 incident.first_seen,
                 correlate::DEFAULT_WINDOW,
